@@ -1,0 +1,83 @@
+"""Fixtures shared by every app's tests: named users and graph stores."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import uuid
+from collections.abc import AsyncIterator
+
+import pytest
+from django.conf import settings
+
+from retrieval.graphstores import GraphStore, build_store, forget_stores
+
+BACKENDS = ["falkordb"] + (["neo4j"] if os.environ.get("NEO4J_TEST_URI") else [])
+
+
+def open_backend(backend: str, graph: str) -> GraphStore:
+    if backend == "neo4j":
+        return build_store(
+            "neo4j",
+            uri=os.environ["NEO4J_TEST_URI"],
+            user=os.environ.get("NEO4J_TEST_USER", "neo4j"),
+            password=os.environ.get("NEO4J_TEST_PASSWORD", ""),
+        )
+    return build_store("falkordb", path=settings.FALKORDB_PATH, graph=graph)
+
+
+@pytest.fixture(params=BACKENDS)
+async def store(request: pytest.FixtureRequest) -> AsyncIterator[GraphStore]:
+    """A store of each backend, with indexes for 4-dimension test vectors.
+
+    FalkorDB gets a graph of its own per test; Neo4j (one database) is
+    cleaned by owner id, and tests use owner ids no other test uses.
+    """
+    graph = f"contract_{uuid.uuid4().hex[:12]}"
+    opened = open_backend(request.param, graph)
+    await opened.setup(4)
+    try:
+        yield opened
+    finally:
+        if request.param == "falkordb":
+            await opened.drop()  # type: ignore[attr-defined]
+        await opened.close()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_app_graph(settings):
+    """Each test sees an empty graph: SQLite rows roll back, so must the graph."""
+    settings.FALKORDB_GRAPH = f"app_{uuid.uuid4().hex[:12]}"
+    forget_stores()
+    yield
+    forget_stores()
+    if settings.GRAPH_STORE == "falkordb":
+        dropped = build_store("falkordb", graph=settings.FALKORDB_GRAPH)
+
+        async def drop() -> None:
+            await dropped.drop()  # type: ignore[attr-defined]
+            await dropped.close()
+
+        asyncio.run(drop())
+
+
+def unique_owner() -> int:
+    """An owner id no other test uses (the Neo4j test database is shared)."""
+    return uuid.uuid4().int % 10**12
+
+
+@pytest.fixture
+def alice(django_user_model):
+    return django_user_model.objects.create_user("alice", "alice@example.com", "alice-pass-123")
+
+
+@pytest.fixture
+def bob(django_user_model):
+    return django_user_model.objects.create_user("bob", "bob@example.com", "bob-pass-123")
+
+
+@pytest.fixture
+def admin_user(django_user_model):
+    return django_user_model.objects.create_superuser(
+        "admin", "admin@example.com", "admin-pass-123"
+    )

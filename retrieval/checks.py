@@ -1,0 +1,63 @@
+"""System checks: configuration mistakes reported at start-up with stable ids.
+
+The graph-store check connects to the store, so it is tagged `database`:
+Django runs it on `migrate` and `check --database default`, not on every command.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.conf import settings
+from django.core import checks
+
+
+@checks.register(checks.Tags.compatibility)
+def check_model_configuration(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    errors: list[checks.CheckMessage] = []
+    if settings.GRAPH_STORE == "neo4j" and not settings.NEO4J_URI:
+        errors.append(
+            checks.Error(
+                "GRAPH_STORE is neo4j but NEO4J_URI is not set.",
+                hint="Set NEO4J_URI, NEO4J_USER and NEO4J_PASSWORD, or use GRAPH_STORE=falkordb.",
+                id="retrieval.E001",
+            )
+        )
+    if settings.EMBEDDINGS == "openai" and not settings.OPENAI_API_KEY:
+        errors.append(
+            checks.Error(
+                "EMBEDDINGS is openai but OPENAI_API_KEY is not set.",
+                hint="Set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server), "
+                "or use EMBEDDINGS=local.",
+                id="retrieval.E002",
+            )
+        )
+    return errors
+
+
+@checks.register(checks.Tags.database)
+def check_graph_store(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[checks.CheckMessage]:
+    if not databases:
+        return []
+    from retrieval.errors import ConfigurationError
+    from retrieval.graphstores import aget_store
+
+    async def setup() -> None:
+        await aget_store()
+
+    try:
+        async_to_sync(setup)()
+    except ConfigurationError as error:
+        return [checks.Error(error.message, id="retrieval.E003")]
+    except Exception as error:
+        return [
+            checks.Warning(
+                f"The graph store ({settings.GRAPH_STORE}) could not be reached: {error}",
+                hint="Documents cannot be ingested or searched until it is reachable.",
+                id="retrieval.W001",
+            )
+        ]
+    return []

@@ -1,0 +1,341 @@
+"""Entities found in a document: proper names, acronyms and key phrases.
+
+The local extractor needs no model: it reads capitalisation and repetition,
+which is enough to link chunks that talk about the same people, places,
+organisations and recurring terms. When a chat model is configured the LLM
+extractor (entities_llm) names and types entities instead.
+
+Extraction runs over the whole document, then every chunk is linked to the
+entities whose name it contains, so a key phrase that recurs across chunks
+links them even when one chunk mentions it only once.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from dataclasses import dataclass
+
+MAX_ENTITIES_PER_DOCUMENT = 400
+MAX_ENTITIES_PER_CHUNK = 25
+
+
+@dataclass(frozen=True)
+class Entity:
+    name: str
+    type: str
+
+    @property
+    def key(self) -> str:
+        """Case- and spacing-insensitive identity used to merge entities."""
+        return normalise(self.name)
+
+
+def normalise(name: str) -> str:
+    text = re.sub(r"[^\w&+#.-]+", " ", name.lower())
+    # Dots and hyphens count inside a token (u.s., covid-19), not around it.
+    text = re.sub(r"(?<![\w])[.-]+|[.-]+(?![\w])", " ", text)
+    return " ".join(text.split())
+
+
+STOPWORDS = frozenset(
+    [
+        "a",
+        "about",
+        "above",
+        "after",
+        "again",
+        "against",
+        "all",
+        "also",
+        "am",
+        "an",
+        "and",
+        "any",
+        "are",
+        "as",
+        "at",
+        "be",
+        "because",
+        "been",
+        "before",
+        "being",
+        "below",
+        "between",
+        "both",
+        "but",
+        "by",
+        "can",
+        "could",
+        "did",
+        "do",
+        "does",
+        "doing",
+        "down",
+        "during",
+        "each",
+        "either",
+        "every",
+        "few",
+        "for",
+        "from",
+        "further",
+        "had",
+        "has",
+        "have",
+        "having",
+        "he",
+        "her",
+        "here",
+        "hers",
+        "herself",
+        "him",
+        "himself",
+        "his",
+        "how",
+        "however",
+        "i",
+        "if",
+        "in",
+        "into",
+        "is",
+        "it",
+        "its",
+        "itself",
+        "just",
+        "let",
+        "me",
+        "more",
+        "most",
+        "much",
+        "must",
+        "my",
+        "myself",
+        "neither",
+        "no",
+        "nor",
+        "not",
+        "now",
+        "of",
+        "off",
+        "often",
+        "on",
+        "once",
+        "one",
+        "only",
+        "or",
+        "other",
+        "our",
+        "ours",
+        "ourselves",
+        "out",
+        "over",
+        "own",
+        "per",
+        "same",
+        "she",
+        "should",
+        "since",
+        "so",
+        "some",
+        "such",
+        "than",
+        "that",
+        "the",
+        "their",
+        "theirs",
+        "them",
+        "themselves",
+        "then",
+        "there",
+        "these",
+        "they",
+        "this",
+        "those",
+        "though",
+        "through",
+        "thus",
+        "to",
+        "too",
+        "under",
+        "until",
+        "up",
+        "upon",
+        "us",
+        "very",
+        "via",
+        "was",
+        "we",
+        "were",
+        "what",
+        "when",
+        "where",
+        "whether",
+        "which",
+        "while",
+        "who",
+        "whom",
+        "whose",
+        "why",
+        "will",
+        "with",
+        "within",
+        "without",
+        "would",
+        "yet",
+        "you",
+        "your",
+        "yours",
+        "yourself",
+        "yourselves",
+        "new",
+        "many",
+        "may",
+        "might",
+        "shall",
+        "first",
+        "second",
+        "also",
+        "according",
+        "including",
+        "include",
+        "includes",
+        "included",
+        "became",
+        "become",
+        "becomes",
+        "known",
+        "called",
+        "named",
+    ]
+)
+
+# Capitalised words that open sentences or headings and name nothing.
+_CAPITAL_NOISE = STOPWORDS | frozenset(
+    [
+        "chapter",
+        "section",
+        "figure",
+        "table",
+        "page",
+        "note",
+        "example",
+        "introduction",
+        "conclusion",
+        "summary",
+        "abstract",
+        "appendix",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+    ]
+)
+
+_CONNECTORS = frozenset({"of", "de", "da", "del", "der", "van", "von", "la", "le", "du", "y", "&"})
+
+_WORD = re.compile(r"[A-Za-z\u00c0-\u024f0-9][\w'’\-]*|&")
+_SENTENCE_END = re.compile(r"[.!?:;]\s|\n")
+_ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]*[A-Z0-9](?:-\d+)?s?\b")
+
+
+def extract(text: str) -> list[Entity]:
+    """Entities of a whole document, most salient first."""
+    names = _proper_names(text)
+    acronyms = Counter(
+        match.group(0).removesuffix("s") if match.group(0)[-2:-1].isupper() else match.group(0)
+        for match in _ACRONYM.finditer(text)
+        if 2 <= len(match.group(0)) <= 10 and sum(ch.isupper() for ch in match.group(0)) >= 2
+    )
+    phrases = _key_phrases(text)
+
+    found: dict[str, tuple[Entity, int]] = {}
+
+    def add(name: str, kind: str, count: int) -> None:
+        entity = Entity(name=name, type=kind)
+        key = entity.key
+        if len(key) < 2 or key in STOPWORDS:
+            return
+        if key not in found or found[key][1] < count:
+            found[key] = (entity, count)
+
+    for name, count in acronyms.items():
+        add(name, "acronym", count + 1)
+    for name, count in names.items():
+        add(name, "name", count + 1)
+    for phrase, count in phrases.items():
+        add(phrase, "phrase", count)
+    ranked = sorted(found.values(), key=lambda pair: (-pair[1], pair[0].name))
+    return [entity for entity, _ in ranked[:MAX_ENTITIES_PER_DOCUMENT]]
+
+
+def _proper_names(text: str) -> Counter[str]:
+    names: Counter[str] = Counter()
+    for sentence in _SENTENCE_END.split(text):
+        run: list[str] = []
+        previous_end = 0
+        for match in [*_WORD.finditer(sentence), None]:
+            word = match.group(0) if match else ""
+            # Punctuation between two words ends a name: "Dan Aykroyd, John Candy".
+            joined = match is not None and not sentence[previous_end:match.start()].strip()
+            previous_end = match.end() if match else 0
+            if run and not joined:
+                _close(run, names)
+            lower = word.lower()
+            capital = word[:1].isupper() and not word.isupper()
+            # "Saturn V", "Apollo 11": capitals and small numbers may continue a name.
+            continues = bool(run) and (word.isupper() or (word.isdigit() and len(word) <= 3))
+            if (capital or continues) and lower not in _CAPITAL_NOISE:
+                run.append(word)
+            elif run and lower in _CONNECTORS:
+                run.append(word)
+            else:
+                _close(run, names)
+    return names
+
+
+def _close(run: list[str], names: Counter[str]) -> None:
+    while run and run[-1].lower() in _CONNECTORS:
+        run.pop()
+    if run:
+        names[" ".join(run).strip("'’-")] += 1
+    run.clear()
+
+
+def _key_phrases(text: str) -> Counter[str]:
+    """Two- and three-word runs of content words that recur in the document."""
+    counts: Counter[str] = Counter()
+    for sentence in re.split(r"[.!?;:,()\[\]\"“”\n]+", text.lower()):
+        words = re.findall(r"[a-z\u00e0-\u024f][a-z\u00e0-\u024f0-9'\-]+", sentence)
+        run: list[str] = []
+        for word in [*words, ""]:
+            if word and word not in STOPWORDS and len(word) > 2:
+                run.append(word)
+                continue
+            for size in (2, 3):
+                for start in range(len(run) - size + 1):
+                    counts[" ".join(run[start : start + size])] += 1
+            run = []
+    return Counter({phrase: n for phrase, n in counts.items() if n >= 2})
+
+
+def link(chunk_text: str, entities: list[Entity]) -> list[Entity]:
+    """The document's entities that this chunk mentions."""
+    haystack = f" {normalise(chunk_text)} "
+    mentioned = [entity for entity in entities if f" {entity.key} " in haystack]
+    return mentioned[:MAX_ENTITIES_PER_CHUNK]

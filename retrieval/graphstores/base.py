@@ -1,0 +1,331 @@
+"""The graph-store contract and the logic both backends share.
+
+A backend supplies a way to run one Cypher statement, a transaction scope and
+the few statements where FalkorDB and Neo4j disagree (index DDL, vector and
+fulltext procedures, vector literals, score meaning). Everything else, the
+write protocol included, is written once here against `retrieval.graphstores.cypher`.
+
+Writing a document is staged so that no reader ever sees half of it, on
+either backend: chunks are first created under a fresh `run` id with no
+HAS_CHUNK edge (every read reaches chunks through their Document, so staged
+chunks are invisible), then one statement swaps the old chunks for the new.
+On Neo4j the whole write is also one transaction; on FalkorDB, where each
+statement is atomic on its own, a failure deletes the staged run.
+"""
+
+from __future__ import annotations
+
+import abc
+import itertools
+import logging
+import re
+import uuid
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from retrieval.graphstores import cypher
+
+logger = logging.getLogger(__name__)
+
+WRITE_BATCH = 100
+
+
+@dataclass(frozen=True)
+class DocumentNode:
+    id: str
+    owner_id: int
+    title: str
+    filename: str
+
+
+@dataclass(frozen=True)
+class EntityNode:
+    key: str
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class ChunkNode:
+    index: int
+    text: str
+    page: int | None
+    embedding: Sequence[float]
+    entities: Sequence[EntityNode] = field(default_factory=tuple)
+
+
+@dataclass(frozen=True)
+class Hit:
+    """A chunk returned by a search, with the document it belongs to."""
+
+    chunk_id: str
+    document_id: str
+    title: str
+    filename: str
+    index: int
+    page: int | None
+    text: str
+    score: float
+
+
+@dataclass(frozen=True)
+class StoredChunk:
+    id: str
+    index: int
+    text: str
+    page: int | None
+    owner_id: int
+    embedding: list[float]
+    next_id: str | None
+    entity_keys: list[str]
+
+
+class Runner(Protocol):
+    async def run(
+        self, query: str, params: dict[str, Any] | None = None
+    ) -> list[dict[str, Any]]: ...
+
+
+ProgressCallback = Callable[[int], Awaitable[None]]
+
+
+class GraphStore(abc.ABC):
+    """What the rest of the product may ask of a graph store."""
+
+    name: str
+
+    # --- what each backend implements ---------------------------------------
+    @abc.abstractmethod
+    async def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Run one statement outside any explicit transaction; rows as dicts."""
+
+    @abc.abstractmethod
+    def transaction(self) -> AbstractAsyncContextManager[Runner]:
+        """A scope whose statements commit together where the backend allows it."""
+
+    @abc.abstractmethod
+    def vector_expr(self, expression: str) -> str:
+        """Cypher turning a list of floats into the type the vector index reads."""
+
+    @abc.abstractmethod
+    async def _create_indexes(self, dimension: int) -> None:
+        """Create the vector, fulltext and lookup indexes if missing."""
+
+    @abc.abstractmethod
+    async def vector_index_dimension(self) -> int | None:
+        """Dimension of the existing chunk vector index, None if there is none."""
+
+    @abc.abstractmethod
+    def _vector_call(self) -> str:
+        """Cypher yielding `node, score` (cosine similarity) for the `$candidates` chunks
+        nearest to `$embedding`, of any owner."""
+
+    @abc.abstractmethod
+    def _fulltext_call(self) -> str:
+        """Cypher yielding `node, score` (higher is better) for the fulltext `$query`."""
+
+    @abc.abstractmethod
+    def fulltext_query(self, text: str) -> str | None:
+        """The user's words as a safe query in the backend's fulltext syntax."""
+
+    @abc.abstractmethod
+    async def close(self) -> None: ...
+
+    # --- shared behaviour ---------------------------------------------------
+    async def ping(self) -> None:
+        await self.run("RETURN 1 AS ok")
+
+    async def setup(self, dimension: int) -> None:
+        """Create indexes; refuse an embedding model whose vectors do not fit the index."""
+        from retrieval.errors import ConfigurationError
+
+        existing = await self.vector_index_dimension()
+        if existing is not None and existing != dimension:
+            raise ConfigurationError(
+                f"The graph store's vector index holds {existing}-dimension embeddings, but the "
+                f"configured embedding model makes {dimension}-dimension ones. Use the model the "
+                f"documents were ingested with, or re-ingest them into an empty graph store.",
+                code="embedding_dimension_mismatch",
+            )
+        await self._create_indexes(dimension)
+
+    async def write_document(
+        self,
+        document: DocumentNode,
+        chunks: Sequence[ChunkNode],
+        *,
+        on_progress: ProgressCallback | None = None,
+    ) -> None:
+        """Replace the document's chunks with these, all at once or not at all."""
+        run_id = uuid.uuid4().hex
+        try:
+            async with self.transaction() as tx:
+                await tx.run(cypher.DISCARD_STALE_RUNS, {"document_id": document.id})
+                written = 0
+                for start in range(0, len(chunks), WRITE_BATCH):
+                    batch = chunks[start : start + WRITE_BATCH]
+                    await tx.run(
+                        cypher.STAGE_CHUNKS.replace("<vector>", self.vector_expr("row.embedding")),
+                        {
+                            "run": run_id,
+                            "document_id": document.id,
+                            "owner_id": document.owner_id,
+                            "rows": [self._chunk_row(run_id, chunk) for chunk in batch],
+                        },
+                    )
+                    written += len(batch)
+                    if on_progress:
+                        await on_progress(written)
+                pairs = [
+                    [f"{run_id}:{a.index}", f"{run_id}:{b.index}"]
+                    for a, b in itertools.pairwise(chunks)
+                ]
+                for start in range(0, len(pairs), WRITE_BATCH * 5):
+                    await tx.run(
+                        cypher.LINK_NEXT, {"pairs": pairs[start : start + WRITE_BATCH * 5]}
+                    )
+                await tx.run(
+                    cypher.COMMIT_RUN,
+                    {
+                        "run": run_id,
+                        "id": document.id,
+                        "owner_id": document.owner_id,
+                        "title": document.title,
+                        "filename": document.filename,
+                    },
+                )
+                await tx.run(cypher.DELETE_ORPHAN_ENTITIES, {"owner_id": document.owner_id})
+        except BaseException:
+            await self._discard_run(run_id, document.owner_id)
+            raise
+
+    def _chunk_row(self, run_id: str, chunk: ChunkNode) -> dict[str, Any]:
+        return {
+            "id": f"{run_id}:{chunk.index}",
+            "index": chunk.index,
+            "text": chunk.text,
+            "page": chunk.page,
+            "embedding": [float(x) for x in chunk.embedding],
+            "entities": [{"key": e.key, "name": e.name, "type": e.type} for e in chunk.entities],
+        }
+
+    async def _discard_run(self, run_id: str, owner_id: int) -> None:
+        try:
+            await self.run(cypher.DISCARD_RUN, {"run": run_id})
+            await self.run(cypher.DELETE_ORPHAN_ENTITIES, {"owner_id": owner_id})
+        except Exception:  # the original error matters more; stale runs are swept later
+            logger.exception("could not discard staged chunks of run %s", run_id)
+
+    async def delete_document(self, document_id: str, owner_id: int) -> None:
+        """Remove the document, its chunks and entities no remaining chunk mentions."""
+        async with self.transaction() as tx:
+            await tx.run(cypher.DELETE_DOCUMENT_CHUNKS, {"document_id": document_id})
+            await tx.run(cypher.DELETE_DOCUMENT_NODE, {"document_id": document_id})
+            await tx.run(cypher.DELETE_ORPHAN_ENTITIES, {"owner_id": owner_id})
+
+    async def delete_owner(self, owner_id: int) -> None:
+        """Remove everything one user owns (account deletion, test clean-up)."""
+        for statement in cypher.DELETE_OWNER:
+            await self.run(statement, {"owner_id": owner_id})
+
+    async def document_ids(self, owner_id: int) -> list[str]:
+        rows = await self.run(cypher.DOCUMENT_IDS, {"owner_id": owner_id})
+        return [row["id"] for row in rows]
+
+    async def chunks(self, document_id: str) -> list[StoredChunk]:
+        """The document's chunks in reading order, with what they link to."""
+        rows = await self.run(cypher.DOCUMENT_CHUNKS, {"document_id": document_id})
+        return [
+            StoredChunk(
+                id=row["id"],
+                index=row["index"],
+                text=row["text"],
+                page=row["page"],
+                owner_id=row["owner_id"],
+                embedding=[float(x) for x in (row["embedding"] or [])],
+                next_id=row["next_id"],
+                entity_keys=sorted(row["keys"]),
+            )
+            for row in rows
+        ]
+
+    async def entities(self, owner_id: int) -> list[EntityNode]:
+        rows = await self.run(cypher.OWNER_ENTITIES, {"owner_id": owner_id})
+        return [EntityNode(key=r["key"], name=r["name"], type=r["type"]) for r in rows]
+
+    async def count_chunks(self, document_id: str) -> int:
+        """Chunks stored under this id, staged ones included (for checks after failures)."""
+        rows = await self.run(cypher.COUNT_ALL_CHUNKS, {"document_id": document_id})
+        return int(rows[0]["n"]) if rows else 0
+
+    async def vector_search(
+        self,
+        owner_id: int,
+        embedding: Sequence[float],
+        k: int,
+        document_ids: Sequence[str] | None = None,
+    ) -> list[Hit]:
+        """The owner's k chunks nearest to the embedding, scored by cosine similarity."""
+        # The index is shared by all owners, so ask it for more than k and
+        # filter by owner inside the same statement.
+        rows = await self.run(
+            cypher.SEARCH_TAIL.replace("<call>", self._vector_call()),
+            {
+                "owner_id": owner_id,
+                "k": k,
+                "candidates": max(k * 10, 100),
+                "embedding": [float(x) for x in embedding],
+                "document_ids": list(document_ids) if document_ids is not None else None,
+            },
+        )
+        return [_hit(row) for row in rows]
+
+    async def fulltext_search(
+        self,
+        owner_id: int,
+        text: str,
+        k: int,
+        document_ids: Sequence[str] | None = None,
+    ) -> list[Hit]:
+        """The owner's k chunks that best match the words of `text` (BM25-like score)."""
+        query = self.fulltext_query(text)
+        if not query:
+            return []
+        rows = await self.run(
+            cypher.SEARCH_TAIL.replace("<call>", self._fulltext_call()),
+            {
+                "owner_id": owner_id,
+                "k": k,
+                "query": query,
+                "candidates": max(k * 10, 100),
+                "document_ids": list(document_ids) if document_ids is not None else None,
+            },
+        )
+        return [_hit(row) for row in rows]
+
+
+def _hit(row: dict[str, Any]) -> Hit:
+    return Hit(
+        chunk_id=row["chunk_id"],
+        document_id=row["document_id"],
+        title=row["title"],
+        filename=row["filename"],
+        index=row["index"],
+        page=row["page"],
+        text=row["text"],
+        score=float(row["score"]),
+    )
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def query_words(text: str, limit: int = 32) -> list[str]:
+    """Words of a user's text, lower-cased, without syntax a search engine would obey."""
+    from retrieval.entities import STOPWORDS
+
+    words = [w.lower() for w in _WORD.findall(text)]
+    kept = [w for w in words if w not in STOPWORDS and len(w) > 1] or words
+    return list(dict.fromkeys(kept))[:limit]

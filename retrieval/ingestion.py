@@ -1,0 +1,177 @@
+"""Turn a stored document into chunks, embeddings and entities in the graph store.
+
+Stages: parsing -> embedding -> indexing -> ready, or failed with a reason a
+person can act on. Status is written with UPDATE ... WHERE id (never save()),
+so a document deleted while it is being ingested stays deleted.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import timedelta
+
+from asgiref.sync import async_to_sync
+from django.utils import timezone
+
+from retrieval import chunking, embeddings, entities, parsing
+from retrieval.errors import RagError
+from retrieval.graphstores import ChunkNode, DocumentNode, EntityNode, aget_store
+from retrieval.models import Document
+
+logger = logging.getLogger(__name__)
+
+EMBED_BATCH = 64
+UNEXPECTED_FAILURE = (
+    "Something went wrong while processing this document. Try re-ingesting it; "
+    "if it fails again, contact an administrator."
+)
+
+Status = Document.Status
+ProgressHook = Callable[[str, int, int], Awaitable[None] | None]
+
+
+async def _set(document_id: object, **fields: object) -> int:
+    return await Document.objects.filter(pk=document_id).aupdate(updated=timezone.now(), **fields)
+
+
+async def aingest_document(document_id: object, *, on_progress: ProgressHook | None = None) -> str:
+    """Ingest one document; returns its final status. Never raises for bad content."""
+    document = await Document.objects.filter(pk=document_id).afirst()
+    if document is None:
+        return "missing"
+
+    async def report(stage: str, done: int, total: int) -> None:
+        await _set(document.pk, status=stage, chunks_done=done, chunks_total=total)
+        if on_progress is not None:
+            outcome = on_progress(stage, done, total)
+            if asyncio.iscoroutine(outcome):
+                await outcome
+
+    try:
+        await _set(document.pk, status=Status.PARSING, error="", chunks_done=0, chunks_total=0)
+        data = await asyncio.to_thread(_read, document)
+        parsed = await asyncio.to_thread(parsing.parse, data, document.content_type)
+        pieces = chunking.split(parsed, document.content_type)
+        found = await _extract_entities(parsed)
+        await _set(document.pk, pages=parsed.pages)
+
+        total = len(pieces)
+        await report(Status.EMBEDDING, 0, total)
+        vectors: list[list[float]] = []
+        for start in range(0, total, EMBED_BATCH):
+            batch = [piece.text for piece in pieces[start : start + EMBED_BATCH]]
+            vectors.extend(await asyncio.to_thread(embeddings.embed_texts, batch))
+            await report(Status.EMBEDDING, len(vectors), total)
+
+        owner = document.owner_id
+        nodes = [
+            ChunkNode(
+                index=piece.index,
+                text=piece.text,
+                page=piece.page,
+                embedding=vector,
+                entities=[
+                    EntityNode(key=f"{owner}:{entity.key}", name=entity.name, type=entity.type)
+                    for entity in entities.link(piece.text, found)
+                ],
+            )
+            for piece, vector in zip(pieces, vectors, strict=True)
+        ]
+        await report(Status.INDEXING, 0, total)
+        store = await aget_store()
+        await store.write_document(
+            DocumentNode(
+                id=str(document.pk),
+                owner_id=owner,
+                title=document.title,
+                filename=document.filename,
+            ),
+            nodes,
+            on_progress=lambda written: report(Status.INDEXING, written, total),
+        )
+        updated = await _set(
+            document.pk,
+            status=Status.READY,
+            chunks_done=total,
+            chunks_total=total,
+            chunk_count=total,
+            ingested=timezone.now(),
+            error="",
+        )
+        if not updated:  # deleted while we worked: take its chunks back out
+            await store.delete_document(str(document.pk), owner)
+            return "missing"
+        return Status.READY
+    except RagError as error:
+        logger.info("document %s failed: %s", document.pk, error.message)
+        await _set(document.pk, status=Status.FAILED, error=error.message)
+        return Status.FAILED
+    except Exception:
+        logger.exception("document %s failed unexpectedly", document.pk)
+        await _set(document.pk, status=Status.FAILED, error=UNEXPECTED_FAILURE)
+        return Status.FAILED
+
+
+def ingest_document(document_id: object, *, on_progress: ProgressHook | None = None) -> str:
+    return async_to_sync(aingest_document)(document_id, on_progress=on_progress)
+
+
+def _read(document: Document) -> bytes:
+    try:
+        with document.file.open("rb") as handle:
+            return handle.read()
+    except FileNotFoundError:
+        raise RagError(
+            "The uploaded file is missing from storage. Upload it again.", code="file_missing"
+        ) from None
+
+
+async def _extract_entities(parsed: parsing.ParsedDocument) -> list[entities.Entity]:
+    from retrieval import entities_llm
+
+    text = "\n\n".join(segment.text for segment in parsed.segments)
+    if entities_llm.enabled():
+        try:
+            return await entities_llm.aextract(text)
+        except Exception:
+            logger.warning("LLM entity extraction failed; using the local extractor", exc_info=True)
+    return await asyncio.to_thread(entities.extract, text)
+
+
+def delete_document(document: Document) -> None:
+    """Remove a document everywhere: graph store, file, row."""
+    async_to_sync(_adelete_graph)(str(document.pk), document.owner_id)
+    document.file.delete(save=False)
+    document.delete()
+
+
+async def _adelete_graph(document_id: str, owner_id: int) -> None:
+    store = await aget_store()
+    await store.delete_document(document_id, owner_id)
+
+
+def requeue(document: Document) -> None:
+    """Queue a document for (re-)ingestion; its old chunks stay readable until replaced."""
+    from retrieval.uploads import enqueue_ingestion
+
+    Document.objects.filter(pk=document.pk).update(
+        status=Status.QUEUED, error="", chunks_done=0, chunks_total=0, updated=timezone.now()
+    )
+    enqueue_ingestion(document)
+
+
+def requeue_interrupted(*, idle: timedelta = timedelta(minutes=5)) -> list[Document]:
+    """Documents left mid-ingestion by a killed worker go back to the queue.
+
+    A running ingestion touches `updated` after every batch, so a document in
+    progress with no update for `idle` has lost its worker.
+    """
+    stale = list(
+        Document.objects.filter(status__in=Document.IN_PROGRESS, updated__lt=timezone.now() - idle)
+    )
+    for document in stale:
+        logger.warning("re-queueing interrupted ingestion of %s", document.pk)
+        requeue(document)
+    return stale

@@ -1,0 +1,92 @@
+"""manage.py ingest FILE... --owner USERNAME: ingest files from the shell, in this process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from tqdm import tqdm
+
+from retrieval import ingestion, uploads
+from retrieval.errors import DuplicateDocument, UploadError
+from retrieval.models import Document
+
+
+class Command(BaseCommand):
+    help = "Upload and ingest files for a user, showing progress."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("files", nargs="+", type=Path)
+        parser.add_argument("--owner", required=True, help="username that will own the documents")
+        parser.add_argument("--title", help="title (only with a single file)")
+        parser.add_argument(
+            "--reingest", action="store_true", help="re-ingest files that were already uploaded"
+        )
+
+    def handle(
+        self,
+        *args: Any,
+        files: list[Path],
+        owner: str,
+        title: str | None,
+        reingest: bool,
+        **options: Any,
+    ) -> None:
+        try:
+            user = get_user_model().objects.get_by_natural_key(owner)
+        except get_user_model().DoesNotExist:
+            raise CommandError(f"No user named {owner!r}.") from None
+        if title and len(files) > 1:
+            raise CommandError("--title can only be used with a single file.")
+        failures = 0
+        for path in files:
+            try:
+                document = self._upload(user, path, title, reingest)
+            except UploadError as error:
+                failures += 1
+                self.stderr.write(f"{path.name}: {error.message}")
+                continue
+            if document is None:
+                continue
+            status = self._ingest(document)
+            document.refresh_from_db()
+            if status == Document.Status.READY:
+                self.stdout.write(
+                    self.style.SUCCESS(
+                        f"{path.name}: ready, {document.chunk_count} chunks (id {document.pk})"
+                    )
+                )
+            else:
+                failures += 1
+                self.stderr.write(f"{path.name}: failed: {document.error}")
+        if failures:
+            raise CommandError(f"{failures} of {len(files)} file(s) were not ingested.")
+
+    def _upload(self, user: Any, path: Path, title: str | None, reingest: bool) -> Document | None:
+        """The document to ingest now; None when it is skipped as a duplicate."""
+        if not path.is_file():
+            raise UploadError(f"No such file: {path}")
+        try:
+            with path.open("rb") as handle:
+                return uploads.create_document(user, handle, path.name, title=title, enqueue=False)
+        except DuplicateDocument as duplicate:
+            if reingest:
+                return Document.objects.get(pk=duplicate.existing_id)
+            self.stdout.write(f"{path.name}: {duplicate.message} Skipped (use --reingest).")
+            return None
+
+    def _ingest(self, document: Document) -> str:
+        bar = tqdm(desc=document.filename[:30], unit="chunk", leave=True, disable=None)
+
+        def progress(stage: str, done: int, total: int) -> None:
+            bar.set_postfix_str(stage)
+            bar.total = total
+            bar.n = done
+            bar.refresh()
+
+        try:
+            return ingestion.ingest_document(document.pk, on_progress=progress)
+        finally:
+            bar.close()

@@ -1,0 +1,51 @@
+"""manage.py worker: the ingestion worker.
+
+Loads the embedding model and checks the graph store once before taking any
+task, puts documents a killed worker left half-done back in the queue, then
+runs django-tasks-db's worker loop.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from django.core.management import call_command
+from django.core.management.base import BaseCommand, CommandError
+
+from retrieval import embeddings, ingestion
+from retrieval.errors import RagError
+from retrieval.graphstores import aget_store
+
+
+class Command(BaseCommand):
+    help = "Run the background ingestion worker."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument(
+            "--recover-after",
+            type=int,
+            default=60,
+            metavar="SECONDS",
+            help="re-queue documents in progress with no update for this long",
+        )
+        parser.add_argument("--max-tasks", type=int, default=None)
+
+    def handle(self, *args: Any, recover_after: int, max_tasks: int | None, **options: Any) -> None:
+        self.stdout.write("Loading the embedding model…")
+        embeddings.embed_query("warm up")
+
+        async def setup() -> None:
+            await aget_store()
+
+        try:
+            async_to_sync(setup)()
+        except RagError as error:
+            raise CommandError(error.message) from None
+        for document in ingestion.requeue_interrupted(idle=timedelta(seconds=recover_after)):
+            self.stdout.write(f"Re-queued interrupted ingestion of “{document.title}”.")
+        worker_options: dict[str, Any] = {"interval": 0.5}
+        if max_tasks is not None:
+            worker_options["max_tasks"] = max_tasks
+        call_command("db_worker", **worker_options)

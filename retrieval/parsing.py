@@ -1,0 +1,252 @@
+"""Recognise a file by its content and turn it into text segments.
+
+The kind is judged from the bytes, not the extension: a PDF must start with
+the PDF signature, a DOCX must be a zip holding word/document.xml, and text
+must decode without binary control bytes. The extension only chooses between
+Markdown and plain text, which look the same to a machine.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import zipfile
+from dataclasses import dataclass
+from pathlib import PurePosixPath
+
+from charset_normalizer import from_bytes
+
+from retrieval.errors import IngestionError, UnsupportedType, UploadError
+
+logger = logging.getLogger(__name__)
+
+PDF = "application/pdf"
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+MARKDOWN = "text/markdown"
+TEXT = "text/plain"
+
+MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
+
+# A DOCX is a zip: refuse archives that would inflate past these before
+# python-docx reads a byte of them (zip bombs).
+DOCX_MAX_UNCOMPRESSED = 200 * 1024 * 1024
+DOCX_MAX_RATIO = 200
+DOCX_MAX_MEMBERS = 5000
+
+# Control bytes that never appear in text (tab, newlines, form feed and ESC do).
+_BINARY_CONTROL = {byte for byte in range(32) if byte not in (9, 10, 12, 13, 27)}
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A stretch of text with the page it came from (PDF only)."""
+
+    text: str
+    page: int | None = None
+
+
+@dataclass(frozen=True)
+class ParsedDocument:
+    segments: list[Segment]
+    pages: int | None
+
+
+def sniff_content_type(head: bytes, filename: str) -> str:
+    """The content type of a file judged by its first bytes; UnsupportedType otherwise."""
+    if not head:
+        raise UploadError("The file is empty.", code="empty_file")
+    if head.lstrip(b"\x00\t\r\n\x0c ")[:5] == b"%PDF-" or b"%PDF-" in head[:1024]:
+        return PDF
+    if head[:4] == b"PK\x03\x04":
+        return DOCX  # confirmed (or refused) by check_docx on the whole file
+    if _looks_like_text(head):
+        suffix = PurePosixPath(filename).suffix.lower()
+        return MARKDOWN if suffix in MARKDOWN_SUFFIXES else TEXT
+    raise UnsupportedType(
+        "This kind of file is not supported. Upload a PDF, a Word document (.docx), "
+        "a Markdown file or a plain-text file."
+    )
+
+
+def _looks_like_text(head: bytes) -> bool:
+    if head.startswith((b"\xef\xbb\xbf", b"\xff\xfe", b"\xfe\xff")):
+        return True
+    sample = head[:8192]
+    if any(byte in _BINARY_CONTROL for byte in sample):
+        return False
+    try:
+        sample.decode("utf-8")
+        return True
+    except UnicodeDecodeError as error:
+        # A multi-byte character cut by the sample's end is still text.
+        if error.start >= len(sample) - 3:
+            return True
+    best = from_bytes(sample).best()
+    return best is not None
+
+
+def check_docx(file: io.BufferedIOBase | io.BytesIO) -> None:
+    """Refuse anything that is not a sane Word document before parsing it."""
+    try:
+        with zipfile.ZipFile(file) as archive:
+            members = archive.infolist()
+            names = {member.filename for member in members}
+            if "word/document.xml" not in names:
+                raise UnsupportedType(
+                    "This zip file is not a Word document. Upload a .docx file saved by "
+                    "Word, LibreOffice or Google Docs."
+                )
+            if len(members) > DOCX_MAX_MEMBERS:
+                raise UploadError(
+                    "This Word document has too many parts to be read safely.", code="zip_bomb"
+                )
+            inflated = sum(member.file_size for member in members)
+            packed = sum(member.compress_size for member in members) or 1
+            if inflated > DOCX_MAX_UNCOMPRESSED or inflated / packed > DOCX_MAX_RATIO:
+                raise UploadError(
+                    "This Word document expands to far more data than its size suggests "
+                    "and was refused to protect the server.",
+                    code="zip_bomb",
+                )
+    except zipfile.BadZipFile:
+        raise UploadError(
+            "The Word document is damaged: it is not a valid zip file.", code="corrupt_file"
+        ) from None
+    finally:
+        file.seek(0)
+
+
+def parse(data: bytes, content_type: str) -> ParsedDocument:
+    """Text segments of a stored file; IngestionError with a readable reason on failure."""
+    if content_type == PDF:
+        return _parse_pdf(data)
+    if content_type == DOCX:
+        check_docx(io.BytesIO(data))
+        return _parse_docx(data)
+    if content_type in {MARKDOWN, TEXT}:
+        return _parse_text(data)
+    raise IngestionError(f"Files of type {content_type} cannot be read.")
+
+
+def _parse_pdf(data: bytes) -> ParsedDocument:
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, PdfReadError
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            # Many PDFs are "encrypted" with an empty password only to stop
+            # editing; those open fine. A real password cannot be guessed.
+            try:
+                opened = reader.decrypt("")
+            except Exception:
+                opened = 0
+            if not opened:
+                raise IngestionError(
+                    "This PDF is protected by a password. Remove the password and upload it again.",
+                    code="encrypted_pdf",
+                )
+        segments = []
+        for number, page in enumerate(reader.pages, start=1):
+            text = (page.extract_text() or "").strip()
+            if text:
+                segments.append(Segment(text=text, page=number))
+        pages = len(reader.pages)
+    except IngestionError:
+        raise
+    except FileNotDecryptedError:
+        raise IngestionError(
+            "This PDF is protected by a password. Remove the password and upload it again.",
+            code="encrypted_pdf",
+        ) from None
+    except (
+        PdfReadError,
+        ValueError,
+        KeyError,
+        TypeError,
+        AttributeError,
+        IndexError,
+        RecursionError,
+        OSError,
+    ) as error:
+        logger.info("unreadable PDF: %r", error)
+        raise IngestionError(
+            "The PDF file is damaged and could not be read.", code="corrupt_file"
+        ) from None
+    if not segments:
+        raise IngestionError(
+            "This PDF has no text that can be extracted. Scanned documents need OCR "
+            "(text recognition) before they can be uploaded.",
+            code="no_text",
+        )
+    return ParsedDocument(segments=segments, pages=pages)
+
+
+def _parse_docx(data: bytes) -> ParsedDocument:
+    import docx
+    from docx.table import Table
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+        blocks: list[str] = []
+        for block in document.iter_inner_content():
+            if isinstance(block, Table):
+                blocks.extend(_table_rows(block))
+            else:
+                text = block.text.strip()
+                if text:
+                    style = (block.style.name if block.style is not None else "") or ""
+                    if style.startswith("Heading"):
+                        level = style.removeprefix("Heading").strip()
+                        text = "#" * (int(level) if level.isdigit() else 1) + " " + text
+                    blocks.append(text)
+    except Exception as error:  # python-docx raises many kinds on broken XML
+        logger.info("unreadable DOCX: %r", error)
+        raise IngestionError(
+            "The Word document is damaged and could not be read.", code="corrupt_file"
+        ) from None
+    text = "\n\n".join(blocks).strip()
+    if not text:
+        raise IngestionError("This Word document contains no text.", code="no_text")
+    return ParsedDocument(segments=[Segment(text=text)], pages=None)
+
+
+def _table_rows(table) -> list[str]:
+    rows = []
+    for row in table.rows:
+        cells: list[str] = []
+        for cell in row.cells:
+            value = " ".join(cell.text.split())
+            if not cells or cells[-1] != value:  # merged cells repeat their text
+                cells.append(value)
+        if any(cells):
+            rows.append(" | ".join(cells))
+    return rows
+
+
+def _parse_text(data: bytes) -> ParsedDocument:
+    text = decode_text(data)
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if not text:
+        raise IngestionError("The file contains no text.", code="no_text")
+    return ParsedDocument(segments=[Segment(text=text)], pages=None)
+
+
+def decode_text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    best = from_bytes(data).best()
+    if best is None:
+        raise IngestionError(
+            "The text file uses an encoding that could not be recognised.", code="bad_encoding"
+        )
+    # Single-byte Latin encodings are hard to tell apart in short files; Windows-1252
+    # is by far the most common of them, so it wins whenever it fits.
+    if best.encoding.startswith(("cp125", "latin", "iso8859")):
+        try:
+            return data.decode("cp1252")
+        except UnicodeDecodeError:
+            pass
+    return str(best)

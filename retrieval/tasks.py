@@ -1,0 +1,12 @@
+"""Background tasks (Django's tasks framework; the database backend runs them in the worker)."""
+
+from __future__ import annotations
+
+from django.tasks import task
+
+from retrieval.ingestion import aingest_document
+
+
+@task
+async def ingest_document_task(document_id: str) -> str:
+    return await aingest_document(document_id)

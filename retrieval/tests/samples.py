@@ -1,0 +1,90 @@
+"""Real documents of each supported kind (and broken ones), built in memory for tests."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+
+from docx import Document as DocxDocument
+from fpdf import FPDF
+from pypdf import PdfReader, PdfWriter
+
+PAGES = [
+    "The Apollo program was run by NASA. Neil Armstrong walked on the Moon in 1969.",
+    "Margaret Hamilton led the team at MIT that wrote the Apollo guidance software.",
+    "The Saturn V rocket launched every crewed Apollo mission from Kennedy Space Center.",
+]
+
+
+def pdf(pages: list[str] = PAGES) -> bytes:
+    document = FPDF()
+    document.set_font("helvetica", size=12)
+    for text in pages:
+        document.add_page()
+        document.multi_cell(0, 8, text)
+    return bytes(document.output())
+
+
+def pdf_without_text() -> bytes:
+    document = FPDF()
+    document.add_page()
+    document.rect(20, 20, 100, 60, style="F")  # a "scan": only graphics
+    return bytes(document.output())
+
+
+def encrypted_pdf(password: str = "secret") -> bytes:
+    writer = PdfWriter()
+    for page in PdfReader(io.BytesIO(pdf())).pages:
+        writer.add_page(page)
+    writer.encrypt(user_password=password, owner_password=password)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def corrupt_pdf() -> bytes:
+    return b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\nthis is not a pdf body\n%%EOF"
+
+
+def docx(paragraphs: list[str] = PAGES, table: list[list[str]] | None = None) -> bytes:
+    document = DocxDocument()
+    document.add_heading("Apollo notes", level=1)
+    for text in paragraphs:
+        document.add_paragraph(text)
+    rows = table or [
+        ["Mission", "Commander"],
+        ["Apollo 11", "Neil Armstrong"],
+        ["Apollo 13", "Jim Lovell"],
+    ]
+    grid = document.add_table(rows=len(rows), cols=len(rows[0]))
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            grid.cell(r, c).text = value
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
+def zip_bomb_docx(inflated_mb: int = 300) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("[Content_Types].xml", "<Types/>")
+        with archive.open("word/document.xml", "w", force_zip64=True) as member:
+            block = b"\0" * (1024 * 1024)
+            for _ in range(inflated_mb):
+                member.write(block)
+    return out.getvalue()
+
+
+def fake_docx() -> bytes:
+    return b"PK\x03\x04" + b"\x00" * 200
+
+
+MARKDOWN = """# Apollo
+
+The **Apollo program** was run by NASA.
+
+## Crew
+
+Neil Armstrong and Buzz Aldrin landed on the Moon; Michael Collins stayed in orbit.
+"""

@@ -1,0 +1,171 @@
+"""The graph-store contract, run on FalkorDB always and on Neo4j when NEO4J_TEST_URI is set."""
+
+from __future__ import annotations
+
+import uuid
+
+import pytest
+
+from conftest import unique_owner
+from retrieval.errors import ConfigurationError
+from retrieval.graphstores import ChunkNode, DocumentNode, EntityNode, GraphStore
+
+
+def doc(owner: int, title: str = "Doc") -> DocumentNode:
+    return DocumentNode(
+        id=str(uuid.uuid4()), owner_id=owner, title=title, filename=f"{title.lower()}.txt"
+    )
+
+
+def entity(owner: int, name: str) -> EntityNode:
+    return EntityNode(key=f"{owner}:{name.lower()}", name=name, type="name")
+
+
+def chunks(
+    owner: int,
+    texts: list[str],
+    entity_names: list[list[str]] | None = None,
+    vectors: list[list[float]] | None = None,
+) -> list[ChunkNode]:
+    names = entity_names or [[] for _ in texts]
+    result = []
+    for i, text in enumerate(texts):
+        vector = vectors[i] if vectors else [float(i + 1), 1.0, 0.0, 0.5]
+        result.append(
+            ChunkNode(
+                index=i,
+                text=text,
+                page=i + 1,
+                embedding=vector,
+                entities=[entity(owner, n) for n in names[i]],
+            )
+        )
+    return result
+
+
+async def test_it_stores_chunks_in_reading_order_with_page_owner_and_embedding(store: GraphStore):
+    owner = unique_owner()
+    document = doc(owner)
+    await store.write_document(document, chunks(owner, ["first", "second", "third"]))
+
+    stored = await store.chunks(document.id)
+
+    assert [c.text for c in stored] == ["first", "second", "third"]
+    assert [c.page for c in stored] == [1, 2, 3]
+    assert {c.owner_id for c in stored} == {owner}
+    assert stored[0].next_id == stored[1].id and stored[1].next_id == stored[2].id
+    assert stored[2].next_id is None
+    assert stored[1].embedding == pytest.approx([2.0, 1.0, 0.0, 0.5])
+
+
+async def test_it_links_chunks_to_entities_merged_across_documents(store: GraphStore):
+    owner = unique_owner()
+    first, second = doc(owner, "One"), doc(owner, "Two")
+    await store.write_document(first, chunks(owner, ["Ada at NASA"], [["Ada", "NASA"]]))
+    await store.write_document(second, chunks(owner, ["NASA again"], [["NASA"]]))
+
+    assert [e.name for e in await store.entities(owner)] == ["Ada", "NASA"]
+    assert (await store.chunks(second.id))[0].entity_keys == [f"{owner}:nasa"]
+
+
+async def test_rewriting_a_document_replaces_its_chunks(store: GraphStore):
+    owner = unique_owner()
+    document = doc(owner)
+    await store.write_document(document, chunks(owner, ["old one", "old two"], [["Old"], []]))
+    await store.write_document(document, chunks(owner, ["new one"], [["New"]]))
+
+    assert [c.text for c in await store.chunks(document.id)] == ["new one"]
+    assert await store.count_chunks(document.id) == 1
+    assert [e.name for e in await store.entities(owner)] == ["New"]
+
+
+async def test_deleting_a_document_keeps_entities_other_documents_mention(store: GraphStore):
+    owner = unique_owner()
+    kept, deleted = doc(owner, "Kept"), doc(owner, "Gone")
+    await store.write_document(kept, chunks(owner, ["about Ada"], [["Ada"]]))
+    await store.write_document(deleted, chunks(owner, ["Ada and Bob"], [["Ada", "Bob"]]))
+
+    await store.delete_document(deleted.id, owner)
+
+    assert await store.count_chunks(deleted.id) == 0
+    assert await store.document_ids(owner) == [kept.id]
+    assert [e.name for e in await store.entities(owner)] == ["Ada"]
+
+
+async def test_a_failed_write_leaves_the_previous_version_whole(store: GraphStore):
+    owner = unique_owner()
+    document = doc(owner)
+    await store.write_document(document, chunks(owner, ["kept"], [["Kept"]]))
+    many = chunks(owner, [f"part {i}" for i in range(250)], [["Lost"]] * 250)
+
+    async def fail_after_first_batch(written: int) -> None:
+        raise RuntimeError("worker killed")
+
+    with pytest.raises(RuntimeError):
+        await store.write_document(document, many, on_progress=fail_after_first_batch)
+
+    assert [c.text for c in await store.chunks(document.id)] == ["kept"]
+    assert await store.count_chunks(document.id) == 1
+    assert [e.name for e in await store.entities(owner)] == ["Kept"]
+
+
+async def test_a_failed_first_write_leaves_nothing(store: GraphStore):
+    owner = unique_owner()
+    document = doc(owner)
+
+    async def fail(written: int) -> None:
+        raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError):
+        await store.write_document(
+            document, chunks(owner, ["a", "b"], [["A"], []]), on_progress=fail
+        )
+
+    assert await store.count_chunks(document.id) == 0
+    assert await store.document_ids(owner) == []
+    assert await store.entities(owner) == []
+
+
+async def test_searches_only_return_the_owners_chunks(store: GraphStore):
+    alice, bob = unique_owner(), unique_owner()
+    same_text = ["the falcon flies over the river", "a quiet harbour at night"]
+    vectors = [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]]
+    alice_doc, bob_doc = doc(alice, "Alice"), doc(bob, "Bob")
+    await store.write_document(alice_doc, chunks(alice, same_text, vectors=vectors))
+    await store.write_document(bob_doc, chunks(bob, same_text, vectors=vectors))
+
+    by_vector = await store.vector_search(alice, [1.0, 0.1, 0.0, 0.0], k=5)
+    by_words = await store.fulltext_search(alice, "falcon river", k=5)
+
+    assert {hit.document_id for hit in by_vector} == {alice_doc.id}
+    assert by_vector[0].text == same_text[0]
+    assert by_vector[0].score == pytest.approx(0.995, abs=0.01)  # cosine similarity
+    assert [hit.document_id for hit in by_words] == [alice_doc.id]
+    assert by_words[0].text == same_text[0] and by_words[0].title == "Alice"
+
+
+async def test_searches_can_be_restricted_to_some_documents(store: GraphStore):
+    owner = unique_owner()
+    first, second = doc(owner, "First"), doc(owner, "Second")
+    await store.write_document(first, chunks(owner, ["falcon facts"]))
+    await store.write_document(second, chunks(owner, ["more falcon facts"]))
+
+    hits = await store.fulltext_search(owner, "falcon", k=5, document_ids=[second.id])
+
+    assert [hit.document_id for hit in hits] == [second.id]
+
+
+async def test_user_text_cannot_inject_search_syntax(store: GraphStore):
+    owner = unique_owner()
+    document = doc(owner)
+    await store.write_document(document, chunks(owner, ["price is 10 dollars"]))
+
+    hits = await store.fulltext_search(owner, 'price") OR *:* -@text:{x} | "', k=5)
+
+    assert [hit.text for hit in hits] == ["price is 10 dollars"]
+
+
+async def test_it_refuses_an_embedding_model_of_another_dimension(store: GraphStore):
+    with pytest.raises(ConfigurationError) as refused:
+        await store.setup(384)
+    assert "4-dimension" in refused.value.message and "384-dimension" in refused.value.message

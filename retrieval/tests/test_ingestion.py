@@ -1,0 +1,182 @@
+"""Ingesting documents end to end: real parsing, real embeddings, the embedded graph store."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from asgiref.sync import async_to_sync
+from django.utils import timezone
+
+from retrieval import ingestion, uploads
+from retrieval.errors import DuplicateDocument
+from retrieval.graphstores import aget_store
+from retrieval.models import Document
+from retrieval.tests import samples
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def upload(owner, data: bytes, name: str) -> Document:
+    return uploads.create_document(owner, io.BytesIO(data), name, enqueue=False)
+
+
+def graph_chunks(document: Document):
+    async def read():
+        return await (await aget_store()).chunks(str(document.pk))
+
+    return async_to_sync(read)()
+
+
+def graph_entities(owner_id: int):
+    async def read():
+        return await (await aget_store()).entities(owner_id)
+
+    return async_to_sync(read)()
+
+
+def graph_chunk_count(document: Document) -> int:
+    async def read():
+        return await (await aget_store()).count_chunks(str(document.pk))
+
+    return async_to_sync(read)()
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "pages"),
+    [
+        (samples.pdf(), "apollo.pdf", 3),
+        (samples.docx(), "apollo.docx", None),
+        (samples.MARKDOWN.encode(), "apollo.md", None),
+        (" ".join(samples.PAGES).encode(), "apollo.txt", None),
+    ],
+)
+def test_each_supported_kind_becomes_ready_with_chunks_in_the_graph(alice, data, name, pages):
+    document = upload(alice, data, name)
+    stages: list[str] = []
+
+    status = ingestion.ingest_document(document.pk, on_progress=lambda s, d, t: stages.append(s))
+
+    document.refresh_from_db()
+    assert status == "ready" and document.status == "ready", document.error
+    assert stages[0] == "embedding" and stages[-1] == "indexing"
+    assert document.pages == pages
+    assert document.chunk_count == len(graph_chunks(document)) > 0
+    assert document.progress == 100
+    stored = graph_chunks(document)
+    assert all(len(c.embedding) == 384 and c.owner_id == alice.pk for c in stored)
+    assert "Apollo" in " ".join(c.text for c in stored)
+
+
+def test_pdf_chunks_carry_their_page(alice, settings):
+    settings.CHUNK_SIZE, settings.CHUNK_OVERLAP = 200, 0
+    document = upload(alice, samples.pdf(), "apollo.pdf")
+    ingestion.ingest_document(document.pk)
+
+    stored = graph_chunks(document)
+
+    assert [c.page for c in stored] == [1, 2, 3]
+    assert "Margaret Hamilton" in stored[1].text
+    assert [c.next_id for c in stored[:-1]] == [c.id for c in stored[1:]]
+
+
+def test_entities_link_chunks_that_name_the_same_thing(alice, settings):
+    settings.CHUNK_SIZE, settings.CHUNK_OVERLAP = 200, 0
+    document = upload(alice, samples.pdf(), "apollo.pdf")
+    ingestion.ingest_document(document.pk)
+
+    names = {e.name for e in graph_entities(alice.pk)}
+    stored = graph_chunks(document)
+
+    assert {"NASA", "Neil Armstrong", "Margaret Hamilton", "MIT"} <= names
+    apollo = f"{alice.pk}:apollo"
+    assert sum(apollo in c.entity_keys for c in stored) == 3
+
+
+def test_reingesting_replaces_chunks_instead_of_adding(alice):
+    document = upload(alice, samples.pdf(), "apollo.pdf")
+    ingestion.ingest_document(document.pk)
+    first = [c.id for c in graph_chunks(document)]
+
+    ingestion.ingest_document(document.pk)
+
+    second = graph_chunks(document)
+    assert len(second) == len(first) == graph_chunk_count(document)
+    assert not {c.id for c in second} & set(first)
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "reason"),
+    [
+        (samples.encrypted_pdf(), "locked.pdf", "password"),
+        (samples.corrupt_pdf(), "broken.pdf", "damaged"),
+        (samples.pdf_without_text(), "scan.pdf", "OCR"),
+    ],
+)
+def test_bad_content_fails_with_a_reason_and_no_chunks(alice, data, name, reason):
+    document = upload(alice, data, name)
+
+    status = ingestion.ingest_document(document.pk)
+
+    document.refresh_from_db()
+    assert status == document.status == "failed"
+    assert reason in document.error
+    assert "Traceback" not in document.error
+    assert graph_chunk_count(document) == 0
+
+
+def test_a_missing_file_fails_with_a_reason(alice):
+    document = upload(alice, b"some words about falcons", "falcons.txt")
+    document.file.delete(save=False)
+
+    ingestion.ingest_document(document.pk)
+
+    document.refresh_from_db()
+    assert document.status == "failed" and "missing" in document.error
+
+
+def test_deleting_removes_file_row_chunks_and_unshared_entities(alice):
+    kept = upload(alice, b"NASA runs the Apollo program.", "kept.txt")
+    gone = upload(alice, samples.pdf(), "apollo.pdf")
+    ingestion.ingest_document(kept.pk)
+    ingestion.ingest_document(gone.pk)
+    path = gone.file.path
+
+    ingestion.delete_document(gone)
+
+    assert not Document.objects.filter(pk=gone.pk).exists()
+    assert graph_chunk_count(gone) == 0
+    import os
+
+    assert not os.path.exists(path)
+    names = {e.name for e in graph_entities(alice.pk)}
+    assert "NASA" in names  # still mentioned by the kept document
+    assert "Margaret Hamilton" not in names
+
+
+def test_the_same_file_twice_is_detected(alice, bob):
+    first = upload(alice, samples.MARKDOWN.encode(), "apollo.md")
+    with pytest.raises(DuplicateDocument) as duplicate:
+        upload(alice, samples.MARKDOWN.encode(), "copy.md")
+    assert duplicate.value.existing_id == str(first.pk)
+    assert upload(bob, samples.MARKDOWN.encode(), "apollo.md").owner == bob  # others may
+
+
+def test_an_interrupted_ingestion_goes_back_to_the_queue(alice):
+    document = upload(alice, samples.MARKDOWN.encode(), "apollo.md")
+    Document.objects.filter(pk=document.pk).update(
+        status="embedding",
+        chunks_done=3,
+        chunks_total=9,
+        updated=timezone.now() - timedelta(minutes=10),
+    )
+    busy = upload(alice, samples.pdf(), "busy.pdf")
+    Document.objects.filter(pk=busy.pk).update(status="indexing")
+
+    requeued = ingestion.requeue_interrupted(idle=timedelta(minutes=5))
+
+    assert [d.pk for d in requeued] == [document.pk]
+    document.refresh_from_db()
+    assert document.status == "queued" and document.chunks_done == 0
+    assert Document.objects.get(pk=busy.pk).status == "indexing"

@@ -1,0 +1,84 @@
+"""Recognising files by content and reading their text."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from retrieval import parsing
+from retrieval.errors import IngestionError, UnsupportedType, UploadError
+from retrieval.tests import samples
+
+
+@pytest.mark.parametrize(
+    ("data", "name", "expected"),
+    [
+        (samples.pdf(), "report.bin", parsing.PDF),
+        (samples.docx(), "notes", parsing.DOCX),
+        (samples.MARKDOWN.encode(), "readme.md", parsing.MARKDOWN),
+        (samples.MARKDOWN.encode(), "readme.txt", parsing.TEXT),
+        ("Grüße aus Köln – ünïcödé".encode("latin-1", "replace"), "old.txt", parsing.TEXT),
+    ],
+)
+def test_it_judges_the_type_by_content(data: bytes, name: str, expected: str):
+    assert parsing.sniff_content_type(data[:8192], name) == expected
+
+
+def test_it_refuses_a_binary_file_named_like_text():
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
+    with pytest.raises(UnsupportedType) as refused:
+        parsing.sniff_content_type(png, "notes.txt")
+    assert "not supported" in refused.value.message
+
+
+def test_it_refuses_an_empty_file():
+    with pytest.raises(UploadError, match="empty"):
+        parsing.sniff_content_type(b"", "empty.txt")
+
+
+def test_pdf_text_keeps_its_page_numbers():
+    parsed = parsing.parse(samples.pdf(), parsing.PDF)
+    assert parsed.pages == 3
+    assert [s.page for s in parsed.segments] == [1, 2, 3]
+    assert "Margaret Hamilton" in parsed.segments[1].text
+
+
+def test_a_password_protected_pdf_says_so():
+    with pytest.raises(IngestionError, match="password"):
+        parsing.parse(samples.encrypted_pdf(), parsing.PDF)
+
+
+def test_a_damaged_pdf_says_so():
+    with pytest.raises(IngestionError, match="damaged"):
+        parsing.parse(samples.corrupt_pdf(), parsing.PDF)
+
+
+def test_a_pdf_without_text_asks_for_ocr():
+    with pytest.raises(IngestionError, match="OCR"):
+        parsing.parse(samples.pdf_without_text(), parsing.PDF)
+
+
+def test_docx_text_includes_headings_and_tables_in_order():
+    parsed = parsing.parse(samples.docx(), parsing.DOCX)
+    text = parsed.segments[0].text
+    assert text.startswith("# Apollo notes")
+    assert "Apollo 11 | Neil Armstrong" in text
+    assert text.index("Saturn V") < text.index("Apollo 13 | Jim Lovell")
+
+
+def test_a_docx_zip_bomb_is_refused_before_reading():
+    with pytest.raises(UploadError) as refused:
+        parsing.check_docx(io.BytesIO(samples.zip_bomb_docx()))
+    assert refused.value.code == "zip_bomb"
+
+
+def test_a_docx_that_is_not_a_zip_is_refused():
+    with pytest.raises(UploadError, match="not a valid zip"):
+        parsing.check_docx(io.BytesIO(samples.fake_docx()))
+
+
+def test_text_in_a_legacy_encoding_is_decoded():
+    data = "Crème brûlée is a French dessert served in Paris cafés.".encode("cp1252")
+    parsed = parsing.parse(data, parsing.TEXT)
+    assert "Crème brûlée" in parsed.segments[0].text
