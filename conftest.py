@@ -81,3 +81,26 @@ def admin_user(django_user_model):
     return django_user_model.objects.create_superuser(
         "admin", "admin@example.com", "admin-pass-123"
     )
+
+
+@pytest.fixture
+def openai_server():
+    """A local server speaking the OpenAI API; stopped after the test."""
+    from ragsite.testing.openai_server import OpenAIServer
+
+    server = OpenAIServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def openai_configured(settings, openai_server):
+    """Settings pointing ChatOpenAI and OpenAIEmbeddings at the local server."""
+    from retrieval import embeddings
+
+    settings.OPENAI_API_KEY = "test-key"
+    settings.OPENAI_BASE_URL = openai_server.base_url
+    settings.OPENAI_MODEL = "test-model"
+    embeddings.reset()
+    yield openai_server
+    embeddings.reset()

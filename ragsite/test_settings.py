@@ -12,3 +12,5 @@ os.environ["HF_HUB_OFFLINE"] = "1"
 from ragsite.settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

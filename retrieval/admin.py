@@ -124,6 +124,12 @@ class DocumentAdmin(admin.ModelAdmin):
         if change:  # only the title is editable
             Document.objects.filter(pk=obj.pk).update(title=obj.title)
 
+    def save_related(
+        self, request: HttpRequest, form: forms.ModelForm, formsets: Any, change: bool
+    ) -> None:
+        if change:  # an upload has no related objects; create_document saved everything
+            super().save_related(request, form, formsets, change)
+
     def delete_model(self, request: HttpRequest, obj: Document) -> None:
         ingestion.delete_document(obj)
 

@@ -74,3 +74,9 @@ def embed_texts(texts: list[str]) -> list[list[float]]:
 
 def embed_query(text: str) -> list[float]:
     return get_embeddings().embed_query(text)
+
+
+def reset() -> None:
+    """Forget the loaded model (after the embedding settings change)."""
+    _build.cache_clear()
+    dimension.cache_clear()

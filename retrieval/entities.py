@@ -292,7 +292,7 @@ def _proper_names(text: str) -> Counter[str]:
         for match in [*_WORD.finditer(sentence), None]:
             word = match.group(0) if match else ""
             # Punctuation between two words ends a name: "Dan Aykroyd, John Candy".
-            joined = match is not None and not sentence[previous_end:match.start()].strip()
+            joined = match is not None and not sentence[previous_end : match.start()].strip()
             previous_end = match.end() if match else 0
             if run and not joined:
                 _close(run, names)
@@ -300,9 +300,9 @@ def _proper_names(text: str) -> Counter[str]:
             capital = word[:1].isupper() and not word.isupper()
             # "Saturn V", "Apollo 11": capitals and small numbers may continue a name.
             continues = bool(run) and (word.isupper() or (word.isdigit() and len(word) <= 3))
-            if (capital or continues) and lower not in _CAPITAL_NOISE:
-                run.append(word)
-            elif run and lower in _CONNECTORS:
+            if ((capital or continues) and lower not in _CAPITAL_NOISE) or (
+                run and lower in _CONNECTORS
+            ):
                 run.append(word)
             else:
                 _close(run, names)

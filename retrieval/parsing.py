@@ -175,8 +175,8 @@ def _parse_pdf(data: bytes) -> ParsedDocument:
         ) from None
     if not segments:
         raise IngestionError(
-            "This PDF has no text that can be extracted. Scanned documents need OCR "
-            "(text recognition) before they can be uploaded.",
+            "This PDF has no text that can be extracted; it looks like a scan. Scanned "
+            "documents need OCR (text recognition) first: run OCR on it and upload the result.",
             code="no_text",
         )
     return ParsedDocument(segments=segments, pages=pages)

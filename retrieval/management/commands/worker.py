@@ -31,8 +31,13 @@ class Command(BaseCommand):
             help="re-queue documents in progress with no update for this long",
         )
         parser.add_argument("--max-tasks", type=int, default=None)
+        parser.add_argument(
+            "--batch", action="store_true", help="process the tasks waiting now, then exit"
+        )
 
-    def handle(self, *args: Any, recover_after: int, max_tasks: int | None, **options: Any) -> None:
+    def handle(
+        self, *args: Any, recover_after: int, max_tasks: int | None, batch: bool, **options: Any
+    ) -> None:
         self.stdout.write("Loading the embedding model…")
         embeddings.embed_query("warm up")
 
@@ -48,4 +53,8 @@ class Command(BaseCommand):
         worker_options: dict[str, Any] = {"interval": 0.5}
         if max_tasks is not None:
             worker_options["max_tasks"] = max_tasks
+        if batch:
+            worker_options.update(batch=True, startup_delay=False, reload=False)
+        if batch:
+            worker_options.update(batch=True, startup_delay=False, reload=False)
         call_command("db_worker", **worker_options)

@@ -1,0 +1,166 @@
+"""A real HTTP server speaking the OpenAI API, for tests (no key, no network).
+
+It serves /v1/embeddings (deterministic bag-of-words vectors) and
+/v1/chat/completions, plain or streamed as server-sent events with chunks, a
+usage chunk and [DONE]. Tests script the replies and read what was asked.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+
+@dataclass
+class Reply:
+    """One scripted chat reply: tokens streamed one by one (or joined when not streaming)."""
+
+    tokens: list[str]
+    delay: float = 0.0
+    fail_after: int | None = None  # drop the connection after this many tokens
+
+
+@dataclass
+class OpenAIServer:
+    dimensions: int = 1536
+    replies: deque[Reply] = field(default_factory=deque)
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    tokens_sent: int = 0
+
+    def __post_init__(self) -> None:
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append({"path": self.path, "body": body})
+                if self.path.endswith("/embeddings"):
+                    self._json(server.embeddings(body))
+                elif self.path.endswith("/chat/completions"):
+                    reply = server.replies.popleft() if server.replies else Reply(["[]"])
+                    if body.get("stream"):
+                        self._stream(reply, body)
+                    else:
+                        self._json(server.completion("".join(reply.tokens), body))
+                else:
+                    self.send_error(404)
+
+            def _json(self, payload: dict[str, Any]) -> None:
+                data = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def _stream(self, reply: Reply, body: dict[str, Any]) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/event-stream")
+                self.send_header("Connection", "close")
+                self.end_headers()
+                model = body.get("model", "test-model")
+                try:
+                    for number, token in enumerate(reply.tokens):
+                        if reply.fail_after is not None and number >= reply.fail_after:
+                            self.wfile.flush()
+                            self.connection.shutdown(2)
+                            return
+                        if reply.delay:
+                            time.sleep(reply.delay)
+                        self._event(_chunk(model, {"content": token}, None))
+                        server.tokens_sent += 1
+                    self._event(_chunk(model, {}, "stop"))
+                    usage = _chunk(model, {}, None)
+                    usage["choices"] = []
+                    usage["usage"] = {
+                        "prompt_tokens": 10,
+                        "completion_tokens": len(reply.tokens),
+                        "total_tokens": 10 + len(reply.tokens),
+                    }
+                    self._event(usage)
+                    self.wfile.write(b"data: [DONE]\n\n")
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):
+                    return
+
+            def _event(self, payload: dict[str, Any]) -> None:
+                self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
+                self.wfile.flush()
+
+        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._http.daemon_threads = True
+        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        host, port = self._http.server_address[:2]
+        return f"http://{host}:{port}/v1"
+
+    def start(self) -> OpenAIServer:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._http.shutdown()
+        self._http.server_close()
+
+    def embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = [
+            {"object": "embedding", "index": i, "embedding": self.vector(str(text))}
+            for i, text in enumerate(inputs)
+        ]
+        return {
+            "object": "list",
+            "data": data,
+            "model": body.get("model"),
+            "usage": {"prompt_tokens": 1, "total_tokens": 1},
+        }
+
+    def vector(self, text: str) -> list[float]:
+        """Hashed bag of words: texts sharing words get similar vectors."""
+        vector = [0.0] * self.dimensions
+        for word in re.findall(r"\w+", text.lower()):
+            slot = int(hashlib.sha1(word.encode()).hexdigest(), 16) % self.dimensions
+            vector[slot] += 1.0
+        norm = math.sqrt(sum(x * x for x in vector)) or 1.0
+        return [x / norm for x in vector]
+
+    def completion(self, content: str, body: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "id": "chatcmpl-test",
+            "object": "chat.completion",
+            "created": int(time.time()),
+            "model": body.get("model", "test-model"),
+            "choices": [
+                {
+                    "index": 0,
+                    "message": {"role": "assistant", "content": content},
+                    "finish_reason": "stop",
+                }
+            ],
+            "usage": {"prompt_tokens": 10, "completion_tokens": 5, "total_tokens": 15},
+        }
+
+
+def _chunk(model: str, delta: dict[str, Any], finish: str | None) -> dict[str, Any]:
+    return {
+        "id": "chatcmpl-test",
+        "object": "chat.completion.chunk",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }

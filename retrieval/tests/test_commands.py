@@ -1,0 +1,84 @@
+"""manage.py ingest and manage.py worker, as an operator uses them."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from retrieval import uploads
+from retrieval.models import Document
+from retrieval.tests import samples
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+def test_ingest_command_ingests_files_for_the_owner(alice, tmp_path):
+    pdf = tmp_path / "apollo.pdf"
+    pdf.write_bytes(samples.pdf())
+    notes = tmp_path / "notes.md"
+    notes.write_text(samples.MARKDOWN)
+    out = io.StringIO()
+
+    call_command("ingest", str(pdf), str(notes), owner="alice", stdout=out)
+
+    assert "apollo.pdf: ready, " in out.getvalue() and "notes.md: ready" in out.getvalue()
+    assert sorted(d.status for d in Document.objects.filter(owner=alice)) == ["ready", "ready"]
+
+
+def test_ingest_command_reports_bad_files_and_exits_non_zero(alice, tmp_path):
+    good = tmp_path / "good.txt"
+    good.write_text("Falcons are birds of prey found on every continent but Antarctica.")
+    scan = tmp_path / "scan.pdf"
+    scan.write_bytes(samples.pdf_without_text())
+    err = io.StringIO()
+
+    with pytest.raises(CommandError, match="2 of 3"):
+        call_command(
+            "ingest",
+            str(good),
+            str(scan),
+            str(tmp_path / "missing.txt"),
+            owner="alice",
+            stderr=err,
+            stdout=io.StringIO(),
+        )
+
+    assert "OCR" in err.getvalue() and "No such file" in err.getvalue()
+    assert Document.objects.get(filename="good.txt").status == "ready"
+
+
+def test_ingest_command_skips_a_file_already_uploaded(alice, tmp_path):
+    notes = tmp_path / "notes.md"
+    notes.write_text(samples.MARKDOWN)
+    call_command("ingest", str(notes), owner="alice", stdout=io.StringIO())
+    out = io.StringIO()
+
+    call_command("ingest", str(notes), owner="alice", stdout=out)
+
+    assert "already uploaded" in out.getvalue() and "Skipped" in out.getvalue()
+    assert Document.objects.count() == 1
+
+
+def test_ingest_command_needs_an_existing_owner(tmp_path):
+    with pytest.raises(CommandError, match="No user named 'nobody'"):
+        call_command("ingest", str(tmp_path / "x.txt"), owner="nobody")
+
+
+def test_worker_finishes_an_ingestion_a_killed_worker_left(alice):
+    document = uploads.create_document(
+        alice, io.BytesIO(samples.MARKDOWN.encode()), "apollo.md", enqueue=False
+    )
+    Document.objects.filter(pk=document.pk).update(
+        status="embedding", updated=timezone.now() - timedelta(minutes=5)
+    )
+    out = io.StringIO()
+
+    call_command("worker", batch=True, recover_after=60, stdout=out)
+
+    assert "Re-queued interrupted ingestion of “apollo”" in out.getvalue()
+    document.refresh_from_db()
+    assert document.status == "ready" and document.chunk_count > 0
