@@ -56,7 +56,7 @@ def build_pdf(texts: list[str], pages: int) -> bytes:
     per_page = max(1, len(texts) // pages)
     for page in range(pages):
         document.add_page()
-        body = "\n\n".join(texts[page * per_page:(page + 1) * per_page])
+        body = "\n\n".join(texts[page * per_page : (page + 1) * per_page])
         body = body.encode("latin-1", "replace").decode("latin-1")
         document.multi_cell(0, 4, body[:4200])
     return bytes(document.output())
@@ -77,7 +77,7 @@ def main() -> None:
     texts = passages()
     per_doc = len(texts) // args.documents
     files = [
-        build_pdf(texts[i * per_doc:(i + 1) * per_doc], args.pages) for i in range(args.documents)
+        build_pdf(texts[i * per_doc : (i + 1) * per_doc], args.pages) for i in range(args.documents)
     ]
     owner = get_user_model().objects.create_user("bench")
 
