@@ -1,11 +1,38 @@
 from django.contrib import admin
 from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework.routers import SimpleRouter
+from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
+from queries.api import ConversationViewSet, QueryView
+from queries.stream import query_stream
+from ragsite.accounts import LogoutView, RegisterView
 from ragsite.health import healthz
+from retrieval.api import DocumentViewSet
+
+router = SimpleRouter()
+router.register("documents", DocumentViewSet, basename="document")
+router.register("conversations", ConversationViewSet, basename="conversation")
+
+api = [
+    path("auth/token/", TokenObtainPairView.as_view(), name="token"),
+    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/logout/", LogoutView.as_view(), name="logout"),
+    path("auth/register/", RegisterView.as_view(), name="register"),
+    path("query/", QueryView.as_view(), name="query"),
+    path("query/stream/", query_stream, name="query-stream"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    *router.urls,
+]
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include(api)),
     path("", include("queries.urls")),
 ]
+
+handler404 = "ragsite.api_errors.not_found"
+handler500 = "ragsite.api_errors.server_error"

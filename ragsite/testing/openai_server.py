@@ -25,7 +25,8 @@ class Reply:
 
     tokens: list[str]
     delay: float = 0.0
-    fail_after: int | None = None  # drop the connection after this many tokens
+    fail_after: int | None = None  # send an error event after this many tokens
+    cut_after: int | None = None  # drop the connection after this many tokens
 
 
 @dataclass
@@ -75,6 +76,13 @@ class OpenAIServer:
                 try:
                     for number, token in enumerate(reply.tokens):
                         if reply.fail_after is not None and number >= reply.fail_after:
+                            error = {
+                                "message": "The server had an error while processing your request.",
+                                "type": "server_error",
+                            }
+                            self._event({"error": error})
+                            return
+                        if reply.cut_after is not None and number >= reply.cut_after:
                             self.wfile.flush()
                             self.connection.shutdown(2)
                             return

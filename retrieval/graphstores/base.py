@@ -68,6 +68,8 @@ class Hit:
     page: int | None
     text: str
     score: float
+    embedding: tuple[float, ...] = ()
+    seed: str | None = None  # for expansion hits: the hit it was reached from
 
 
 @dataclass(frozen=True)
@@ -305,6 +307,25 @@ class GraphStore(abc.ABC):
         )
         return [_hit(row) for row in rows]
 
+    async def expand(
+        self,
+        owner_id: int,
+        chunk_ids: Sequence[str],
+        *,
+        document_ids: Sequence[str] | None = None,
+        limit: int = 20,
+    ) -> list[Hit]:
+        """Chunks next to the given ones in reading order, then chunks sharing entities."""
+        params = {
+            "owner_id": owner_id,
+            "ids": list(chunk_ids),
+            "limit": limit,
+            "document_ids": list(document_ids) if document_ids is not None else None,
+        }
+        rows = await self.run(cypher.NEXT_NEIGHBOURS, params)
+        rows += await self.run(cypher.ENTITY_NEIGHBOURS, params)
+        return [_hit(row) for row in rows]
+
 
 def _hit(row: dict[str, Any]) -> Hit:
     return Hit(
@@ -316,6 +337,8 @@ def _hit(row: dict[str, Any]) -> Hit:
         page=row["page"],
         text=row["text"],
         score=float(row["score"]),
+        embedding=tuple(float(x) for x in (row.get("embedding") or ())),
+        seed=row.get("seed"),
     )
 
 

@@ -104,7 +104,35 @@ WHERE node.owner_id = $owner_id
 MATCH (d:Document)-[:HAS_CHUNK]->(node)
 WHERE $document_ids IS NULL OR d.id IN $document_ids
 RETURN node.id AS chunk_id, d.id AS document_id, d.title AS title, d.filename AS filename,
-       node.index AS index, node.page AS page, node.text AS text, score
+       node.index AS index, node.page AS page, node.text AS text, node.embedding AS embedding,
+       score
 ORDER BY score DESC
 LIMIT $k
+"""
+
+# Graph expansion from the best hits: reading-order neighbours, then chunks
+# that mention the same entities (score = number of shared entities).
+NEXT_NEIGHBOURS = """
+UNWIND $ids AS seed_id
+MATCH (seed:Chunk {id: seed_id})-[:NEXT]-(node:Chunk)
+WHERE seed.owner_id = $owner_id AND node.owner_id = $owner_id
+MATCH (d:Document)-[:HAS_CHUNK]->(node)
+WHERE $document_ids IS NULL OR d.id IN $document_ids
+RETURN DISTINCT seed_id AS seed, node.id AS chunk_id, d.id AS document_id, d.title AS title,
+       d.filename AS filename, node.index AS index, node.page AS page, node.text AS text,
+       node.embedding AS embedding, 1.0 AS score
+"""
+
+ENTITY_NEIGHBOURS = """
+UNWIND $ids AS seed_id
+MATCH (seed:Chunk {id: seed_id})-[:MENTIONS]->(e:Entity)<-[:MENTIONS]-(node:Chunk)
+WHERE seed.owner_id = $owner_id AND node.owner_id = $owner_id AND node.id <> seed_id
+MATCH (d:Document)-[:HAS_CHUNK]->(node)
+WHERE $document_ids IS NULL OR d.id IN $document_ids
+WITH seed_id, node, d, count(DISTINCT e) AS shared
+RETURN seed_id AS seed, node.id AS chunk_id, d.id AS document_id, d.title AS title,
+       d.filename AS filename, node.index AS index, node.page AS page, node.text AS text,
+       node.embedding AS embedding, toFloat(shared) AS score
+ORDER BY score DESC
+LIMIT $limit
 """

@@ -1,0 +1,151 @@
+"""One question-and-answer turn: conversation, retrieval, generation, persistence.
+
+Both query endpoints (JSON and SSE) go through here, so they answer the same way.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.utils import timezone
+
+from queries import generation
+from queries.citations import MarkerFilter
+from queries.generation import StreamInfo, Turn
+from queries.models import Conversation, Message
+from retrieval.errors import RagError
+from retrieval.search import Passage, aretrieve
+
+HISTORY_TURNS = 6
+SNIPPET = 200
+
+
+class NotFound(RagError):
+    code = "not_found"
+    status = 404
+
+
+@dataclass
+class Question:
+    owner_id: int
+    query: str
+    max_results: int = 5
+    conversation_id: uuid.UUID | None = None
+    document_ids: list[uuid.UUID] | None = None
+
+
+@dataclass
+class TurnState:
+    """What a turn has produced so far (so an interrupted one can still be saved)."""
+
+    conversation: Conversation
+    standalone: str
+    history: list[Turn]
+    passages: list[Passage] = field(default_factory=list)
+    answer: str = ""
+    info: StreamInfo = field(default_factory=StreamInfo)
+
+
+def citation(number: int, passage: Passage) -> dict[str, Any]:
+    text = passage.text
+    snippet = text if len(text) <= SNIPPET else text[: SNIPPET - 3].rstrip() + "..."
+    return {
+        "n": number,
+        "document_id": passage.document_id,
+        "filename": passage.filename,
+        "chunk_id": passage.chunk_id,
+        "page": passage.page,
+        "chunk_text": snippet,
+        "relevance_score": passage.score,
+    }
+
+
+def citations(passages: Sequence[Passage]) -> list[dict[str, Any]]:
+    return [citation(n, p) for n, p in enumerate(passages, start=1)]
+
+
+async def astart(question: Question) -> TurnState:
+    """Find or start the conversation, store the question, rewrite it if it is a follow-up."""
+    if question.conversation_id is not None:
+        conversation = await Conversation.objects.filter(
+            pk=question.conversation_id, owner_id=question.owner_id
+        ).afirst()
+        if conversation is None:
+            raise NotFound("That conversation does not exist.")
+    else:
+        conversation = await Conversation.objects.acreate(
+            owner_id=question.owner_id, title=" ".join(question.query.split())[:200]
+        )
+    history = [
+        Turn(role=m.role, text=m.text)
+        async for m in conversation.messages.exclude(text="").order_by("-created")[:HISTORY_TURNS]
+    ][::-1]
+    await Message.objects.acreate(
+        conversation=conversation, role=Message.Role.USER, text=question.query
+    )
+    standalone = await generation.standalone_question(question.query, history)
+    return TurnState(conversation=conversation, standalone=standalone, history=history)
+
+
+async def aretrieve_for(question: Question, state: TurnState) -> list[Passage]:
+    state.passages = await aretrieve(
+        question.owner_id,
+        state.standalone,
+        max_results=question.max_results,
+        document_ids=[str(d) for d in question.document_ids]
+        if question.document_ids is not None
+        else None,
+    )
+    return state.passages
+
+
+async def astream_tokens(question: Question, state: TurnState):
+    """Answer text as it is generated, with invented [n] markers removed."""
+    markers = MarkerFilter(len(state.passages))
+    async for text in generation.stream_answer(
+        question.query, state.passages, state.history, info=state.info
+    ):
+        safe = markers.feed(text)
+        if safe:
+            state.answer += safe
+            yield safe
+    rest = markers.flush()
+    if rest:
+        state.answer += rest
+        yield rest
+
+
+async def afinish(state: TurnState, status: str) -> Message:
+    message = await Message.objects.acreate(
+        conversation=state.conversation,
+        role=Message.Role.ASSISTANT,
+        text=state.answer,
+        status=status,
+        citations=citations(state.passages),
+        finish_reason=state.info.finish_reason
+        or ("interrupted" if status == Message.Status.INTERRUPTED else ""),
+    )
+    await Conversation.objects.filter(pk=state.conversation.pk).aupdate(updated=timezone.now())
+    return message
+
+
+async def aanswer(question: Question) -> dict[str, Any]:
+    """The whole answer at once (the JSON endpoint)."""
+    state = await astart(question)
+    await aretrieve_for(question, state)
+    try:
+        async for _ in astream_tokens(question, state):
+            pass
+    except Exception:
+        await afinish(state, Message.Status.FAILED)
+        raise
+    message = await afinish(state, Message.Status.COMPLETE)
+    return {
+        "answer": state.answer,
+        "citations": citations(state.passages),
+        "conversation_id": str(state.conversation.pk),
+        "message_id": str(message.pk),
+    }

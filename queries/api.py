@@ -1,0 +1,116 @@
+"""Questions (JSON), conversations and their messages over the REST API."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from asgiref.sync import async_to_sync
+from drf_spectacular.utils import extend_schema
+from rest_framework import mixins, serializers, viewsets
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from queries.answering import Question, aanswer
+from queries.models import Conversation, Message
+from retrieval.models import Document
+
+
+class QuerySerializer(serializers.Serializer):
+    query = serializers.CharField(max_length=4000, help_text="the question, 1 to 4000 characters")
+    max_results = serializers.IntegerField(min_value=1, max_value=20, default=5)
+    conversation_id = serializers.UUIDField(required=False, allow_null=True, default=None)
+    document_ids = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        allow_null=True,
+        default=None,
+        max_length=500,
+        help_text="search only these of your documents",
+    )
+
+    def validate_document_ids(self, value: list | None) -> list | None:
+        if value is None:
+            return None
+        owner = self.context["owner_id"]
+        found = set(
+            Document.objects.filter(owner_id=owner, pk__in=value).values_list("pk", flat=True)
+        )
+        missing = [str(v) for v in value if v not in found]
+        if missing:
+            raise serializers.ValidationError(f"No such documents: {', '.join(missing)}.")
+        return value
+
+    def question(self) -> Question:
+        data = self.validated_data
+        return Question(
+            owner_id=self.context["owner_id"],
+            query=data["query"],
+            max_results=data["max_results"],
+            conversation_id=data["conversation_id"],
+            document_ids=data["document_ids"],
+        )
+
+
+class CitationSerializer(serializers.Serializer):
+    n = serializers.IntegerField()
+    document_id = serializers.UUIDField()
+    filename = serializers.CharField()
+    chunk_id = serializers.CharField()
+    page = serializers.IntegerField(allow_null=True)
+    chunk_text = serializers.CharField()
+    relevance_score = serializers.FloatField()
+
+
+class AnswerSerializer(serializers.Serializer):
+    answer = serializers.CharField()
+    citations = CitationSerializer(many=True)
+    conversation_id = serializers.UUIDField()
+    message_id = serializers.UUIDField()
+
+
+class QueryView(APIView):
+    """Ask a question; the whole answer comes back as one JSON object."""
+
+    @extend_schema(request=QuerySerializer, responses=AnswerSerializer)
+    def post(self, request: Request) -> Response:
+        serializer = QuerySerializer(data=request.data, context={"owner_id": request.user.pk})
+        serializer.is_valid(raise_exception=True)
+        return Response(async_to_sync(aanswer)(serializer.question()))
+
+
+class MessageSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Message
+        fields = ["id", "role", "text", "status", "citations", "finish_reason", "created"]
+
+
+class ConversationSerializer(serializers.ModelSerializer):
+    class Meta:
+        model = Conversation
+        fields = ["id", "title", "created", "updated"]
+
+
+class ConversationDetailSerializer(ConversationSerializer):
+    messages = MessageSerializer(many=True, read_only=True)
+
+    class Meta(ConversationSerializer.Meta):
+        fields = [*ConversationSerializer.Meta.fields, "messages"]
+
+
+class ConversationViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    def get_queryset(self) -> Any:
+        owned = Conversation.objects.filter(owner=self.request.user)
+        if self.action == "retrieve":
+            return owned.prefetch_related("messages")
+        return owned.order_by("-updated")
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "retrieve":
+            return ConversationDetailSerializer
+        return ConversationSerializer

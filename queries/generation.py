@@ -1,0 +1,129 @@
+"""The generation service: stream an answer to a question from retrieved passages.
+
+`stream_answer` is an async generator of text over a LangChain chat model's own
+`astream`. Closing it (the client went away) closes the model's stream at once,
+so no further tokens are requested from the model server.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+
+from django.conf import settings
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+
+from queries.prompts import ANSWER, I_DONT_KNOW, REWRITE, format_passages
+from retrieval.errors import RagError
+from retrieval.search import Passage
+
+
+class GenerationError(RagError):
+    code = "generation_failed"
+    status = 502
+
+
+# Words that make a question lean on an earlier turn.
+_FOLLOW_UP = re.compile(
+    r"\b(it|its|it's|they|them|their|this|that|these|those|he|him|his|she|her|there|"
+    r"the same|what about|how about|and)\b",
+    re.IGNORECASE,
+)
+
+
+@dataclass
+class Turn:
+    """One earlier message of the conversation, as the model sees it."""
+
+    role: str  # "user" or "assistant"
+    text: str
+
+
+@dataclass
+class StreamInfo:
+    """Filled in while streaming: why the model stopped."""
+
+    finish_reason: str = ""
+
+
+def chat_model() -> BaseChatModel:
+    """ChatOpenAI when a key is configured, the local extractive model otherwise."""
+    if settings.OPENAI_API_KEY:
+        from langchain_openai import ChatOpenAI
+
+        return ChatOpenAI(
+            model=settings.OPENAI_MODEL,
+            api_key=settings.OPENAI_API_KEY,
+            base_url=settings.OPENAI_BASE_URL,
+            temperature=0,
+            streaming=True,
+            stream_usage=True,
+            timeout=120,
+            max_retries=1,
+        )
+    from queries.local_model import ExtractiveChatModel
+
+    return ExtractiveChatModel()
+
+
+def history_messages(history: Sequence[Turn]) -> list[BaseMessage]:
+    return [
+        HumanMessage(turn.text) if turn.role == "user" else AIMessage(turn.text) for turn in history
+    ]
+
+
+async def stream_answer(
+    query: str,
+    passages: Sequence[Passage],
+    history: Sequence[Turn] = (),
+    *,
+    info: StreamInfo | None = None,
+    model: BaseChatModel | None = None,
+) -> AsyncIterator[str]:
+    """Text of the answer as the model produces it; the fixed sentence when nothing fits."""
+    info = info if info is not None else StreamInfo()
+    if not passages:
+        info.finish_reason = "no_passages"
+        yield I_DONT_KNOW
+        return
+    messages = ANSWER.format_messages(
+        i_dont_know=I_DONT_KNOW,
+        passages=format_passages(list(passages)),
+        history=history_messages(history),
+        question=query,
+    )
+    stream = (model or chat_model()).astream(messages)
+    try:
+        async for chunk in stream:
+            reason = chunk.response_metadata.get("finish_reason")
+            if reason:
+                info.finish_reason = str(reason)
+            text = chunk.content if isinstance(chunk.content, str) else ""
+            if text:
+                yield text
+    finally:
+        await stream.aclose()  # type: ignore[attr-defined]
+    if not info.finish_reason:
+        # OpenAI-compatible servers end every answer with a finish reason; a
+        # stream that stops without one was cut off.
+        raise GenerationError("The model stopped before finishing its answer.")
+
+
+async def standalone_question(query: str, history: Sequence[Turn]) -> str:
+    """A follow-up rewritten so that retrieval understands it without the conversation."""
+    earlier = [turn.text for turn in history if turn.role == "user"]
+    if not earlier:
+        return query
+    if settings.OPENAI_API_KEY:
+        reply = await chat_model().ainvoke(
+            REWRITE.format_messages(history=history_messages(history), question=query)
+        )
+        rewritten = str(reply.content).strip()
+        return rewritten or query
+    # Local rule: a short question or one that points back ("its limits",
+    # "what about ...") borrows the words of the previous question.
+    if len(query.split()) <= 6 or _FOLLOW_UP.search(query):
+        return f"{earlier[-1]} {query}"
+    return query

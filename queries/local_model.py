@@ -1,0 +1,122 @@
+"""The local extractive chat model: answers by quoting the passages, no download, no key.
+
+It is a LangChain chat model like ChatOpenAI, so the generation service
+streams from it the same way. It reads the numbered passages and the question
+from the answer prompt, picks the passage sentences closest in meaning to the
+question (the shipped MiniLM embeddings) and quotes them, each followed by the
+[n] marker of the passage it came from, streamed word by word.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from langchain_core.callbacks import (
+    AsyncCallbackManagerForLLMRun,
+    CallbackManagerForLLMRun,
+)
+from langchain_core.language_models import BaseChatModel
+from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
+from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
+
+from queries.prompts import I_DONT_KNOW
+
+_PASSAGE = re.compile(r"^\[(\d+)\] \((.*?)\)\n(.*?)(?=\n\n\[\d+\] \(|\Z)", re.M | re.S)
+# Sentence ends, including sentences glued together without a space ("1990.The").
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|(?<=[a-z)][.!?])(?=[A-Z])")
+_WORD = re.compile(r"\w+")
+
+
+def split_sentences(text: str) -> list[str]:
+    parts = _SENTENCE_END.split(" ".join(text.split()))
+    return [part.strip() for part in parts if len(part.strip()) > 1]
+
+
+def read_prompt(messages: list[BaseMessage]) -> tuple[str, list[tuple[int, str]]]:
+    """The question and the numbered passages from the answer prompt."""
+    question = next((str(m.content) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
+    system = str(messages[0].content) if messages else ""
+    passages = [(int(n), text.strip()) for n, _, text in _PASSAGE.findall(system)]
+    return question, passages
+
+
+class ExtractiveChatModel(BaseChatModel):
+    """Quotes the passage sentences that best answer the question."""
+
+    max_sentences: int = 2
+    min_similarity: float = 0.3
+    word_delay: float = 0.0  # seconds between streamed words; 0 streams as fast as possible
+
+    @property
+    def _llm_type(self) -> str:
+        return "local-extractive"
+
+    def answer(self, messages: list[BaseMessage]) -> str:
+        from retrieval import embeddings
+
+        question, passages = read_prompt(messages)
+        candidates = [
+            (number, sentence) for number, text in passages for sentence in split_sentences(text)
+        ]
+        if not question or not candidates:
+            return I_DONT_KNOW
+        vectors = embeddings.embed_texts([question] + [s for _, s in candidates])
+        asked, rest = vectors[0], vectors[1:]
+        question_words = {w.lower() for w in _WORD.findall(question)}
+
+        def score(index: int) -> float:
+            semantic = sum(a * b for a, b in zip(asked, rest[index], strict=True))
+            words = {w.lower() for w in _WORD.findall(candidates[index][1])}
+            overlap = len(words & question_words) / (len(question_words) or 1)
+            return semantic + 0.2 * overlap
+
+        ranked = sorted(range(len(candidates)), key=score, reverse=True)
+        chosen = [i for i in ranked[: self.max_sentences] if score(i) >= self.min_similarity]
+        if not chosen:
+            return I_DONT_KNOW
+        return " ".join(f"{candidates[i][1]} [{candidates[i][0]}]" for i in chosen)
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        message = AIMessage(content=self.answer(messages))
+        return ChatResult(generations=[ChatGeneration(message=message)])
+
+    def _stream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> Iterator[ChatGenerationChunk]:
+        for word in re.findall(r"\S+\s*", self.answer(messages)):
+            yield ChatGenerationChunk(message=AIMessageChunk(content=word))
+
+    async def _astream(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: AsyncCallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> AsyncIterator[ChatGenerationChunk]:
+        text = await asyncio.to_thread(self.answer, messages)
+        words = re.findall(r"\S+\s*", text)
+        for number, word in enumerate(words):
+            last = number == len(words) - 1
+            chunk = ChatGenerationChunk(
+                message=AIMessageChunk(
+                    content=word,
+                    response_metadata={"finish_reason": "stop"} if last else {},
+                )
+            )
+            if run_manager:
+                await run_manager.on_llm_new_token(word, chunk=chunk)
+            yield chunk
+            await asyncio.sleep(self.word_delay)

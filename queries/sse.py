@@ -1,0 +1,20 @@
+"""Server-Sent Events framing, per the HTML standard's event-stream format.
+
+A text with line breaks becomes several `data:` lines, which a compliant parser
+joins back with LF. SSE has no way to carry a carriage return, so CR and CRLF
+are sent as LF. An empty data field would not be dispatched at all by a
+parser, so callers must not send empty tokens.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+KEEP_ALIVE = ": keep-alive\n\n"
+
+
+def event(name: str, data: Any) -> str:
+    text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    return f"event: {name}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"

@@ -1,0 +1,153 @@
+"""POST /api/query/stream/: events in the order DESIGN.md gives, from real services."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from queries.models import Conversation, Message
+from queries.prompts import I_DONT_KNOW
+from queries.tests.conftest import post_stream, read_events
+from ragsite.testing.openai_server import Reply
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+
+async def test_a_question_streams_status_citations_tokens_and_done(
+    async_client, alice_falcons, alice_auth
+):
+    response = await post_stream(
+        async_client, {"query": "How fast can a peregrine falcon dive?"}, alice_auth
+    )
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/event-stream; charset=utf-8"
+    assert response["Cache-Control"] == "no-cache" and response["X-Accel-Buffering"] == "no"
+    events, _ = await read_events(response)
+    names = [e.event for e in events]
+    assert names[:3] == ["status", "citations", "status"]
+    assert json.loads(events[0].data) == {"stage": "retrieving"}
+    assert json.loads(events[2].data) == {"stage": "generating"}
+    assert set(names[3:-1]) == {"token"} and len(names[3:-1]) > 3  # word by word
+    assert names[-1] == "done"
+
+    citations = json.loads(events[1].data)
+    assert citations[0]["n"] == 1
+    assert citations[0]["document_id"] == str(alice_falcons.pk)
+    assert citations[0]["filename"] == "falcons.txt"
+    assert len(citations[0]["chunk_text"]) <= 200
+    assert 0 < citations[0]["relevance_score"] <= 1
+    answer = "".join(e.data for e in events if e.event == "token")
+    assert "300 km/h" in answer and "[1]" in answer
+
+    done = json.loads(events[-1].data)
+    message = await Message.objects.aget(pk=done["message_id"])
+    assert str(message.conversation_id) == done["conversation_id"]
+    assert (message.text, message.status) == (answer, "complete")
+    assert message.citations == citations
+
+
+async def test_no_relevant_passage_means_i_dont_know_and_no_model_call(
+    async_client, alice_falcons, alice_auth, openai_configured
+):
+    response = await post_stream(
+        async_client, {"query": "What is the boiling point of tungsten?"}, alice_auth
+    )
+
+    events, _ = await read_events(response)
+    assert [e.event for e in events] == ["status", "status", "token", "done"]
+    assert events[2].data == I_DONT_KNOW
+    assert not [r for r in openai_configured.requests if "chat" in r["path"]]
+
+
+async def test_chat_openai_streams_tokens_and_invented_citations_are_removed(
+    async_client, alice_falcons, alice_auth, openai_configured
+):
+    tokens = ["It dives at ", "over 300 km/h", " [1]", " and nests on cliffs [", "9].", "\n"]
+    openai_configured.replies.append(Reply(tokens))
+
+    response = await post_stream(
+        async_client, {"query": "How fast does the peregrine falcon dive?"}, alice_auth
+    )
+
+    events, _ = await read_events(response)
+    answer = "".join(e.data for e in events if e.event == "token")
+    assert answer == "It dives at over 300 km/h [1] and nests on cliffs .\n"
+    assert json.loads(events[-1].data)["finish_reason"] == "stop"
+    chat = [r["body"] for r in openai_configured.requests if "chat" in r["path"]]
+    assert chat[0]["stream"] is True and chat[0]["model"] == "test-model"
+    assert "300 km/h" in chat[0]["messages"][0]["content"]  # the passages are in the prompt
+
+
+@pytest.mark.parametrize("failure", [{"fail_after": 2}, {"cut_after": 2}])
+async def test_an_upstream_failure_mid_stream_ends_with_an_error_event(
+    async_client, alice_falcons, alice_auth, openai_configured, failure
+):
+    openai_configured.replies.append(Reply(["The ", "falcon ", "is ", "fast"], **failure))
+
+    response = await post_stream(async_client, {"query": "Tell me about falcons"}, alice_auth)
+
+    events, _ = await read_events(response)
+    assert events[-1].event == "error"
+    error = json.loads(events[-1].data)
+    assert set(error) == {"message", "code"} and "Traceback" not in error["message"]
+    assert "done" not in [e.event for e in events]
+    message = await Message.objects.filter(role="assistant").aget()
+    assert message.status == "failed"
+
+
+async def test_a_slow_model_gets_keep_alive_comments_and_still_finishes(
+    async_client, alice_falcons, alice_auth, openai_configured, monkeypatch
+):
+    from queries import stream
+
+    monkeypatch.setattr(stream, "KEEP_ALIVE_SECONDS", 0.2)
+    openai_configured.replies.append(Reply(["Slow ", "but ", "sure [1]"], delay=0.5))
+
+    response = await post_stream(async_client, {"query": "How fast are falcons?"}, alice_auth)
+
+    events, parser = await read_events(response)
+    assert "keep-alive" in parser.comments
+    assert "".join(e.data for e in events if e.event == "token") == "Slow but sure [1]"
+    assert events[-1].event == "done"
+
+
+async def test_a_follow_up_uses_the_conversation(async_client, alice_falcons, alice_auth):
+    first = await post_stream(
+        async_client, {"query": "Where do peregrine falcons nest?"}, alice_auth
+    )
+    events, _ = await read_events(first)
+    conversation_id = json.loads(events[-1].data)["conversation_id"]
+
+    second = await post_stream(
+        async_client,
+        {"query": "and in cities?", "conversation_id": conversation_id},
+        alice_auth,
+    )
+    events, _ = await read_events(second)
+
+    assert json.loads(events[-1].data)["conversation_id"] == conversation_id
+    answer = "".join(e.data for e in events if e.event == "token")
+    assert "buildings" in answer
+    conversation = await Conversation.objects.aget(pk=conversation_id)
+    roles = [m.role async for m in conversation.messages.order_by("created")]
+    assert roles == ["user", "assistant", "user", "assistant"]
+
+
+async def test_document_ids_restrict_the_search(async_client, alice, alice_auth, alice_falcons):
+    from asgiref.sync import sync_to_async
+
+    from queries.tests.conftest import HARBOUR, ingest
+
+    harbour = await sync_to_async(ingest)(alice, HARBOUR, "harbour.txt")
+
+    response = await post_stream(
+        async_client,
+        {"query": "Who built the harbour of Valletta?", "document_ids": [str(alice_falcons.pk)]},
+        alice_auth,
+    )
+
+    events, _ = await read_events(response)
+    cited = [c["document_id"] for e in events if e.event == "citations" for c in json.loads(e.data)]
+    assert str(harbour.pk) not in cited

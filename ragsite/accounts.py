@@ -1,0 +1,69 @@
+"""Account endpoints of the API beyond simplejwt's own: register and log out."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth import get_user_model, password_validation
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+from rest_framework_simplejwt.views import TokenBlacklistView
+
+from retrieval.errors import RagError
+
+
+class RegistrationClosed(RagError):
+    code = "registration_closed"
+    status = 403
+
+
+class RegisterSerializer(serializers.Serializer):
+    username = serializers.CharField(max_length=150)
+    password = serializers.CharField(write_only=True, style={"input_type": "password"})
+    email = serializers.EmailField(required=False, allow_blank=True)
+
+    def validate_username(self, value: str) -> str:
+        field = get_user_model()._meta.get_field("username")
+        for validator in field.validators:
+            validator(value)
+        if get_user_model().objects.filter(username__iexact=value).exists():
+            raise serializers.ValidationError("That username is taken.")
+        return value
+
+    def validate(self, data: dict) -> dict:
+        user = get_user_model()(username=data["username"], email=data.get("email", ""))
+        try:
+            password_validation.validate_password(data["password"], user)
+        except Exception as error:
+            raise serializers.ValidationError({"password": list(error.messages)}) from None
+        return data
+
+
+class RegisterView(APIView):
+    permission_classes = [AllowAny]
+    authentication_classes: list = []
+
+    @extend_schema(request=RegisterSerializer, responses={201: None})
+    def post(self, request: Request) -> Response:
+        if not settings.REGISTRATION_OPEN:
+            raise RegistrationClosed("Sign-up is closed. Ask an administrator for an account.")
+        serializer = RegisterSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        user = get_user_model().objects.create_user(
+            data["username"], data.get("email", ""), data["password"]
+        )
+        return Response(
+            {"id": user.pk, "username": user.get_username()}, status=status.HTTP_201_CREATED
+        )
+
+
+class LogoutView(TokenBlacklistView):
+    """Blacklist the refresh token: it can no longer make access tokens."""
+
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        super().post(request, *args, **kwargs)
+        return Response(status=status.HTTP_205_RESET_CONTENT)

@@ -1,0 +1,76 @@
+"""Documents over the REST API: each user sees and changes only their own."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from retrieval import ingestion, uploads
+from retrieval.errors import FileTooLarge
+from retrieval.models import Document
+
+
+class DocumentSerializer(serializers.ModelSerializer):
+    progress = serializers.IntegerField(read_only=True, help_text="percent of chunks written")
+    chunks = serializers.IntegerField(source="chunk_count", read_only=True)
+
+    class Meta:
+        model = Document
+        fields = [
+            "id",
+            "title",
+            "filename",
+            "content_type",
+            "size",
+            "status",
+            "progress",
+            "error",
+            "pages",
+            "chunks",
+            "created",
+            "updated",
+        ]
+        read_only_fields = fields
+
+
+class UploadSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="PDF, DOCX, Markdown or plain text")
+    title = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+
+class DocumentViewSet(
+    mixins.ListModelMixin,
+    mixins.RetrieveModelMixin,
+    mixins.DestroyModelMixin,
+    viewsets.GenericViewSet,
+):
+    serializer_class = DocumentSerializer
+    parser_classes = [MultiPartParser, FormParser]
+
+    def get_queryset(self):
+        return Document.objects.filter(owner=self.request.user).order_by("-created")
+
+    def get_serializer_class(self):
+        return UploadSerializer if self.action == "create" else DocumentSerializer
+
+    def create(self, request: Request) -> Response:
+        declared = int(request.META.get("CONTENT_LENGTH") or 0)
+        if declared > (settings.MAX_UPLOAD_MB + 1) * 1024 * 1024:
+            raise FileTooLarge(f"The file is larger than the {settings.MAX_UPLOAD_MB} MB limit.")
+        upload = UploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        file = upload.validated_data["file"]
+        document = uploads.create_document(
+            request.user,
+            file,
+            file.name,
+            title=upload.validated_data.get("title"),
+            size=file.size,
+        )
+        return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+    def perform_destroy(self, instance: Document) -> None:
+        ingestion.delete_document(instance)
