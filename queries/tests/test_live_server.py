@@ -1,0 +1,204 @@
+"""A real daphne server, read with a streaming HTTP client.
+
+The server runs in its own process with its own data directory, ingests a
+document through `manage.py ingest`, and answers through ChatOpenAI talking to
+the local OpenAI-compatible server of this test process.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from queries.tests.conftest import FALCONS
+from ragsite.testing.openai_server import OpenAIServer, Reply
+from ragsite.testing.sse import Parser
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def llm() -> Iterator[OpenAIServer]:
+    server = OpenAIServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def daphne_server(llm: OpenAIServer, tmp_path_factory) -> Iterator[str]:
+    data = tmp_path_factory.mktemp("live")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "ragsite.settings",
+        "DJANGO_SECRET_KEY": "live-test-secret-key-long-enough-for-jwt-hmac",
+        "DATA_DIR": str(data),
+        "HF_HUB_OFFLINE": "1",
+        "OPENAI_API_KEY": "test-key",
+        "OPENAI_BASE_URL": llm.base_url,
+        "OPENAI_MODEL": "test-model",
+    }
+
+    def manage(*args: str, stdin: str | None = None) -> None:
+        subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            input=stdin,
+            text=True,
+            capture_output=True,
+            timeout=300,
+        )
+
+    manage("migrate", "--noinput")
+    manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; "
+        "User.objects.create_user('alice', password='alice-pass-123')",
+    )
+    (data / "falcons.txt").write_text(FALCONS)
+    manage("ingest", str(data / "falcons.txt"), "--owner", "alice")
+
+    port = free_port()
+    server = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "daphne",
+            "-b",
+            "127.0.0.1",
+            "-p",
+            str(port),
+            "ragsite.asgi:application",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        else:
+            raise RuntimeError("daphne did not start")
+        yield base
+    finally:
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=20)
+        _stop_embedded_graph_store(data)
+
+
+def _stop_embedded_graph_store(data: Path) -> None:
+    registry = data / "graph" / "falkordb.rdb.settings"
+    if registry.exists():
+        pidfile = Path(json.loads(registry.read_text())["pidfile"])
+        if pidfile.exists():
+            with contextlib.suppress(ProcessLookupError, ValueError):
+                os.kill(int(pidfile.read_text()), signal.SIGTERM)
+
+
+def token_for(base: str) -> dict[str, str]:
+    tokens = httpx.post(
+        f"{base}/api/auth/token/", json={"username": "alice", "password": "alice-pass-123"}
+    ).json()
+    return {"Authorization": f"Bearer {tokens['access']}"}
+
+
+def test_events_arrive_one_by_one_as_the_model_generates(daphne_server, llm):
+    words = [f"word{i} " for i in range(8)] + ["[1]"]
+    llm.replies.append(Reply(words, delay=0.25))
+    llm.tokens_sent = 0
+    seen_when_received: list[int] = []
+    parser = Parser()
+    events = []
+
+    with httpx.stream(
+        "POST",
+        f"{daphne_server}/api/query/stream/",
+        headers=token_for(daphne_server),
+        json={"query": "How fast does a peregrine falcon dive?"},
+        timeout=60,
+    ) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "text/event-stream; charset=utf-8"
+        for chunk in response.iter_text():
+            for item in parser.feed(chunk):
+                events.append(item)
+                if item.event == "token":
+                    seen_when_received.append(llm.tokens_sent)
+
+    assert [e.event for e in events][:3] == ["status", "citations", "status"]
+    assert "".join(e.data for e in events if e.event == "token") == "".join(words)
+    # When the first token reached the client, the model had not produced the rest yet.
+    assert seen_when_received[0] < len(words) - 3
+    assert seen_when_received == sorted(seen_when_received)
+    assert events[-1].event == "done"
+
+
+def test_a_client_that_disconnects_stops_the_model_and_keeps_the_partial_answer(daphne_server, llm):
+    words = [f"part{i} " for i in range(60)]
+    llm.replies.append(Reply(words, delay=0.1))
+    llm.tokens_sent = 0
+    parser = Parser()
+    received: list[str] = []
+    done_after = 3
+    headers = token_for(daphne_server)
+
+    with httpx.stream(
+        "POST",
+        f"{daphne_server}/api/query/stream/",
+        headers=headers,
+        json={"query": "Where do peregrine falcons nest?"},
+        timeout=60,
+    ) as response:
+        for chunk in response.iter_text():
+            received += [e.data for e in parser.feed(chunk) if e.event == "token"]
+            if len(received) >= done_after:
+                break  # leaving the block closes the connection mid-answer
+
+    settled = _wait_until_stable(lambda: llm.tokens_sent)
+    assert settled < len(words) - 20, "the model kept streaming after the client left"
+
+    conversations = httpx.get(f"{daphne_server}/api/conversations/", headers=headers).json()
+    latest = conversations["results"][0]["id"]
+    detail = httpx.get(f"{daphne_server}/api/conversations/{latest}/", headers=headers).json()
+    answer = detail["messages"][-1]
+    assert answer["role"] == "assistant" and answer["status"] == "interrupted"
+    assert answer["text"].startswith("".join(received))
+
+
+def _wait_until_stable(read, *, quiet: float = 1.5, limit: float = 15.0) -> int:
+    value, since, started = read(), time.monotonic(), time.monotonic()
+    while time.monotonic() - started < limit:
+        time.sleep(0.1)
+        now = read()
+        if now != value:
+            value, since = now, time.monotonic()
+        elif time.monotonic() - since >= quiet:
+            return value
+    return value

@@ -1,0 +1,172 @@
+"""The REST API as a client uses it: JWT, documents, conversations, schema."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.files.uploadedfile import SimpleUploadedFile
+from rest_framework.test import APIClient
+
+from retrieval.models import Document
+from retrieval.tests import samples
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+@pytest.fixture
+def api() -> APIClient:
+    return APIClient()
+
+
+def login(api: APIClient, username: str, password: str) -> dict:
+    response = api.post(
+        "/api/auth/token/", {"username": username, "password": password}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    return response.json()
+
+
+def as_user(api: APIClient, tokens: dict) -> APIClient:
+    api.credentials(HTTP_AUTHORIZATION=f"Bearer {tokens['access']}")
+    return api
+
+
+def test_a_client_gets_refreshes_and_logs_out_its_tokens(api, alice):
+    tokens = login(api, "alice", "alice-pass-123")
+
+    refreshed = api.post("/api/auth/token/refresh/", {"refresh": tokens["refresh"]}, format="json")
+    assert refreshed.status_code == 200 and set(refreshed.json()) == {"access", "refresh"}
+    reused = api.post("/api/auth/token/refresh/", {"refresh": tokens["refresh"]}, format="json")
+    assert reused.status_code == 401 and reused.json()["code"] == "token_not_valid"
+
+    new_refresh = refreshed.json()["refresh"]
+    out = api.post("/api/auth/logout/", {"refresh": new_refresh}, format="json")
+    assert out.status_code == 205
+    after = api.post("/api/auth/token/refresh/", {"refresh": new_refresh}, format="json")
+    assert after.status_code == 401
+
+
+def test_wrong_password_is_401_with_a_sentence(api, alice):
+    response = api.post(
+        "/api/auth/token/", {"username": "alice", "password": "nope"}, format="json"
+    )
+    assert response.status_code == 401
+    assert response.json()["detail"] and response.json()["code"]
+
+
+def test_registration_only_when_open(api, settings):
+    body = {"username": "carol", "password": "a-long-unusual-pass-42", "email": "c@example.com"}
+    closed = api.post("/api/auth/register/", body, format="json")
+    assert closed.status_code == 403 and closed.json()["code"] == "registration_closed"
+
+    settings.REGISTRATION_OPEN = True
+    weak = api.post("/api/auth/register/", {**body, "password": "123"}, format="json")
+    assert weak.status_code == 400 and "password" in weak.json()
+    created = api.post("/api/auth/register/", body, format="json")
+    assert created.status_code == 201
+    assert login(api, "carol", "a-long-unusual-pass-42")["access"]
+    taken = api.post("/api/auth/register/", body, format="json")
+    assert taken.status_code == 400 and "username" in taken.json()
+
+
+def upload(api: APIClient, name: str, data: bytes, **extra):
+    return api.post(
+        "/api/documents/", {"file": SimpleUploadedFile(name, data), **extra}, format="multipart"
+    )
+
+
+def test_a_client_uploads_lists_inspects_and_deletes_documents(api, alice):
+    as_user(api, login(api, "alice", "alice-pass-123"))
+
+    created = upload(api, "apollo.pdf", samples.pdf(), title="Apollo")
+    assert created.status_code == 201
+    document = created.json()
+    assert document["status"] == "queued" and document["title"] == "Apollo"
+    assert set(document) >= {
+        "id",
+        "title",
+        "filename",
+        "status",
+        "progress",
+        "error",
+        "pages",
+        "chunks",
+        "created",
+    }
+
+    listed = api.get("/api/documents/").json()
+    assert [d["id"] for d in listed["results"]] == [document["id"]]
+    assert api.get(f"/api/documents/{document['id']}/").json()["filename"] == "apollo.pdf"
+
+    assert api.delete(f"/api/documents/{document['id']}/").status_code == 204
+    assert not Document.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "status", "code"),
+    [
+        ("photo.txt", b"\x89PNG\r\n\x1a\n" + bytes(100), 415, "unsupported_type"),
+        ("bomb.docx", samples.zip_bomb_docx(), 400, "zip_bomb"),
+        ("fake.docx", samples.fake_docx(), 400, "corrupt_file"),
+    ],
+)
+def test_bad_files_are_refused_with_a_reason(api, alice, name, data, status, code):
+    as_user(api, login(api, "alice", "alice-pass-123"))
+    response = upload(api, name, data)
+    assert response.status_code == status and response.json()["code"] == code
+    assert not Document.objects.exists()
+
+
+def test_an_empty_or_missing_file_is_a_field_error(api, alice):
+    as_user(api, login(api, "alice", "alice-pass-123"))
+    assert "file" in upload(api, "empty.txt", b"").json()
+    missing = api.post("/api/documents/", {"title": "x"}, format="multipart")
+    assert missing.status_code == 400 and "file" in missing.json()
+
+
+def test_a_file_over_the_limit_is_413(api, alice, settings):
+    settings.MAX_UPLOAD_MB = 1
+    as_user(api, login(api, "alice", "alice-pass-123"))
+    response = upload(api, "big.txt", b"words " * 400_000)
+    assert response.status_code == 413 and response.json()["code"] == "file_too_large"
+
+
+def test_the_same_file_twice_is_409_pointing_at_the_first(api, alice):
+    as_user(api, login(api, "alice", "alice-pass-123"))
+    first = upload(api, "a.md", samples.MARKDOWN.encode()).json()
+    again = upload(api, "b.md", samples.MARKDOWN.encode())
+    assert again.status_code == 409
+    assert again.json()["document_id"] == first["id"] and again.json()["code"] == "duplicate"
+
+
+def test_another_users_document_is_404_everywhere(api, alice, bob):
+    as_user(api, login(api, "alice", "alice-pass-123"))
+    alices = upload(api, "a.md", samples.MARKDOWN.encode()).json()["id"]
+
+    as_user(api, login(api, "bob", "bob-pass-123"))
+    assert api.get(f"/api/documents/{alices}/").status_code == 404
+    assert api.delete(f"/api/documents/{alices}/").status_code == 404
+    assert api.get("/api/documents/").json()["results"] == []
+    assert Document.objects.filter(pk=alices).exists()
+
+
+def test_unknown_api_paths_answer_json(api, alice):
+    as_user(api, login(api, "alice", "alice-pass-123"))
+    response = api.get("/api/nothing-here/")
+    assert response.status_code == 404 and response.json()["code"] == "not_found"
+
+
+def test_schema_and_docs_are_served_with_local_assets(api):
+    schema = api.get("/api/schema/", HTTP_ACCEPT="application/json")
+    assert schema.status_code == 200
+    paths = schema.json()["paths"]
+    for path in [
+        "/api/query/",
+        "/api/query/stream/",
+        "/api/documents/",
+        "/api/conversations/{id}/",
+        "/api/auth/token/",
+    ]:
+        assert path in paths
+    docs = api.get("/api/docs/").content.decode()
+    assert "swagger-ui" in docs and "cdn" not in docs.lower()
+    assert "/static/drf_spectacular_sidecar/" in docs
