@@ -6,6 +6,7 @@ import asyncio
 import os
 import uuid
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from django.conf import settings
@@ -58,7 +59,10 @@ def _fresh_app_graph(settings):
             await dropped.drop()  # type: ignore[attr-defined]
             await dropped.close()
 
-        asyncio.run(drop())
+        # In a thread of its own: a test may leave an event loop running here
+        # (Playwright's sync API does).
+        with ThreadPoolExecutor(1) as pool:
+            pool.submit(asyncio.run, drop()).result()
 
 
 def unique_owner() -> int:

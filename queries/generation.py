@@ -48,7 +48,7 @@ class StreamInfo:
     finish_reason: str = ""
 
 
-def chat_model() -> BaseChatModel:
+def chat_model(*, streaming: bool = True) -> BaseChatModel:
     """ChatOpenAI when a key is configured, the local extractive model otherwise."""
     if settings.OPENAI_API_KEY:
         from langchain_openai import ChatOpenAI
@@ -58,8 +58,8 @@ def chat_model() -> BaseChatModel:
             api_key=settings.OPENAI_API_KEY,
             base_url=settings.OPENAI_BASE_URL,
             temperature=0,
-            streaming=True,
-            stream_usage=True,
+            streaming=streaming,
+            stream_usage=streaming,
             timeout=120,
             max_retries=1,
         )
@@ -117,11 +117,11 @@ async def standalone_question(query: str, history: Sequence[Turn]) -> str:
     if not earlier:
         return query
     if settings.OPENAI_API_KEY:
-        reply = await chat_model().ainvoke(
+        reply = await chat_model(streaming=False).ainvoke(
             REWRITE.format_messages(history=history_messages(history), question=query)
         )
         rewritten = str(reply.content).strip()
-        return rewritten or query
+        return rewritten if re.search(r"\w{2}", rewritten) else query
     # Local rule: a short question or one that points back ("its limits",
     # "what about ...") borrows the words of the previous question.
     if len(query.split()) <= 6 or _FOLLOW_UP.search(query):

@@ -4,4 +4,5 @@ from queries import views
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("accounts/signup/", views.signup, name="signup"),
 ]

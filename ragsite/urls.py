@@ -29,9 +29,9 @@ api = [
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("admin/", admin.site.urls),
-    path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include(api)),
     path("", include("queries.urls")),
+    path("accounts/", include("django.contrib.auth.urls")),
 ]
 
 handler404 = "ragsite.api_errors.not_found"

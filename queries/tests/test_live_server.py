@@ -7,33 +7,17 @@ the local OpenAI-compatible server of this test process.
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from queries.tests.conftest import FALCONS
+from ragsite.testing.live import LiveApp
 from ragsite.testing.openai_server import OpenAIServer, Reply
 from ragsite.testing.sse import Parser
 
 pytestmark = pytest.mark.slow
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -46,80 +30,17 @@ def llm() -> Iterator[OpenAIServer]:
 @pytest.fixture(scope="module")
 def daphne_server(llm: OpenAIServer, tmp_path_factory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("live")
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "ragsite.settings",
-        "DJANGO_SECRET_KEY": "live-test-secret-key-long-enough-for-jwt-hmac",
-        "DATA_DIR": str(data),
-        "HF_HUB_OFFLINE": "1",
-        "OPENAI_API_KEY": "test-key",
-        "OPENAI_BASE_URL": llm.base_url,
-        "OPENAI_MODEL": "test-model",
-    }
-
-    def manage(*args: str, stdin: str | None = None) -> None:
-        subprocess.run(
-            [sys.executable, "manage.py", *args],
-            cwd=ROOT,
-            env=env,
-            check=True,
-            input=stdin,
-            text=True,
-            capture_output=True,
-            timeout=300,
-        )
-
-    manage("migrate", "--noinput")
-    manage(
-        "shell",
-        "-c",
-        "from django.contrib.auth.models import User; "
-        "User.objects.create_user('alice', password='alice-pass-123')",
+    app = LiveApp(
+        data, OPENAI_API_KEY="test-key", OPENAI_BASE_URL=llm.base_url, OPENAI_MODEL="test-model"
     )
-    (data / "falcons.txt").write_text(FALCONS)
-    manage("ingest", str(data / "falcons.txt"), "--owner", "alice")
-
-    port = free_port()
-    server = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "daphne",
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "ragsite.asgi:application",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    base = f"http://127.0.0.1:{port}"
     try:
-        for _ in range(200):
-            try:
-                if httpx.get(f"{base}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        else:
-            raise RuntimeError("daphne did not start")
-        yield base
+        app.start()
+        app.create_user("alice", "alice-pass-123")
+        (data / "falcons.txt").write_text(FALCONS)
+        app.manage("ingest", str(data / "falcons.txt"), "--owner", "alice")
+        yield app.url
     finally:
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=20)
-        _stop_embedded_graph_store(data)
-
-
-def _stop_embedded_graph_store(data: Path) -> None:
-    registry = data / "graph" / "falkordb.rdb.settings"
-    if registry.exists():
-        pidfile = Path(json.loads(registry.read_text())["pidfile"])
-        if pidfile.exists():
-            with contextlib.suppress(ProcessLookupError, ValueError):
-                os.kill(int(pidfile.read_text()), signal.SIGTERM)
+        app.stop()
 
 
 def token_for(base: str) -> dict[str, str]:
@@ -181,7 +102,7 @@ def test_a_client_that_disconnects_stops_the_model_and_keeps_the_partial_answer(
             if len(received) >= done_after:
                 break  # leaving the block closes the connection mid-answer
 
-    settled = _wait_until_stable(lambda: llm.tokens_sent)
+    settled = llm.settled_tokens()
     assert settled < len(words) - 20, "the model kept streaming after the client left"
 
     conversations = httpx.get(f"{daphne_server}/api/conversations/", headers=headers).json()
@@ -190,15 +111,3 @@ def test_a_client_that_disconnects_stops_the_model_and_keeps_the_partial_answer(
     answer = detail["messages"][-1]
     assert answer["role"] == "assistant" and answer["status"] == "interrupted"
     assert answer["text"].startswith("".join(received))
-
-
-def _wait_until_stable(read, *, quiet: float = 1.5, limit: float = 15.0) -> int:
-    value, since, started = read(), time.monotonic(), time.monotonic()
-    while time.monotonic() - started < limit:
-        time.sleep(0.1)
-        now = read()
-        if now != value:
-            value, since = now, time.monotonic()
-        elif time.monotonic() - since >= quiet:
-            return value
-    return value

@@ -151,3 +151,32 @@ async def test_document_ids_restrict_the_search(async_client, alice, alice_auth,
     events, _ = await read_events(response)
     cited = [c["document_id"] for e in events if e.event == "citations" for c in json.loads(e.data)]
     assert str(harbour.pk) not in cited
+
+
+async def test_with_a_model_follow_ups_are_rewritten_and_history_is_sent(
+    async_client, alice_falcons, alice_auth, openai_configured
+):
+    openai_configured.replies.append(Reply(["They nest on cliffs [1]."]))
+    first = await post_stream(
+        async_client, {"query": "Where do peregrine falcons nest?"}, alice_auth
+    )
+    events, _ = await read_events(first)
+    conversation_id = json.loads(events[-1].data)["conversation_id"]
+    openai_configured.completions.append(Reply(["How fast do peregrine falcons dive?"]))
+    openai_configured.replies.append(Reply(["Over 300 km/h [1]."]))
+
+    second = await post_stream(
+        async_client,
+        {"query": "and how fast are they?", "conversation_id": conversation_id},
+        alice_auth,
+    )
+    events, _ = await read_events(second)
+
+    chat = [r["body"] for r in openai_configured.requests if "chat" in r["path"]]
+    rewrite, answer = chat[1], chat[2]
+    assert rewrite["messages"][-1]["content"] == "and how fast are they?"
+    assert "Where do peregrine falcons nest?" in json.dumps(rewrite["messages"])
+    assert [m["role"] for m in answer["messages"]] == ["system", "user", "assistant", "user"]
+    assert answer["messages"][2]["content"] == "They nest on cliffs [1]."
+    cited = json.loads(next(e.data for e in events if e.event == "citations"))
+    assert "300 km/h" in cited[0]["chunk_text"]

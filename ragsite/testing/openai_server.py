@@ -32,7 +32,8 @@ class Reply:
 @dataclass
 class OpenAIServer:
     dimensions: int = 1536
-    replies: deque[Reply] = field(default_factory=deque)
+    replies: deque[Reply] = field(default_factory=deque)  # streamed answers
+    completions: deque[Reply] = field(default_factory=deque)  # plain (non-streamed) calls
     requests: list[dict[str, Any]] = field(default_factory=list)
     tokens_sent: int = 0
 
@@ -50,12 +51,11 @@ class OpenAIServer:
                 server.requests.append({"path": self.path, "body": body})
                 if self.path.endswith("/embeddings"):
                     self._json(server.embeddings(body))
+                elif self.path.endswith("/chat/completions") and body.get("stream"):
+                    self._stream(server.replies.popleft() if server.replies else Reply([]), body)
                 elif self.path.endswith("/chat/completions"):
-                    reply = server.replies.popleft() if server.replies else Reply(["[]"])
-                    if body.get("stream"):
-                        self._stream(reply, body)
-                    else:
-                        self._json(server.completion("".join(reply.tokens), body))
+                    reply = server.completions.popleft() if server.completions else Reply(["[]"])
+                    self._json(server.completion("".join(reply.tokens), body))
                 else:
                     self.send_error(404)
 
@@ -124,6 +124,17 @@ class OpenAIServer:
     def stop(self) -> None:
         self._http.shutdown()
         self._http.server_close()
+
+    def settled_tokens(self, *, quiet: float = 1.5, limit: float = 15.0) -> int:
+        """tokens_sent once it has stopped changing for `quiet` seconds."""
+        value, since, started = self.tokens_sent, time.monotonic(), time.monotonic()
+        while time.monotonic() - started < limit:
+            time.sleep(0.1)
+            if self.tokens_sent != value:
+                value, since = self.tokens_sent, time.monotonic()
+            elif time.monotonic() - since >= quiet:
+                break
+        return value
 
     def embeddings(self, body: dict[str, Any]) -> dict[str, Any]:
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]

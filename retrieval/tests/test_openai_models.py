@@ -32,7 +32,6 @@ def stored_chunks(document):
 
 def test_openai_embeddings_are_used_when_configured(alice, settings, openai_configured):
     settings.EMBEDDINGS = "openai"
-    openai_configured.replies.append(Reply(["[]"]))  # entity extraction
 
     document = ingest(alice, samples.MARKDOWN.encode(), "apollo.md")
 
@@ -63,7 +62,7 @@ def test_a_model_of_another_dimension_is_refused_with_a_clear_reason(
 
 
 def test_the_chat_model_names_and_types_entities_when_configured(alice, openai_configured):
-    openai_configured.replies.append(
+    openai_configured.completions.append(
         Reply(
             [
                 '```json\n[{"name": "Neil Armstrong", "type": "person"}, ',

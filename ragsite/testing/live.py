@@ -1,0 +1,106 @@
+"""The app as separate processes (daphne, worker) on a data directory of their own."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class LiveApp:
+    def __init__(self, data: Path, **environment: str) -> None:
+        self.data = data
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "ragsite.settings",
+            "DJANGO_SECRET_KEY": "live-test-secret-key-long-enough-for-jwt-hmac",
+            "DATA_DIR": str(data),
+            "HF_HUB_OFFLINE": "1",
+            **environment,
+        }
+        self.processes: list[subprocess.Popen] = []
+        self.url = ""
+
+    def manage(self, *args: str) -> str:
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args],
+            cwd=ROOT,
+            env=self.env,
+            check=True,
+            text=True,
+            capture_output=True,
+            timeout=300,
+        )
+        return done.stdout
+
+    def create_user(self, username: str, password: str) -> None:
+        self.manage(
+            "shell",
+            "-c",
+            "from django.contrib.auth.models import User; "
+            f"User.objects.create_user({username!r}, password={password!r})",
+        )
+
+    def start(self, *, worker: bool = False) -> LiveApp:
+        self.manage("migrate", "--noinput")
+        self.manage("collectstatic", "--noinput")
+        port = free_port()
+        self._spawn(
+            [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(port),
+                "ragsite.asgi:application",
+            ]
+        )
+        if worker:
+            self._spawn([sys.executable, "manage.py", "worker"])
+        self.url = f"http://127.0.0.1:{port}"
+        for _ in range(300):
+            try:
+                if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    return self
+            except httpx.TransportError:
+                time.sleep(0.1)
+        raise RuntimeError("daphne did not start")
+
+    def _spawn(self, command: list[str]) -> None:
+        log = (self.data / f"{Path(command[-1]).name}.log").open("w")
+        self.processes.append(
+            subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+        )
+
+    def stop(self) -> None:
+        for process in self.processes:
+            process.send_signal(signal.SIGTERM)
+        for process in self.processes:
+            try:
+                process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        registry = self.data / "graph" / "falkordb.rdb.settings"
+        if registry.exists():  # the embedded store outlives clients by design
+            pidfile = Path(json.loads(registry.read_text())["pidfile"])
+            if pidfile.exists():
+                with contextlib.suppress(ProcessLookupError, ValueError):
+                    os.kill(int(pidfile.read_text()), signal.SIGTERM)
