@@ -164,6 +164,9 @@ class GraphStore(abc.ABC):
         run_id = uuid.uuid4().hex
         try:
             async with self.transaction() as tx:
+                replaced = await tx.run(
+                    cypher.ENTITY_KEYS_OF_DOCUMENT, {"document_id": document.id}
+                )
                 await tx.run(cypher.DISCARD_STALE_RUNS, {"document_id": document.id})
                 written = 0
                 for start in range(0, len(chunks), WRITE_BATCH):
@@ -198,9 +201,11 @@ class GraphStore(abc.ABC):
                         "filename": document.filename,
                     },
                 )
-                await tx.run(cypher.DELETE_ORPHAN_ENTITIES, {"owner_id": document.owner_id})
+                await tx.run(
+                    cypher.DELETE_ORPHAN_ENTITIES, {"keys": [row["key"] for row in replaced]}
+                )
         except BaseException:
-            await self._discard_run(run_id, document.owner_id)
+            await self._discard_run(run_id)
             raise
 
     def _chunk_row(self, run_id: str, chunk: ChunkNode) -> dict[str, Any]:
@@ -213,19 +218,21 @@ class GraphStore(abc.ABC):
             "entities": [{"key": e.key, "name": e.name, "type": e.type} for e in chunk.entities],
         }
 
-    async def _discard_run(self, run_id: str, owner_id: int) -> None:
+    async def _discard_run(self, run_id: str) -> None:
         try:
+            staged = await self.run(cypher.ENTITY_KEYS_OF_RUN, {"run": run_id})
             await self.run(cypher.DISCARD_RUN, {"run": run_id})
-            await self.run(cypher.DELETE_ORPHAN_ENTITIES, {"owner_id": owner_id})
+            await self.run(cypher.DELETE_ORPHAN_ENTITIES, {"keys": [row["key"] for row in staged]})
         except Exception:  # the original error matters more; stale runs are swept later
             logger.exception("could not discard staged chunks of run %s", run_id)
 
     async def delete_document(self, document_id: str, owner_id: int) -> None:
         """Remove the document, its chunks and entities no remaining chunk mentions."""
         async with self.transaction() as tx:
+            mentioned = await tx.run(cypher.ENTITY_KEYS_OF_DOCUMENT, {"document_id": document_id})
             await tx.run(cypher.DELETE_DOCUMENT_CHUNKS, {"document_id": document_id})
             await tx.run(cypher.DELETE_DOCUMENT_NODE, {"document_id": document_id})
-            await tx.run(cypher.DELETE_ORPHAN_ENTITIES, {"owner_id": owner_id})
+            await tx.run(cypher.DELETE_ORPHAN_ENTITIES, {"keys": [row["key"] for row in mentioned]})
 
     async def delete_owner(self, owner_id: int) -> None:
         """Remove everything one user owns (account deletion, test clean-up)."""

@@ -47,8 +47,21 @@ MATCH (c:Chunk {run: $run})
 DETACH DELETE c
 """
 
+# Entities are shared by the owner's documents: after chunks go, only the
+# entities they mentioned can have become orphans, so only those are checked.
+ENTITY_KEYS_OF_DOCUMENT = """
+MATCH (c:Chunk {document_id: $document_id})-[:MENTIONS]->(e:Entity)
+RETURN DISTINCT e.key AS key
+"""
+
+ENTITY_KEYS_OF_RUN = """
+MATCH (c:Chunk {run: $run})-[:MENTIONS]->(e:Entity)
+RETURN DISTINCT e.key AS key
+"""
+
 DELETE_ORPHAN_ENTITIES = """
-MATCH (e:Entity {owner_id: $owner_id})
+UNWIND $keys AS key
+MATCH (e:Entity {key: key})
 WHERE NOT (e)<-[:MENTIONS]-(:Chunk)
 DELETE e
 """
