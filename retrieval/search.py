@@ -22,6 +22,9 @@ from retrieval.graphstores import Hit, aget_store
 
 # Reciprocal rank fusion constant (Cormack et al.); 60 is the usual choice.
 RRF_K = 60
+# How much each ranking counts in the fusion.
+VECTOR_WEIGHT = 1.0
+FULLTEXT_WEIGHT = 1.0
 # Passages whose cosine similarity to the question is below this are not
 # evidence. MiniLM puts unrelated text around 0.0-0.2 and text on the
 # question's topic above 0.3.
@@ -73,25 +76,26 @@ async def aretrieve(
     vector = await asyncio.to_thread(embeddings.embed_query, query)
     candidates = max(max_results * 4, 20)
 
-    ranked: list[list[Hit]] = []
+    ranked: list[tuple[float, list[Hit]]] = []
     if mode != Mode.FULLTEXT:
-        ranked.append(
-            await store.vector_search(owner_id, vector, candidates, document_ids=document_ids)
-        )
+        found = await store.vector_search(owner_id, vector, candidates, document_ids=document_ids)
+        ranked.append((VECTOR_WEIGHT, found))
     if mode != Mode.VECTOR:
-        ranked.append(
-            await store.fulltext_search(owner_id, query, candidates, document_ids=document_ids)
-        )
+        found = await store.fulltext_search(owner_id, query, candidates, document_ids=document_ids)
+        ranked.append((FULLTEXT_WEIGHT, found))
 
     fused: dict[str, float] = {}
     hits: dict[str, Hit] = {}
-    for ranking in ranked:
+    for weight, ranking in ranked:
         for rank, hit in enumerate(ranking):
-            fused[hit.chunk_id] = fused.get(hit.chunk_id, 0.0) + 1.0 / (RRF_K + rank + 1)
+            fused[hit.chunk_id] = fused.get(hit.chunk_id, 0.0) + weight / (RRF_K + rank + 1)
             hits.setdefault(hit.chunk_id, hit)
-
     similarity = {cid: _cosine(vector, hit.embedding) for cid, hit in hits.items()}
-    relevant = sorted((cid for cid in hits if similarity[cid] >= floor), key=lambda c: -fused[c])
+
+    def order(cid: str) -> tuple[float, float]:
+        return (-fused[cid], -similarity[cid])
+
+    relevant = sorted((cid for cid in hits if similarity[cid] >= floor), key=order)
 
     if mode == Mode.GRAPH and relevant:
         seeds = relevant[:max_results]
@@ -103,7 +107,7 @@ async def aretrieve(
             if similarity[hit.chunk_id] >= floor:
                 fused[hit.chunk_id] = EXPANSION_WEIGHT * fused.get(hit.seed or "", 0.0)
                 relevant.append(hit.chunk_id)
-        relevant.sort(key=lambda c: -fused[c])
+        relevant.sort(key=order)
 
     return [_passage(hits[cid], similarity[cid]) for cid in relevant[:max_results]]
 

@@ -18,11 +18,12 @@ from __future__ import annotations
 import abc
 import itertools
 import logging
+import math
 import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from retrieval.graphstores import cypher
@@ -30,6 +31,8 @@ from retrieval.graphstores import cypher
 logger = logging.getLogger(__name__)
 
 WRITE_BATCH = 100
+MAX_QUERY_WORDS = 12  # words of a question looked up in the fulltext index
+FULLTEXT_POOL = 200  # candidates rescored by BM25
 
 
 @dataclass(frozen=True)
@@ -298,21 +301,48 @@ class GraphStore(abc.ABC):
         k: int,
         document_ids: Sequence[str] | None = None,
     ) -> list[Hit]:
-        """The owner's k chunks that best match the words of `text` (BM25-like score)."""
-        query = self.fulltext_query(text)
-        if not query:
+        """The owner's k chunks that best match the words of `text`, scored by BM25.
+
+        The engines score differently (FalkorDB's TF-IDF normalises by the number of
+        query terms, Lucene uses BM25), so candidates come from the index and are
+        scored here the same way for both: words that match nothing are dropped,
+        very common words only widen the candidate set, and BM25 ranks what matched.
+        """
+        words = query_words(text)[:MAX_QUERY_WORDS]
+        counts = {word: await self._match_count(word) for word in words}
+        useful = sorted((w for w in words if counts[w]), key=lambda w: counts[w])
+        if not useful:
             return []
+        total = max(await self._chunk_total(), 1)
+        selective = [w for w in useful if counts[w] <= max(50, total // 20)] or useful[:3]
         rows = await self.run(
             cypher.SEARCH_TAIL.replace("<call>", self._fulltext_call()),
             {
                 "owner_id": owner_id,
-                "k": k,
-                "query": query,
-                "candidates": max(k * 10, 100),
+                "k": FULLTEXT_POOL,
+                "query": self.fulltext_query(" ".join(selective)),
+                "candidates": FULLTEXT_POOL * 4,
                 "document_ids": list(document_ids) if document_ids is not None else None,
             },
         )
-        return [_hit(row) for row in rows]
+        hits = [_hit(row) for row in rows]
+        scores = bm25([hit.text for hit in hits], {w: counts[w] for w in useful}, total)
+        ranked = sorted(zip(scores, range(len(hits)), strict=True), reverse=True)
+        return [replace(hits[i], score=score) for score, i in ranked[:k] if score > 0]
+
+    async def _match_count(self, word: str) -> int:
+        query = self.fulltext_query(word)
+        if not query:
+            return 0
+        rows = await self.run(
+            self._fulltext_call() + " RETURN count(node) AS n",
+            {"query": query, "candidates": 10_000_000},
+        )
+        return int(rows[0]["n"]) if rows else 0
+
+    async def _chunk_total(self) -> int:
+        rows = await self.run("MATCH (c:Chunk) RETURN count(c) AS n")
+        return int(rows[0]["n"]) if rows else 0
 
     async def expand(
         self,
@@ -350,6 +380,47 @@ def _hit(row: dict[str, Any]) -> Hit:
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def stem(word: str) -> str:
+    """A light English suffix stripper, enough to count 'falcons' as 'falcon'."""
+    for suffix, keep in (
+        ("ies", "y"),
+        ("sses", "ss"),
+        ("ing", ""),
+        ("ed", ""),
+        ("es", ""),
+        ("s", ""),
+    ):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            return word[: len(word) - len(suffix)] + keep
+    return word
+
+
+def bm25(
+    texts: Sequence[str],
+    document_counts: dict[str, int],
+    total: int,
+    k1: float = 1.2,
+    b: float = 0.75,
+) -> list[float]:
+    """BM25 of each text for the query words (document counts from the whole index)."""
+    tokenised = [[stem(w.lower()) for w in _WORD.findall(text)] for text in texts]
+    average = sum(map(len, tokenised)) / len(tokenised) if tokenised else 1.0
+    weights = {
+        stem(word): math.log(1 + (total - n + 0.5) / (n + 0.5))
+        for word, n in document_counts.items()
+    }
+    scores = []
+    for tokens in tokenised:
+        score = 0.0
+        length_factor = k1 * (1 - b + b * len(tokens) / (average or 1.0))
+        for term, idf in weights.items():
+            tf = tokens.count(term)
+            if tf:
+                score += idf * tf * (k1 + 1) / (tf + length_factor)
+        scores.append(score)
+    return scores
 
 
 def query_words(text: str, limit: int = 32) -> list[str]:
