@@ -19,142 +19,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import hashlib
-import io
 import json
-import random
-import re
-import statistics
-import string
 import sys
 import tempfile
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from ingest import DATASET, RESULTS, setup_django
-
-HELD_OUT_SHARE = 0.10
-SEED = 20261125
-
-
-def normalise(text: str) -> str:
-    """SQuAD-style answer normalisation: lower case, no punctuation, articles or extra spaces."""
-    text = text.lower()
-    text = "".join(ch for ch in text if ch not in set(string.punctuation))
-    text = re.sub(r"\b(a|an|the)\b", " ", text)
-    return " ".join(text.split())
-
-
-@dataclass
-class Tally:
-    answerable: int = 0
-    r1: int = 0
-    r5: int = 0
-    rr: float = 0.0
-    matched: int = 0
-    wrong_refusals: int = 0
-    held_out: int = 0
-    correct_refusals: int = 0
-    retrieval_ms: list[float] = field(default_factory=list)
-    answer_ms: list[float] = field(default_factory=list)
-
-    def figures(self) -> dict[str, float]:
-        n, h = self.answerable or 1, self.held_out or 1
-        return {
-            "recall@1": self.r1 / n,
-            "recall@5": self.r5 / n,
-            "MRR@10": self.rr / n,
-            "answer match": self.matched / n,
-            "correct refusals": self.correct_refusals / h,
-            "wrong refusals": self.wrong_refusals / n,
-            "retrieval p50 ms": statistics.median(self.retrieval_ms),
-            "retrieval p95 ms": _p95(self.retrieval_ms),
-            "answer p50 ms": statistics.median(self.answer_ms),
-            "answer p95 ms": _p95(self.answer_ms),
-        }
-
-
-def _p95(values: list[float]) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
-
-
-def load_rows(limit: int | None) -> list[dict]:
-    with DATASET.open() as handle:
-        rows = [json.loads(line) for line in handle]
-    return rows[:limit] if limit else rows
-
-
-def split(rows: list[dict]) -> tuple[list[dict], list[dict]]:
-    order = list(range(len(rows)))
-    random.Random(SEED).shuffle(order)
-    cut = int(len(rows) * HELD_OUT_SHARE)
-    held = set(order[:cut])
-    return [r for i, r in enumerate(rows) if i not in held], [
-        r for i, r in enumerate(rows) if i in held
-    ]
-
-
-def ingest_pool(owner, rows: list[dict]) -> dict[int, str]:
-    """Ingest each passage once; the document id of every row's gold passage."""
-    from retrieval import ingestion, uploads
-    from retrieval.errors import DuplicateDocument
-    from retrieval.models import Document
-
-    ready = dict(Document.objects.filter(owner=owner, status="ready").values_list("sha256", "pk"))
-    gold: dict[int, str] = {}
-    for row in rows:
-        data = row["knowledge"].encode()
-        digest = hashlib.sha256(data).hexdigest()
-        if digest in ready:  # ingested by an earlier run on the same --data-dir
-            gold[row["i"]] = str(ready[digest])
-            continue
-        try:
-            document = uploads.create_document(
-                owner, io.BytesIO(data), f"passage-{row['i']}.txt", enqueue=False
-            )
-        except DuplicateDocument as duplicate:  # the same passage serves several questions
-            gold[row["i"]] = duplicate.existing_id
-            continue
-        if ingestion.ingest_document(document.pk) != "ready":
-            raise SystemExit(f"passage {row['i']} failed to ingest")
-        gold[row["i"]] = str(document.pk)
-    return gold
-
-
-async def evaluate(owner_id: int, mode, pool, held_out, gold) -> Tally:
-    from queries.generation import stream_answer
-    from queries.prompts import I_DONT_KNOW
-    from retrieval.search import aretrieve
-
-    tally = Tally()
-    for row, answerable in [(r, True) for r in pool] + [(r, False) for r in held_out]:
-        started = time.perf_counter()
-        passages = await aretrieve(owner_id, row["question"], max_results=10, mode=mode)
-        retrieved = time.perf_counter()
-        answer = "".join([t async for t in stream_answer(row["question"], passages[:5])])
-        finished = time.perf_counter()
-        tally.retrieval_ms.append((retrieved - started) * 1000)
-        tally.answer_ms.append((finished - started) * 1000)
-        refused = answer.strip() == I_DONT_KNOW
-        if not answerable:
-            tally.held_out += 1
-            tally.correct_refusals += refused
-            continue
-        tally.answerable += 1
-        ranks = [p.document_id for p in passages]
-        target = gold[row["i"]]
-        if target in ranks:
-            rank = ranks.index(target) + 1
-            tally.r1 += rank == 1
-            tally.r5 += rank <= 5
-            tally.rr += 1 / rank
-        tally.matched += normalise(row["right_answer"]) in normalise(answer)
-        tally.wrong_refusals += refused
-    return tally
 
 
 def main() -> None:
@@ -167,13 +40,15 @@ def main() -> None:
     setup_django(args.data_dir or tempfile.mkdtemp(prefix="bench-quality-"))
     from django.contrib.auth import get_user_model
 
+    from queries.evaluation import aevaluate, ingest_passages, split_held_out
     from retrieval.search import RELEVANCE_FLOOR, Mode
 
-    rows = load_rows(args.limit)
-    pool, held_out = split(rows)
+    with DATASET.open() as handle:
+        rows = [json.loads(line) for line in handle][: args.limit]
+    pool, held_out = split_held_out(rows)
     owner, _ = get_user_model().objects.get_or_create(username="bench")
     started = time.perf_counter()
-    gold = ingest_pool(owner, pool)
+    gold = ingest_passages(owner, pool)
     print(
         f"ingested {len(pool)} passages in {time.perf_counter() - started:.0f} s; "
         f"{len(held_out)} held out"
@@ -181,7 +56,7 @@ def main() -> None:
 
     results: dict[str, dict[str, float]] = {}
     for name in args.modes.split(","):
-        tally = asyncio.run(evaluate(owner.pk, Mode(name), pool, held_out, gold))
+        tally = asyncio.run(aevaluate(owner.pk, Mode(name), pool, held_out, gold))
         results[name] = tally.figures()
         print(name, json.dumps({k: round(v, 3) for k, v in results[name].items()}))
     write_results(results, len(pool), len(held_out), RELEVANCE_FLOOR)

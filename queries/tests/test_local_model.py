@@ -1,0 +1,72 @@
+"""The local extractive chat model quotes the best sentences, cites them and streams."""
+
+from __future__ import annotations
+
+import pytest
+
+from queries.generation import stream_answer
+from queries.local_model import ExtractiveChatModel, key_terms
+from queries.prompts import I_DONT_KNOW
+from retrieval.search import Passage
+
+pytestmark = pytest.mark.slow
+
+
+def passage(n: int, text: str) -> Passage:
+    return Passage(
+        chunk_id=f"c{n}",
+        document_id=f"d{n}",
+        title=f"doc {n}",
+        filename=f"doc{n}.txt",
+        page=None,
+        text=text,
+        score=0.5,
+    )
+
+
+PASSAGES = [
+    passage(
+        1,
+        "Lisbon is the capital of Portugal. It lies on the Tagus river. "
+        "Its tram 28 is famous with visitors.",
+    ),
+    passage(
+        2,
+        "The Eiffel Tower was built for the 1889 World's Fair.It was designed by the "
+        "company of Gustave Eiffel. The tower is 330 metres tall.",
+    ),
+]
+
+
+async def answer(question: str, passages=PASSAGES) -> list[str]:
+    return [token async for token in stream_answer(question, passages, model=ExtractiveChatModel())]
+
+
+async def test_it_quotes_the_sentence_that_answers_with_its_passage_number():
+    tokens = await answer("How tall is the Eiffel Tower?")
+    text = "".join(tokens)
+    assert "The tower is 330 metres tall. [2]" in text
+    assert not text.startswith("Lisbon")  # not just the first sentence of the first passage
+    assert len(tokens) > 5  # word by word
+
+
+async def test_sentences_glued_without_a_space_are_told_apart():
+    text = "".join(await answer("Who designed the Eiffel Tower?"))
+    assert "It was designed by the company of Gustave Eiffel. [2]" in text
+
+
+async def test_passages_about_something_else_get_the_fixed_refusal():
+    tokens = await answer("Which river flows through Budapest and Vienna?")
+    assert "".join(tokens) == I_DONT_KNOW
+
+
+def test_key_terms_are_the_names_and_numbers_of_the_question():
+    assert key_terms("Who won the 1994 French Open, Henri Leconte or Jonathan Stark?") == [
+        "1994",
+        "french",
+        "open",
+        "henri",
+        "leconte",
+        "jonathan",
+        "stark",
+    ]
