@@ -100,7 +100,7 @@ def ingest_passages(owner, rows: list[dict]) -> dict[int, str]:
     return gold
 
 
-async def aevaluate(owner_id: int, mode, pool, held_out, gold) -> Tally:
+async def aevaluate(owner_id: int, mode, pool, held_out, gold, *, answers: bool = True) -> Tally:
     """Ask every question; score retrieval (top 10) and the answer (from the top 5)."""
     from queries.generation import stream_answer
     from queries.prompts import I_DONT_KNOW
@@ -111,7 +111,11 @@ async def aevaluate(owner_id: int, mode, pool, held_out, gold) -> Tally:
         started = time.perf_counter()
         passages = await aretrieve(owner_id, row["question"], max_results=10, mode=mode)
         retrieved = time.perf_counter()
-        answer = "".join([t async for t in stream_answer(row["question"], passages[:5])])
+        answer = (
+            "".join([t async for t in stream_answer(row["question"], passages[:5])])
+            if answers
+            else ""
+        )
         finished = time.perf_counter()
         tally.retrieval_ms.append((retrieved - started) * 1000)
         tally.answer_ms.append((finished - started) * 1000)

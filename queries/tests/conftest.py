@@ -40,6 +40,16 @@ def bob_harbour(bob):
     return ingest(bob, HARBOUR, "harbour.txt")
 
 
+@pytest.fixture(scope="module")
+def llm():
+    """One local OpenAI-compatible server for a module's app processes."""
+    from ragsite.testing.openai_server import OpenAIServer
+
+    server = OpenAIServer().start()
+    yield server
+    server.stop()
+
+
 def bearer(user) -> dict[str, str]:
     return {"Authorization": f"Bearer {RefreshToken.for_user(user).access_token}"}
 

@@ -43,13 +43,6 @@ def chromium_path() -> str:
 
 
 @pytest.fixture(scope="module")
-def llm() -> Iterator[OpenAIServer]:
-    server = OpenAIServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def app(llm: OpenAIServer, tmp_path_factory) -> Iterator[LiveApp]:
     live = LiveApp(
         tmp_path_factory.mktemp("browser"),
@@ -233,6 +226,12 @@ def test_6_errors_are_explained(page, browser, llm):
     assert "could not be completed" in alert.inner_text()
     wait_idle(page)
 
+    page.route("**/api/query/stream/", lambda route: route.abort("connectionreset"))
+    ask(page, "Is the network up?")
+    page.get_by_text("Connection lost. Check your network and try again.").wait_for()
+    wait_idle(page)
+    page.unroute("**/api/query/stream/")
+
     page.context.clear_cookies()
     ask(page, "Are you still there?")
     page.get_by_text("Your session has expired").wait_for()
@@ -266,7 +265,28 @@ def test_7_keyboard_phone_and_dark_mode(browser, app):
     context.close()
 
 
-def test_8_a_document_is_deleted_after_confirmation(page, app):
+def test_8_files_dropped_on_the_sidebar_are_uploaded(page, app):
+    page.goto(app.url + "/accounts/login/")
+    page.get_by_label("Username").fill("alice")
+    page.get_by_label("Password").fill("alice-pass-123")
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("#dropzone").wait_for()
+
+    page.evaluate("""() => {
+        const transfer = new DataTransfer();
+        transfer.items.add(new File(["Kestrels hover while hunting voles."], "kestrels.md",
+                                    {type: "text/markdown"}));
+        transfer.items.add(new File([new Uint8Array([0, 1, 2, 3, 255])], "junk.txt"));
+        const zone = document.getElementById("dropzone");
+        zone.dispatchEvent(new DragEvent("drop", {dataTransfer: transfer, bubbles: true,
+                                                  cancelable: true}));
+    }""")
+
+    page.locator("#documents li", has_text="kestrels").wait_for()
+    assert "junk.txt: This kind of file is not supported" in page.get_by_role("alert").inner_text()
+
+
+def test_9_a_document_is_deleted_after_confirmation(page, app):
     page.context.add_cookies([])
     page.goto(app.url + "/accounts/login/")
     page.get_by_label("Username").fill("alice")
@@ -274,6 +294,9 @@ def test_8_a_document_is_deleted_after_confirmation(page, app):
     page.get_by_role("button", name="Sign in").click()
     item = page.locator("#documents li", has_text="falcons")
     item.wait_for()
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.get_by_role("button", name="Delete kestrels").click()
+    page.locator("#documents li", has_text="kestrels").wait_for(state="detached")
 
     page.once("dialog", lambda dialog: dialog.dismiss())
     page.get_by_role("button", name="Delete falcons").click()

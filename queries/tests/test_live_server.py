@@ -21,13 +21,6 @@ pytestmark = pytest.mark.slow
 
 
 @pytest.fixture(scope="module")
-def llm() -> Iterator[OpenAIServer]:
-    server = OpenAIServer().start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
 def daphne_server(llm: OpenAIServer, tmp_path_factory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("live")
     app = LiveApp(

@@ -39,18 +39,21 @@ def test_hybrid_graph_retrieval_and_local_answers_hold_their_level(alice, subset
     tally = asyncio.run(aevaluate(alice.pk, Mode.GRAPH, pool, held_out, gold))
     figures = tally.figures()
 
-    assert figures["recall@1"] >= 0.90, figures
-    assert figures["recall@5"] >= 0.95, figures
-    assert figures["MRR@10"] >= 0.92, figures
-    assert figures["answer match"] >= 0.65, figures
+    # Measured on this subset when set: 0.978, 0.978, 0.978, 0.867, 0.8 (8 of 10), 0.056.
+    assert figures["recall@1"] >= 0.93, figures
+    assert figures["recall@5"] >= 0.94, figures
+    assert figures["MRR@10"] >= 0.93, figures
+    assert figures["answer match"] >= 0.80, figures
     assert figures["correct refusals"] >= 0.6, figures
-    assert figures["wrong refusals"] <= 0.08, figures
+    assert figures["wrong refusals"] <= 0.10, figures
 
 
 def test_hybrid_fusion_is_at_least_as_good_as_either_ranking_alone(alice, subset):
     pool, _, gold = subset
     recall = {
-        mode: asyncio.run(aevaluate(alice.pk, mode, pool, [], gold)).figures()["recall@5"]
+        mode: asyncio.run(aevaluate(alice.pk, mode, pool, [], gold, answers=False)).figures()[
+            "recall@5"
+        ]
         for mode in (Mode.VECTOR, Mode.FULLTEXT, Mode.HYBRID)
     }
     assert recall[Mode.HYBRID] >= max(recall[Mode.VECTOR], recall[Mode.FULLTEXT]), recall

@@ -140,12 +140,12 @@ ENTITY_NEIGHBOURS = """
 UNWIND $ids AS seed_id
 MATCH (seed:Chunk {id: seed_id})-[:MENTIONS]->(e:Entity)<-[:MENTIONS]-(node:Chunk)
 WHERE seed.owner_id = $owner_id AND node.owner_id = $owner_id AND node.id <> seed_id
+WITH seed_id, node, count(DISTINCT e) AS shared
+ORDER BY shared DESC
+LIMIT $limit
 MATCH (d:Document)-[:HAS_CHUNK]->(node)
 WHERE $document_ids IS NULL OR d.id IN $document_ids
-WITH seed_id, node, d, count(DISTINCT e) AS shared
 RETURN seed_id AS seed, node.id AS chunk_id, d.id AS document_id, d.title AS title,
        d.filename AS filename, node.index AS index, node.page AS page, node.text AS text,
        node.embedding AS embedding, toFloat(shared) AS score
-ORDER BY score DESC
-LIMIT $limit
 """
