@@ -19,10 +19,7 @@ from retrieval.search import Mode
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
-DATASET = (
-    Path(__file__).resolve().parents[3] / "shared" / "data" / "halueval_dev" / "halueval_dev.jsonl"
-)
-SUBSET = 100
+DATASET = Path(__file__).resolve().parent / "data" / "halueval_dev_first100.jsonl"
 
 
 @pytest.fixture
