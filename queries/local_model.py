@@ -30,8 +30,30 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|(?<=[a-z)][.!?])
 _WORD = re.compile(r"\w+")
 
 
+_HEADING = re.compile(r"^\s{0,3}#{1,6}(\s|$)")
+_LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
+
+
+def text_blocks(text: str) -> list[str]:
+    """Paragraphs and list items, with Markdown headings left out.
+
+    Lines inside a paragraph are joined (PDF text breaks lines mid-sentence);
+    a heading is a title, not an answer, and quoting it would glue "# Title"
+    to the next sentence and render the whole quote as a heading.
+    """
+    blocks: list[list[str]] = [[]]
+    for line in text.splitlines():
+        if not line.strip() or _HEADING.match(line):
+            blocks.append([])
+        elif _LIST_ITEM.match(line):
+            blocks.append([_LIST_ITEM.sub("", line)])
+        else:
+            blocks[-1].append(line)
+    return [" ".join(" ".join(block).split()) for block in blocks if block]
+
+
 def split_sentences(text: str) -> list[str]:
-    parts = _SENTENCE_END.split(" ".join(text.split()))
+    parts = [part for block in text_blocks(text) for part in _SENTENCE_END.split(block)]
     return [part.strip() for part in parts if len(part.strip()) > 1]
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from queries.generation import stream_answer
-from queries.local_model import ExtractiveChatModel, key_terms
+from queries.local_model import ExtractiveChatModel, key_terms, split_sentences
 from queries.prompts import I_DONT_KNOW
 from retrieval.search import Passage
 
@@ -69,4 +69,26 @@ def test_key_terms_are_the_names_and_numbers_of_the_question():
         "leconte",
         "jonathan",
         "stark",
+    ]
+
+
+async def test_markdown_headings_are_not_quoted_and_list_items_stand_alone():
+    notes = passage(
+        1,
+        "# Sea otters\n\nSea otters use rocks as tools to crack open shellfish.\n\n"
+        "## Range\n- They live along the coasts of the North Pacific\n"
+        "- Their fur is the densest of any animal",
+    )
+    text = "".join(await answer("Where do sea otters live?", [notes]))
+    assert "#" not in text
+    assert "They live along the coasts of the North Pacific [1]" in text
+
+
+def test_lines_of_one_paragraph_are_joined_but_items_are_not():
+    pdf_page = "The tower was finished\nin 1889. It is 330 metres\ntall.\n1. First item\n2) Second"
+    assert split_sentences(pdf_page) == [
+        "The tower was finished in 1889.",
+        "It is 330 metres tall.",
+        "First item",
+        "Second",
     ]
