@@ -42,8 +42,8 @@ class TurnState:
     """What a turn has produced so far (so an interrupted one can still be saved)."""
 
     conversation: Conversation
-    standalone: str
     history: list[Turn]
+    standalone: str = ""
     passages: list[Passage] = field(default_factory=list)
     answer: str = ""
     info: StreamInfo = field(default_factory=StreamInfo)
@@ -68,7 +68,11 @@ def citations(passages: Sequence[Passage]) -> list[dict[str, Any]]:
 
 
 async def astart(question: Question) -> TurnState:
-    """Find or start the conversation, store the question, rewrite it if it is a follow-up."""
+    """Find or start the conversation and store the question.
+
+    Only quick database work: the stream runs this before its first byte, so
+    that an unknown conversation is still a plain 404.
+    """
     if question.conversation_id is not None:
         conversation = await Conversation.objects.filter(
             pk=question.conversation_id, owner_id=question.owner_id
@@ -86,11 +90,12 @@ async def astart(question: Question) -> TurnState:
     await Message.objects.acreate(
         conversation=conversation, role=Message.Role.USER, text=question.query
     )
-    standalone = await generation.standalone_question(question.query, history)
-    return TurnState(conversation=conversation, standalone=standalone, history=history)
+    return TurnState(conversation=conversation, history=history)
 
 
 async def aretrieve_for(question: Question, state: TurnState) -> list[Passage]:
+    """Rewrite a follow-up into a standalone question (maybe an LLM call), then search."""
+    state.standalone = await generation.standalone_question(question.query, state.history)
     state.passages = await aretrieve(
         question.owner_id,
         state.standalone,
@@ -135,8 +140,8 @@ async def afinish(state: TurnState, status: str) -> Message:
 async def aanswer(question: Question) -> dict[str, Any]:
     """The whole answer at once (the JSON endpoint)."""
     state = await astart(question)
-    await aretrieve_for(question, state)
     try:
+        await aretrieve_for(question, state)
         async for _ in astream_tokens(question, state):
             pass
     except Exception:

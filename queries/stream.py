@@ -6,9 +6,10 @@ with the same serializer as the JSON twin, and answers every problem found
 before the stream starts with a JSON 4xx. After the first byte, problems end
 the stream with an `error` event.
 
-The model's stream runs in a task that feeds a queue; the response waits on
-the queue with a timeout only to send keep-alive comments, so silence never
-cancels the model. When the client goes away Django cancels the response
+Everything after the first event (rewriting a follow-up, retrieval, the
+model's stream) runs in a task that feeds a queue; the response waits on the
+queue with a timeout only to send keep-alive comments, so silence never
+cancels the work. When the client goes away Django cancels the response
 iterator; the `finally` below cancels the task, which closes the model's
 stream, and saves the partial answer as interrupted.
 """
@@ -130,22 +131,18 @@ async def answer_events(
     producer: asyncio.Task[None] | None = None
     try:
         yield event("status", {"stage": "retrieving"})
-        passages = await answering.aretrieve_for(question, state)
-        if passages:
-            yield event("citations", answering.citations(passages))
-        yield event("status", {"stage": "generating"})
         producer = asyncio.create_task(_produce(question, state, queue))
         while True:
             try:
                 item = await asyncio.wait_for(queue.get(), KEEP_ALIVE_SECONDS)
             except TimeoutError:
-                yield KEEP_ALIVE  # the model is slow, not gone: keep waiting
+                yield KEEP_ALIVE  # slow, not gone: keep waiting
                 continue
             if item is _DONE:
                 break
             if isinstance(item, BaseException):
                 raise item
-            yield event("token", item)
+            yield event(*item)
         status = Message.Status.COMPLETE
         message = await answering.afinish(state, status)
         yield event(
@@ -175,9 +172,18 @@ async def answer_events(
 async def _produce(
     question: answering.Question, state: answering.TurnState, queue: asyncio.Queue[Any]
 ) -> None:
+    """Every step after the first event, as (event, data) pairs on the queue.
+
+    Running retrieval here too (not only the model) lets the response send
+    keep-alives while a follow-up is rewritten or a cold process loads its model.
+    """
     try:
+        passages = await answering.aretrieve_for(question, state)
+        if passages:
+            await queue.put(("citations", answering.citations(passages)))
+        await queue.put(("status", {"stage": "generating"}))
         async for text in answering.astream_tokens(question, state):
-            await queue.put(text)
+            await queue.put(("token", text))
         await queue.put(_DONE)
     except asyncio.CancelledError:
         raise

@@ -180,3 +180,54 @@ async def test_with_a_model_follow_ups_are_rewritten_and_history_is_sent(
     assert answer["messages"][2]["content"] == "They nest on cliffs [1]."
     cited = json.loads(next(e.data for e in events if e.event == "citations"))
     assert "300 km/h" in cited[0]["chunk_text"]
+
+
+async def _falcon_conversation(async_client, auth, openai_configured) -> str:
+    openai_configured.replies.append(Reply(["They nest on cliffs [1]."]))
+    first = await post_stream(async_client, {"query": "Where do peregrine falcons nest?"}, auth)
+    events, _ = await read_events(first)
+    return json.loads(events[-1].data)["conversation_id"]
+
+
+async def test_a_failed_follow_up_rewrite_ends_the_stream_with_an_error_event(
+    async_client, alice_falcons, alice_auth, openai_configured
+):
+    conversation_id = await _falcon_conversation(async_client, alice_auth, openai_configured)
+    openai_configured.completions.append(Reply([], status=400))
+
+    response = await post_stream(
+        async_client,
+        {"query": "and how fast are they?", "conversation_id": conversation_id},
+        alice_auth,
+    )
+
+    assert response.status_code == 200
+    events, _ = await read_events(response)
+    assert [e.event for e in events] == ["status", "error"]
+    assert json.loads(events[0].data) == {"stage": "retrieving"}
+    assert json.loads(events[1].data)["code"] == "stream_failed"
+    conversation = await Conversation.objects.aget(pk=conversation_id)
+    turns = [(m.role, m.status) async for m in conversation.messages.order_by("created")]
+    assert turns[-2:] == [("user", "complete"), ("assistant", "failed")]
+
+
+async def test_keep_alive_also_covers_a_slow_follow_up_rewrite(
+    async_client, alice_falcons, alice_auth, openai_configured, monkeypatch
+):
+    from queries import stream
+
+    conversation_id = await _falcon_conversation(async_client, alice_auth, openai_configured)
+    monkeypatch.setattr(stream, "KEEP_ALIVE_SECONDS", 0.2)
+    openai_configured.completions.append(Reply(["How fast do peregrine falcons dive?"], delay=0.8))
+    openai_configured.replies.append(Reply(["Over 300 km/h [1]."]))
+
+    response = await post_stream(
+        async_client,
+        {"query": "and how fast are they?", "conversation_id": conversation_id},
+        alice_auth,
+    )
+
+    events, parser = await read_events(response)
+    assert "keep-alive" in parser.comments
+    assert [e.event for e in events][:3] == ["status", "citations", "status"]
+    assert events[-1].event == "done"

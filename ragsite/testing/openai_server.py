@@ -27,6 +27,7 @@ class Reply:
     delay: float = 0.0
     fail_after: int | None = None  # send an error event after this many tokens
     cut_after: int | None = None  # drop the connection after this many tokens
+    status: int = 200  # a plain call answers with this HTTP error status instead
 
 
 @dataclass
@@ -55,13 +56,17 @@ class OpenAIServer:
                     self._stream(server.replies.popleft() if server.replies else Reply([]), body)
                 elif self.path.endswith("/chat/completions"):
                     reply = server.completions.popleft() if server.completions else Reply(["[]"])
-                    self._json(server.completion("".join(reply.tokens), body))
+                    time.sleep(reply.delay)
+                    if reply.status != 200:
+                        self._json(_error(reply.status), reply.status)
+                    else:
+                        self._json(server.completion("".join(reply.tokens), body))
                 else:
                     self.send_error(404)
 
-            def _json(self, payload: dict[str, Any]) -> None:
+            def _json(self, payload: dict[str, Any], status: int = 200) -> None:
                 data = json.dumps(payload).encode()
-                self.send_response(200)
+                self.send_response(status)
                 self.send_header("Content-Type", "application/json")
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
@@ -182,4 +187,14 @@ def _chunk(model: str, delta: dict[str, Any], finish: str | None) -> dict[str, A
         "created": int(time.time()),
         "model": model,
         "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+    }
+
+
+def _error(status: int) -> dict[str, Any]:
+    return {
+        "error": {
+            "message": f"Scripted failure with HTTP status {status}.",
+            "type": "invalid_request_error" if status < 500 else "server_error",
+            "code": None,
+        }
     }
