@@ -16,9 +16,29 @@ from queries.models import Conversation, Message
 from retrieval.models import Document
 
 
+class QueryText(serializers.CharField):
+    """A JSON string of 1..4000 characters as sent (DRF would take 5 for "5")."""
+
+    def to_internal_value(self, data: Any) -> str:
+        if not isinstance(data, str):
+            self.fail("invalid")
+        if self.max_length is not None and len(data) > self.max_length:
+            self.fail("max_length", max_length=self.max_length, length=len(data))
+        return super().to_internal_value(data)
+
+
+class JSONInteger(serializers.IntegerField):
+    """A JSON number without a fraction; DRF would also take "5" and 5.0."""
+
+    def to_internal_value(self, data: Any) -> int:
+        if isinstance(data, bool) or not isinstance(data, int):
+            self.fail("invalid")
+        return super().to_internal_value(data)
+
+
 class QuerySerializer(serializers.Serializer):
-    query = serializers.CharField(max_length=4000, help_text="the question, 1 to 4000 characters")
-    max_results = serializers.IntegerField(min_value=1, max_value=20, default=5)
+    query = QueryText(max_length=4000, help_text="the question, 1 to 4000 characters")
+    max_results = JSONInteger(min_value=1, max_value=20, default=5)
     conversation_id = serializers.UUIDField(required=False, allow_null=True, default=None)
     document_ids = serializers.ListField(
         child=serializers.UUIDField(),

@@ -24,9 +24,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_POST
 from rest_framework.authentication import CSRFCheck
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
@@ -35,7 +35,15 @@ from queries import answering
 from queries.api import QuerySerializer
 from queries.models import Message
 from queries.sse import KEEP_ALIVE, event
-from ragsite.api_errors import json_error, rag_error_body
+from ragsite.api_errors import (
+    BAD_TOKEN,
+    CSRF_FAILED,
+    NOT_JSON,
+    TOO_BIG,
+    allow,
+    json_error,
+    rag_error_body,
+)
 from retrieval.errors import RagError
 
 logger = logging.getLogger(__name__)
@@ -58,6 +66,8 @@ async def authenticate(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
                 if isinstance(detail, dict)
                 else getattr(detail, "code", "authentication_failed")
             )
+            if str(code) == "token_not_valid":
+                message = BAD_TOKEN
             return None, _unauthorized(str(message), str(code))
         if found is None:
             return None, _unauthorized(
@@ -73,9 +83,7 @@ async def authenticate(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
     check.process_request(request)
     reason = check.process_view(request, None, (), {})
     if reason is not None:
-        return None, json_error(
-            "CSRF check failed: reload the page and try again.", "csrf_failed", 403
-        )
+        return None, json_error(CSRF_FAILED, "csrf_failed", 403)
     return user, None
 
 
@@ -86,7 +94,7 @@ def _unauthorized(detail: str, code: str) -> HttpResponse:
 
 
 @csrf_exempt
-@require_POST
+@allow("POST")
 async def query_stream(request: HttpRequest) -> HttpResponse:
     user, refusal = await authenticate(request)
     if refusal is not None:
@@ -99,8 +107,10 @@ async def query_stream(request: HttpRequest) -> HttpResponse:
         )
     try:
         payload = json.loads(request.body or b"null")
+    except RequestDataTooBig:
+        return json_error(TOO_BIG, "request_too_large", 413)
     except (ValueError, UnicodeDecodeError):
-        return json_error("The request body is not valid JSON.", "parse_error", 400)
+        return json_error(NOT_JSON, "parse_error", 400)
     if not isinstance(payload, dict):
         return json_error("The request body must be a JSON object.", "parse_error", 400)
     serializer = QuerySerializer(data=payload, context={"owner_id": user.pk})

@@ -42,11 +42,16 @@ class RegisterSerializer(serializers.Serializer):
         return data
 
 
+class RegisteredSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    username = serializers.CharField()
+
+
 class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
 
-    @extend_schema(request=RegisterSerializer, responses={201: None})
+    @extend_schema(request=RegisterSerializer, responses={201: RegisteredSerializer})
     def post(self, request: Request) -> Response:
         if not settings.REGISTRATION_OPEN:
             raise RegistrationClosed("Sign-up is closed. Ask an administrator for an account.")
@@ -64,6 +69,7 @@ class RegisterView(APIView):
 class LogoutView(TokenBlacklistView):
     """Blacklist the refresh token: it can no longer make access tokens."""
 
+    @extend_schema(responses={205: None})
     def post(self, request: Request, *args, **kwargs) -> Response:
         super().post(request, *args, **kwargs)
         return Response(status=status.HTTP_205_RESET_CONTENT)

@@ -7,10 +7,13 @@ with a sentence that reveals nothing of the server.
 
 from __future__ import annotations
 
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.core.exceptions import RequestDataTooBig
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -20,6 +23,10 @@ from retrieval.errors import DuplicateDocument, RagError
 logger = logging.getLogger(__name__)
 
 SERVER_ERROR = "Something went wrong on our side. Please try again later."
+TOO_BIG = "The request body is too large."
+NOT_JSON = "The request body is not valid JSON."
+BAD_TOKEN = "The token is invalid or has expired: log in again to get a new one."
+CSRF_FAILED = "CSRF check failed: reload the page and try again."
 
 
 def rag_error_body(error: RagError) -> dict[str, Any]:
@@ -34,6 +41,8 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         if exc.status >= 500:
             logger.error("API error: %s", exc.message, exc_info=exc)
         return Response(rag_error_body(exc), status=exc.status)
+    if isinstance(exc, RequestDataTooBig):
+        return Response({"detail": TOO_BIG, "code": "request_too_large"}, status=413)
     response = drf_exception_handler(exc, context)
     if response is None:
         logger.exception("unhandled API error", exc_info=exc)
@@ -48,11 +57,23 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         }
     elif isinstance(data, dict) and "detail" in data:
         detail = data["detail"]
-        code = data.get("code") or getattr(detail, "code", None) or _code(exc)
-        response.data = {**data, "detail": str(detail), "code": str(code)}
+        code = str(data.get("code") or getattr(detail, "code", None) or _code(exc))
+        detail, code = _plain_words(exc, str(detail), code)
+        response.data = {**data, "detail": detail, "code": code}
     else:
         response.data = {"detail": str(data), "code": _code(exc)}
     return response
+
+
+def _plain_words(exc: Exception, detail: str, code: str) -> tuple[str, str]:
+    """Library messages a person would not understand, said plainly."""
+    if isinstance(exc, exceptions.ParseError):
+        return NOT_JSON, code
+    if code == "token_not_valid":
+        return BAD_TOKEN, code
+    if isinstance(exc, exceptions.PermissionDenied) and detail.startswith("CSRF Failed"):
+        return CSRF_FAILED, "csrf_failed"
+    return detail, code
 
 
 def _code(exc: Exception) -> str:
@@ -61,6 +82,35 @@ def _code(exc: Exception) -> str:
 
 def json_error(detail: str, code: str, status: int, **extra: Any) -> JsonResponse:
     return JsonResponse({"detail": detail, "code": code, **extra}, status=status)
+
+
+def allow(*methods: str):
+    """Like Django's require_http_methods, but a wrong method gets the API's JSON 405."""
+
+    def decorate(view: Callable[..., Awaitable[HttpResponse]]):
+        @functools.wraps(view)
+        async def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                response = json_error(
+                    f'Method "{request.method}" not allowed.', "method_not_allowed", 405
+                )
+                response["Allow"] = ", ".join(methods)
+                return response
+            return await view(request, *args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+def bad_request(request: HttpRequest, exception: Exception | None = None):
+    if request.path.startswith("/api/"):
+        if isinstance(exception, RequestDataTooBig):
+            return json_error(TOO_BIG, "request_too_large", 413)
+        return json_error("The request could not be understood.", "bad_request", 400)
+    from django.views.defaults import bad_request as page
+
+    return page(request, exception)
 
 
 def not_found(request: HttpRequest, exception: Exception | None = None):

@@ -8,8 +8,9 @@ import logging
 from asgiref.sync import sync_to_async
 from django.db import connection
 from django.http import HttpRequest, JsonResponse
-from django.views.decorators.http import require_GET
+from django.views.decorators.csrf import csrf_exempt
 
+from ragsite.api_errors import allow
 from retrieval.graphstores import aget_store
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,8 @@ async def _graph_store_ok() -> None:
     await store.ping()
 
 
-@require_GET
+@csrf_exempt  # GET only: nothing to protect, and a wrong method gets a JSON 405
+@allow("GET", "HEAD")
 async def healthz(request: HttpRequest) -> JsonResponse:
     report = {"status": "ok", "database": "ok", "graph_store": "ok"}
     checks = {

@@ -34,5 +34,6 @@ urlpatterns = [
     path("accounts/", include("django.contrib.auth.urls")),
 ]
 
+handler400 = "ragsite.api_errors.bad_request"
 handler404 = "ragsite.api_errors.not_found"
 handler500 = "ragsite.api_errors.server_error"

@@ -139,11 +139,15 @@ class DocumentAdmin(admin.ModelAdmin):
 
     @admin.action(description="Re-ingest selected documents")
     def reingest(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
-        count = 0
-        for document in queryset:
-            ingestion.requeue(document)
-            count += 1
-        self.message_user(request, f"{count} document(s) queued for ingestion.", messages.SUCCESS)
+        queued = sum(ingestion.requeue(document) for document in queryset)
+        self.message_user(request, f"{queued} document(s) queued for ingestion.", messages.SUCCESS)
+        busy = queryset.count() - queued
+        if busy:
+            self.message_user(
+                request,
+                f"{busy} document(s) are being ingested right now and were left as they are.",
+                messages.WARNING,
+            )
 
     @admin.display(description="Status", ordering="status")
     def status_badge(self, obj: Document) -> str:

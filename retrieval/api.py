@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
+from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
@@ -58,6 +59,7 @@ class DocumentViewSet(
     def get_serializer_class(self):
         return UploadSerializer if self.action == "create" else DocumentSerializer
 
+    @extend_schema(request=UploadSerializer, responses={201: DocumentSerializer})
     def create(self, request: Request) -> Response:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
         if declared > (settings.MAX_UPLOAD_MB + 1) * 1024 * 1024:

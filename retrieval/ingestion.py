@@ -23,6 +23,9 @@ from retrieval.models import Document
 logger = logging.getLogger(__name__)
 
 EMBED_BATCH = 64
+# A running ingestion touches `updated` this often, so a document in progress
+# whose `updated` is older than a few beats has lost its worker.
+HEARTBEAT_SECONDS = 15.0
 UNEXPECTED_FAILURE = (
     "Something went wrong while processing this document. Try re-ingesting it; "
     "if it fails again, contact an administrator."
@@ -49,8 +52,41 @@ async def aingest_document(document_id: object, *, on_progress: ProgressHook | N
             if asyncio.iscoroutine(outcome):
                 await outcome
 
+    # Claim it: one ingestion of a document at a time, or two runs would
+    # interleave their chunk writes.
+    claimed = (
+        await Document.objects.filter(pk=document.pk)
+        .exclude(status__in=Document.IN_PROGRESS)
+        .aupdate(
+            status=Status.PARSING,
+            error="",
+            chunks_done=0,
+            chunks_total=0,
+            updated=timezone.now(),
+        )
+    )
+    if not claimed:
+        logger.info("document %s is already being ingested", document.pk)
+        return "busy"
+    heartbeat = asyncio.create_task(_heartbeat(document.pk))
     try:
-        await _set(document.pk, status=Status.PARSING, error="", chunks_done=0, chunks_total=0)
+        return await _ingest_claimed(document, report)
+    finally:
+        heartbeat.cancel()
+
+
+async def _heartbeat(document_id: object) -> None:
+    while True:
+        await asyncio.sleep(HEARTBEAT_SECONDS)
+        await Document.objects.filter(pk=document_id, status__in=Document.IN_PROGRESS).aupdate(
+            updated=timezone.now()
+        )
+
+
+async def _ingest_claimed(
+    document: Document, report: Callable[[str, int, int], Awaitable[None]]
+) -> str:
+    try:
         data = await asyncio.to_thread(_read, document)
         parsed = await asyncio.to_thread(parsing.parse, data, document.content_type)
         pieces = chunking.split(parsed, document.content_type)
@@ -152,26 +188,35 @@ async def _adelete_graph(document_id: str, owner_id: int) -> None:
     await store.delete_document(document_id, owner_id)
 
 
-def requeue(document: Document) -> None:
-    """Queue a document for (re-)ingestion; its old chunks stay readable until replaced."""
+def requeue(document: Document, *, force: bool = False) -> bool:
+    """Queue a document for (re-)ingestion; its old chunks stay readable until replaced.
+
+    A document being ingested right now is left alone (False) unless `force`:
+    only for one whose worker is known to be gone.
+    """
     from retrieval.uploads import enqueue_ingestion
 
-    Document.objects.filter(pk=document.pk).update(
+    documents = Document.objects.filter(pk=document.pk)
+    if not force:
+        documents = documents.exclude(status__in=Document.IN_PROGRESS)
+    queued = documents.update(
         status=Status.QUEUED, error="", chunks_done=0, chunks_total=0, updated=timezone.now()
     )
-    enqueue_ingestion(document)
+    if queued:
+        enqueue_ingestion(document)
+    return bool(queued)
 
 
 def requeue_interrupted(*, idle: timedelta = timedelta(minutes=5)) -> list[Document]:
     """Documents left mid-ingestion by a killed worker go back to the queue.
 
-    A running ingestion touches `updated` after every batch, so a document in
-    progress with no update for `idle` has lost its worker.
+    A running ingestion touches `updated` at least every HEARTBEAT_SECONDS, so
+    a document in progress with no update for `idle` has lost its worker.
     """
     stale = list(
         Document.objects.filter(status__in=Document.IN_PROGRESS, updated__lt=timezone.now() - idle)
     )
     for document in stale:
         logger.warning("re-queueing interrupted ingestion of %s", document.pk)
-        requeue(document)
+        requeue(document, force=True)
     return stale

@@ -9,7 +9,6 @@ import pytest
 from rest_framework_simplejwt.tokens import AccessToken, RefreshToken
 
 from queries.models import Conversation, Message
-from queries.tests.conftest import post_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -44,6 +43,11 @@ async def assert_refused(response, status: int, code: str | None = None) -> dict
         ({"query": "falcons?", "max_results": 0}, "max_results"),
         ({"query": "falcons?", "max_results": 21}, "max_results"),
         ({"query": "falcons?", "max_results": "many"}, "max_results"),
+        ({"query": "falcons?", "max_results": "5"}, "max_results"),
+        ({"query": "falcons?", "max_results": 5.5}, "max_results"),
+        ({"query": 5}, "query"),
+        ({"query": ["falcons?"]}, "query"),
+        ({"query": " " + "x" * 4000}, "query"),
         ({"query": "falcons?", "conversation_id": "not-a-uuid"}, "conversation_id"),
         (
             {"query": "falcons?", "document_ids": ["00000000-0000-0000-0000-000000000001"]},
@@ -60,7 +64,35 @@ async def test_invalid_fields_are_named(async_client, alice_auth, path, body, fi
 @pytest.mark.parametrize("path", ENDPOINTS)
 async def test_malformed_json_is_refused(async_client, alice_auth, path):
     response = await post(async_client, path, '{"query": "falcons', alice_auth)
-    await assert_refused(response, 400, "parse_error")
+    body = await assert_refused(response, 400, "parse_error")
+    assert body["detail"] == "The request body is not valid JSON."
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+async def test_a_body_over_the_upload_memory_limit_is_413(async_client, alice_auth, path):
+    body = {"query": "falcons?", "padding": "x" * (6 * 1024 * 1024)}
+    response = await post(async_client, path, body, alice_auth)
+    body = await assert_refused(response, 413, "request_too_large")
+    assert body["detail"] == "The request body is too large."
+
+
+@pytest.mark.parametrize("path", ENDPOINTS)
+@pytest.mark.parametrize("method", ["get", "put", "delete"])
+async def test_a_wrong_method_is_a_json_405(async_client, alice_auth, path, method):
+    response = await getattr(async_client, method)(path, headers=alice_auth)
+    body = await assert_refused(response, 405, "method_not_allowed")
+    assert method.upper() in body["detail"]
+    assert "POST" in response["Allow"]
+
+
+async def test_a_foreign_host_header_gets_a_json_400_on_the_api(async_client, alice_auth):
+    response = await async_client.post(
+        "/api/query/stream/",
+        data={"query": "falcons?"},
+        content_type="application/json",
+        headers={**alice_auth, "host": "evil.example"},
+    )
+    await assert_refused(response, 400, "bad_request")
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
@@ -108,7 +140,7 @@ async def test_a_bad_token_is_401(async_client, alice, path, kind):
     )
 
     body = await assert_refused(response, 401, "token_not_valid")
-    assert "Traceback" not in body["detail"]
+    assert body["detail"] == "The token is invalid or has expired: log in again to get a new one."
 
 
 @pytest.mark.parametrize("path", ENDPOINTS)
@@ -127,16 +159,17 @@ async def test_another_users_conversation_is_404(async_client, alice, bob_auth, 
     assert await Message.objects.acount() == 0
 
 
-async def test_the_session_needs_its_csrf_token(alice):
+@pytest.mark.parametrize("path", ENDPOINTS)
+async def test_the_session_needs_its_csrf_token(alice, path):
     from django.test import AsyncClient
 
     client = AsyncClient(enforce_csrf_checks=True)
     await client.aforce_login(alice)
 
-    response = await post_stream(client, {"query": "falcons?"}, {})
+    response = await post(client, path, {"query": "falcons?"}, {})
 
-    assert response.status_code == 403
-    assert json.loads(response.content)["code"] == "csrf_failed"
+    body = await assert_refused(response, 403, "csrf_failed")
+    assert body["detail"] == "CSRF check failed: reload the page and try again."
 
 
 async def test_get_is_not_allowed(async_client, alice_auth):

@@ -167,6 +167,11 @@ def test_schema_and_docs_are_served_with_local_assets(api):
         "/api/auth/token/",
     ]:
         assert path in paths
+    created = paths["/api/documents/"]["post"]["responses"]["201"]
+    assert created["content"]["application/json"]["schema"]["$ref"].endswith("/Document")
+    assert list(paths["/api/auth/logout/"]["post"]["responses"]) == ["205"]
+    registered = paths["/api/auth/register/"]["post"]["responses"]["201"]
+    assert "content" in registered
     docs = api.get("/api/docs/").content.decode()
     assert "swagger-ui" in docs and "cdn" not in docs.lower()
     assert "/static/drf_spectacular_sidecar/" in docs

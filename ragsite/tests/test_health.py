@@ -27,3 +27,13 @@ async def test_an_unreachable_graph_store_is_named_with_503(async_client, settin
         "graph_store": "unavailable",
     }
     assert "Traceback" not in response.content.decode()
+
+
+async def test_a_wrong_method_is_a_json_405_even_without_a_csrf_token():
+    from django.test import AsyncClient
+
+    response = await AsyncClient(enforce_csrf_checks=True).post("/healthz")
+
+    assert response.status_code == 405
+    assert response.json()["code"] == "method_not_allowed"
+    assert response["Allow"] == "GET, HEAD"

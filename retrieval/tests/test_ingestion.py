@@ -180,3 +180,53 @@ def test_an_interrupted_ingestion_goes_back_to_the_queue(alice):
     document.refresh_from_db()
     assert document.status == "queued" and document.chunks_done == 0
     assert Document.objects.get(pk=busy.pk).status == "indexing"
+
+
+def test_two_ingestions_of_one_document_at_once_leave_one_whole_version(alice):
+    import asyncio
+
+    document = upload(alice, samples.pdf(), "apollo.pdf")
+
+    async def both():
+        return await asyncio.gather(
+            ingestion.aingest_document(document.pk), ingestion.aingest_document(document.pk)
+        )
+
+    outcomes = async_to_sync(both)()
+
+    assert sorted(outcomes) == ["busy", "ready"]
+    document.refresh_from_db()
+    chunks = graph_chunks(document)
+    assert document.status == "ready"
+    assert len(chunks) == document.chunk_count == graph_chunk_count(document)
+    assert [c.index for c in chunks] == list(range(len(chunks)))
+
+
+def test_a_document_being_ingested_is_not_queued_again(alice):
+    document = upload(alice, samples.MARKDOWN.encode(), "apollo.md")
+    Document.objects.filter(pk=document.pk).update(status="embedding", chunks_done=3)
+
+    assert ingestion.requeue(document) is False
+    assert ingestion.ingest_document(document.pk) == "busy"
+    document.refresh_from_db()
+    assert (document.status, document.chunks_done) == ("embedding", 3)
+
+
+def test_a_long_ingestion_keeps_its_document_fresh(alice, monkeypatch):
+    import time
+
+    monkeypatch.setattr(ingestion, "HEARTBEAT_SECONDS", 0.05)
+    document = upload(alice, samples.MARKDOWN.encode(), "apollo.md")
+    real_parse = ingestion.parsing.parse
+    seen = {}
+
+    def slow_parse(*args, **kwargs):  # a large PDF; runs in a worker thread
+        started = Document.objects.get(pk=document.pk).updated
+        time.sleep(0.5)
+        seen["touched"] = Document.objects.get(pk=document.pk).updated - started
+        return real_parse(*args, **kwargs)
+
+    monkeypatch.setattr(ingestion.parsing, "parse", slow_parse)
+
+    assert ingestion.ingest_document(document.pk) == "ready"
+    assert seen["touched"] > timedelta(seconds=0.3)

@@ -58,6 +58,9 @@ class Command(BaseCommand):
                         f"{path.name}: ready, {document.chunk_count} chunks (id {document.pk})"
                     )
                 )
+            elif status == "busy":
+                failures += 1
+                self.stderr.write(f"{path.name}: being ingested by the worker right now; skipped.")
             else:
                 failures += 1
                 self.stderr.write(f"{path.name}: failed: {document.error}")

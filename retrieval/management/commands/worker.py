@@ -55,6 +55,4 @@ class Command(BaseCommand):
             worker_options["max_tasks"] = max_tasks
         if batch:
             worker_options.update(batch=True, startup_delay=False, reload=False)
-        if batch:
-            worker_options.update(batch=True, startup_delay=False, reload=False)
         call_command("db_worker", **worker_options)
