@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
 from rest_framework.request import Request
@@ -13,6 +12,7 @@ from rest_framework.views import APIView
 
 from queries.answering import Question, aanswer
 from queries.models import Conversation, Message
+from retrieval.graphstores import run_sync
 from retrieval.models import Document
 
 
@@ -96,7 +96,7 @@ class QueryView(APIView):
     def post(self, request: Request) -> Response:
         serializer = QuerySerializer(data=request.data, context={"owner_id": request.user.pk})
         serializer.is_valid(raise_exception=True)
-        return Response(async_to_sync(aanswer)(serializer.question()))
+        return Response(run_sync(aanswer, serializer.question()))
 
 
 class MessageSerializer(serializers.ModelSerializer):

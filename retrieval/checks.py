@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.conf import settings
 from django.core import checks
 
@@ -43,13 +42,13 @@ def check_graph_store(
     if not databases:
         return []
     from retrieval.errors import ConfigurationError
-    from retrieval.graphstores import aget_store
+    from retrieval.graphstores import aget_store, run_sync
 
     async def setup() -> None:
         await aget_store()
 
     try:
-        async_to_sync(setup)()
+        run_sync(setup)
     except ConfigurationError as error:
         return [checks.Error(error.message, id="retrieval.E003")]
     except Exception as error:

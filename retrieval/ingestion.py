@@ -12,12 +12,11 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
-from asgiref.sync import async_to_sync
 from django.utils import timezone
 
 from retrieval import chunking, embeddings, entities, parsing
 from retrieval.errors import RagError
-from retrieval.graphstores import ChunkNode, DocumentNode, EntityNode, aget_store
+from retrieval.graphstores import ChunkNode, DocumentNode, EntityNode, aget_store, run_sync
 from retrieval.models import Document
 
 logger = logging.getLogger(__name__)
@@ -151,7 +150,7 @@ async def _ingest_claimed(
 
 
 def ingest_document(document_id: object, *, on_progress: ProgressHook | None = None) -> str:
-    return async_to_sync(aingest_document)(document_id, on_progress=on_progress)
+    return run_sync(aingest_document, document_id, on_progress=on_progress)
 
 
 def _read(document: Document) -> bytes:
@@ -178,7 +177,7 @@ async def _extract_entities(parsed: parsing.ParsedDocument) -> list[entities.Ent
 
 def delete_document(document: Document) -> None:
     """Remove a document everywhere: graph store, file, row."""
-    async_to_sync(_adelete_graph)(str(document.pk), document.owner_id)
+    run_sync(_adelete_graph, str(document.pk), document.owner_id)
     document.file.delete(save=False)
     document.delete()
 

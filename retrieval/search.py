@@ -15,10 +15,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from asgiref.sync import async_to_sync
-
 from retrieval import embeddings
-from retrieval.graphstores import Hit, aget_store
+from retrieval.graphstores import Hit, aget_store, run_sync
 
 # Reciprocal rank fusion constant (Cormack et al.); 60 is the usual choice.
 RRF_K = 60
@@ -118,7 +116,7 @@ async def aretrieve(
 
 def retrieve(owner_id: int, query: str, **options: object) -> list[Passage]:
     """Sync twin of aretrieve, for the shell and sync code."""
-    return async_to_sync(aretrieve)(owner_id, query, **options)  # type: ignore[arg-type]
+    return run_sync(aretrieve, owner_id, query, **options)  # type: ignore[arg-type]
 
 
 def _passage(hit: Hit, similarity: float) -> Passage:

@@ -2,14 +2,20 @@
 
 Async drivers belong to the event loop that created them, so one store is
 kept per running loop: daphne has one loop for the life of the process, the
-worker and shell commands open one per call of async_to_sync.
+worker and shell commands get a new loop for every async_to_sync call, and
+`run_sync` closes the store such a short-lived loop opened (a cached one would
+keep its loop, its socket and its driver alive for the life of the process).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import logging
 import weakref
+from collections.abc import AsyncIterator, Awaitable, Callable
 
+from asgiref.sync import async_to_sync
 from django.conf import settings
 
 from retrieval.graphstores.base import ChunkNode, DocumentNode, EntityNode, GraphStore, Hit
@@ -22,7 +28,11 @@ __all__ = [
     "Hit",
     "aget_store",
     "build_store",
+    "loop_scope",
+    "run_sync",
 ]
+
+logger = logging.getLogger(__name__)
 
 _stores: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, GraphStore] = (
     weakref.WeakKeyDictionary()
@@ -80,3 +90,29 @@ def forget_stores() -> None:
     """Drop cached stores and set-up state (after settings change, in tests)."""
     _stores.clear()
     _ready.clear()
+
+
+@contextlib.asynccontextmanager
+async def loop_scope() -> AsyncIterator[None]:
+    """Close, on the way out, a store opened inside this block for this loop."""
+    loop = asyncio.get_running_loop()
+    had_one = loop in _stores
+    try:
+        yield
+    finally:
+        store = None if had_one else _stores.pop(loop, None)
+        if store is not None:
+            try:
+                await store.close()
+            except Exception:
+                logger.warning("could not close the graph store", exc_info=True)
+
+
+def run_sync[**P, R](func: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:
+    """async_to_sync(func)(...) for sync callers, without leaving a store open."""
+
+    async def scoped() -> R:
+        async with loop_scope():
+            return await func(*args, **kwargs)
+
+    return async_to_sync(scoped)()

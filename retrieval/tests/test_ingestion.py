@@ -230,3 +230,22 @@ def test_a_long_ingestion_keeps_its_document_fresh(alice, monkeypatch):
 
     assert ingestion.ingest_document(document.pk) == "ready"
     assert seen["touched"] > timedelta(seconds=0.3)
+
+
+def test_sync_callers_and_worker_tasks_leave_no_connection_open(alice):
+    import gc
+    import os
+
+    from retrieval.tasks import ingest_document_task
+
+    document = upload(alice, b"Peregrine falcons nest on cliffs.", "falcons.txt")
+    ingestion.ingest_document(document.pk)  # model, server and indexes are up from here on
+    gc.collect()
+    before = len(os.listdir("/proc/self/fd"))
+
+    for _ in range(4):
+        assert ingestion.ingest_document(document.pk) == "ready"
+        assert ingest_document_task.call(str(document.pk)) == "ready"
+    gc.collect()
+
+    assert len(os.listdir("/proc/self/fd")) <= before

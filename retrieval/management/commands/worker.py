@@ -10,13 +10,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from asgiref.sync import async_to_sync
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from retrieval import embeddings, ingestion
 from retrieval.errors import RagError
-from retrieval.graphstores import aget_store
+from retrieval.graphstores import aget_store, run_sync
 
 
 class Command(BaseCommand):
@@ -45,7 +44,7 @@ class Command(BaseCommand):
             await aget_store()
 
         try:
-            async_to_sync(setup)()
+            run_sync(setup)
         except RagError as error:
             raise CommandError(error.message) from None
         for document in ingestion.requeue_interrupted(idle=timedelta(seconds=recover_after)):
