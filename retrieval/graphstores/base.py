@@ -127,6 +127,9 @@ class GraphStore(abc.ABC):
         """Cypher yielding `node, score` (cosine similarity) for the `$candidates` chunks
         nearest to `$embedding`, of any owner."""
 
+    # Whether _fulltext_call stops at `$candidates` matches (else it yields all).
+    fulltext_call_is_limited = True
+
     @abc.abstractmethod
     def _fulltext_call(self) -> str:
         """Cypher yielding `node, score` (higher is better) for the fulltext `$query`."""
@@ -280,19 +283,15 @@ class GraphStore(abc.ABC):
         document_ids: Sequence[str] | None = None,
     ) -> list[Hit]:
         """The owner's k chunks nearest to the embedding, scored by cosine similarity."""
-        # The index is shared by all owners, so ask it for more than k and
-        # filter by owner inside the same statement.
-        rows = await self.run(
-            cypher.SEARCH_TAIL.replace("<call>", self._vector_call()),
-            {
-                "owner_id": owner_id,
-                "k": k,
-                "candidates": max(k * 10, 100),
-                "embedding": [float(x) for x in embedding],
-                "document_ids": list(document_ids) if document_ids is not None else None,
-            },
-        )
-        return [_hit(row) for row in rows]
+        params = {
+            "owner_id": owner_id,
+            "k": k,
+            "candidates": max(k * 10, 100),
+            "embedding": [float(x) for x in embedding],
+            "document_ids": list(document_ids) if document_ids is not None else None,
+        }
+        want = min(k, await self._chunk_total(owner_id, document_ids))
+        return [_hit(row) for row in await self._owner_search(self._vector_call(), params, want)]
 
     async def fulltext_search(
         self,
@@ -307,40 +306,72 @@ class GraphStore(abc.ABC):
         query terms, Lucene uses BM25), so candidates come from the index and are
         scored here the same way for both: words that match nothing are dropped,
         very common words only widen the candidate set, and BM25 ranks what matched.
+        Word counts come from the owner's chunks only, so other users' documents
+        never change which words are searched or how hits rank.
         """
         words = query_words(text)[:MAX_QUERY_WORDS]
-        counts = {word: await self._match_count(word) for word in words}
+        counts = {word: await self._match_count(owner_id, word) for word in words}
         useful = sorted((w for w in words if counts[w]), key=lambda w: counts[w])
         if not useful:
             return []
-        total = max(await self._chunk_total(), 1)
+        total = max(await self._chunk_total(owner_id), 1)
         selective = [w for w in useful if counts[w] <= max(50, total // 20)] or useful[:3]
-        rows = await self.run(
-            cypher.SEARCH_TAIL.replace("<call>", self._fulltext_call()),
-            {
-                "owner_id": owner_id,
-                "k": FULLTEXT_POOL,
-                "query": self.fulltext_query(" ".join(selective)),
-                "candidates": FULLTEXT_POOL * 4,
-                "document_ids": list(document_ids) if document_ids is not None else None,
-            },
-        )
+        params = {
+            "owner_id": owner_id,
+            "k": FULLTEXT_POOL,
+            "query": self.fulltext_query(" ".join(selective)),
+            "candidates": FULLTEXT_POOL * 4,
+            "document_ids": list(document_ids) if document_ids is not None else None,
+        }
+        want = FULLTEXT_POOL if self.fulltext_call_is_limited else 0
+        rows = await self._owner_search(self._fulltext_call(), params, want)
         hits = [_hit(row) for row in rows]
         scores = bm25([hit.text for hit in hits], {w: counts[w] for w in useful}, total)
         ranked = sorted(zip(scores, range(len(hits)), strict=True), reverse=True)
         return [replace(hits[i], score=score) for score, i in ranked[:k] if score > 0]
 
-    async def _match_count(self, word: str) -> int:
+    async def _owner_search(self, call: str, params: dict[str, Any], want: int) -> list[dict]:
+        """SEARCH_TAIL over an index call, asking the index for more until `want` rows.
+
+        The indexes hold every owner's chunks and give their top `candidates`
+        before the owner filter, so other users' (or the owner's other
+        documents') chunks could crowd out all of the owner's: widen the net
+        (8x each time) until enough are found or it covers every chunk.
+        """
+        query = cypher.SEARCH_TAIL.replace("<call>", call)
+        rows = await self.run(query, params)
+        everything: int | None = None
+        while len(rows) < want:
+            if everything is None:
+                everything = await self._all_chunks()
+            if params["candidates"] >= everything:
+                break
+            params = {**params, "candidates": min(params["candidates"] * 8, everything)}
+            rows = await self.run(query, params)
+        return rows
+
+    async def _match_count(self, owner_id: int, word: str) -> int:
         query = self.fulltext_query(word)
         if not query:
             return 0
         rows = await self.run(
-            self._fulltext_call() + " RETURN count(node) AS n",
-            {"query": query, "candidates": 10_000_000},
+            self._fulltext_call()
+            + " WITH node WHERE node.owner_id = $owner_id RETURN count(node) AS n",
+            {"query": query, "candidates": 10_000_000, "owner_id": owner_id},
         )
         return int(rows[0]["n"]) if rows else 0
 
-    async def _chunk_total(self) -> int:
+    async def _chunk_total(self, owner_id: int, document_ids: Sequence[str] | None = None) -> int:
+        rows = await self.run(
+            cypher.OWNER_CHUNK_COUNT,
+            {
+                "owner_id": owner_id,
+                "document_ids": list(document_ids) if document_ids is not None else None,
+            },
+        )
+        return int(rows[0]["n"]) if rows else 0
+
+    async def _all_chunks(self) -> int:
         rows = await self.run("MATCH (c:Chunk) RETURN count(c) AS n")
         return int(rows[0]["n"]) if rows else 0
 

@@ -110,6 +110,13 @@ RETURN count(c) AS n
 """
 
 # <call> yields `node, score` with score meaning "higher is better".
+# Chunks a search may return: the owner's (or those of some of their documents).
+OWNER_CHUNK_COUNT = """
+MATCH (d:Document)-[:HAS_CHUNK]->(c:Chunk)
+WHERE d.owner_id = $owner_id AND ($document_ids IS NULL OR d.id IN $document_ids)
+RETURN count(c) AS n
+"""
+
 SEARCH_TAIL = """
 <call>
 WITH node, score

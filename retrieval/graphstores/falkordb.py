@@ -139,6 +139,8 @@ class FalkorDBStore(GraphStore):
             "YIELD node, score AS distance WITH node, 1.0 - distance AS score"
         )
 
+    fulltext_call_is_limited = False
+
     def _fulltext_call(self) -> str:
         return "CALL db.idx.fulltext.queryNodes('Chunk', $query) YIELD node, score"
 

@@ -169,3 +169,48 @@ async def test_it_refuses_an_embedding_model_of_another_dimension(store: GraphSt
     with pytest.raises(ConfigurationError) as refused:
         await store.setup(384)
     assert "4-dimension" in refused.value.message and "384-dimension" in refused.value.message
+
+
+async def test_other_owners_nearer_chunks_do_not_crowd_out_the_owners(store: GraphStore):
+    alice, bob = unique_owner(), unique_owner()
+    crowd = 150  # more than the index is first asked for
+    bob_vectors = [[1.0, 0.01 * (i % 7), 0.0, 0.0] for i in range(crowd)]
+    await store.write_document(
+        doc(bob, "Bob"), chunks(bob, [f"bob {i}" for i in range(crowd)], vectors=bob_vectors)
+    )
+    mine = doc(alice, "Alice")
+    await store.write_document(mine, chunks(alice, ["alice"], vectors=[[1.0, 0.5, 0.0, 0.0]]))
+
+    hits = await store.vector_search(alice, [1.0, 0.0, 0.0, 0.0], k=5)
+
+    assert [hit.document_id for hit in hits] == [mine.id]
+
+
+async def test_a_restricted_search_finds_a_small_document_beside_a_large_one(store: GraphStore):
+    owner = unique_owner()
+    large, small = doc(owner, "Large"), doc(owner, "Small")
+    vectors = [[1.0, 0.01 * (i % 5), 0.0, 0.0] for i in range(150)]
+    await store.write_document(
+        large, chunks(owner, [f"part {i}" for i in range(150)], vectors=vectors)
+    )
+    await store.write_document(small, chunks(owner, ["note"], vectors=[[0.5, 1.0, 0.0, 0.0]]))
+
+    hits = await store.vector_search(owner, [1.0, 0.0, 0.0, 0.0], k=5, document_ids=[small.id])
+
+    assert [hit.document_id for hit in hits] == [small.id]
+
+
+async def test_other_owners_documents_do_not_change_fulltext_ranking(store: GraphStore):
+    alice, bob = unique_owner(), unique_owner()
+    texts = ["the falcon dives fast", "the falcon nests on cliffs near the river"]
+    await store.write_document(doc(alice, "Alice"), chunks(alice, texts))
+    before = await store.fulltext_search(alice, "falcon river cliffs", k=5)
+
+    await store.write_document(
+        doc(bob, "Bob"), chunks(bob, [f"river cliffs report {i}" for i in range(60)])
+    )
+    after = await store.fulltext_search(alice, "falcon river cliffs", k=5)
+
+    assert [(h.text, round(h.score, 6)) for h in after] == [
+        (h.text, round(h.score, 6)) for h in before
+    ]
