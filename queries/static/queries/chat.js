@@ -259,17 +259,49 @@
 
   const citeId = (turn, n) => `cite-${turn.id}-${n}`;
 
+  // Answers quote documents and may be steered by them: keep text, lists,
+  // tables, emphasis and links; drop anything that loads by itself (images,
+  // media), asks for input (forms) or could shadow the page's own ids.
+  const SANITIZE = {
+    FORBID_TAGS: ["img", "picture", "video", "audio", "source", "track", "iframe", "object",
+      "embed", "form", "input", "button", "textarea", "select", "option", "style", "svg",
+      "math", "link", "meta", "base"],
+    FORBID_ATTR: ["id", "name", "style", "srcset", "action", "formaction"],
+    ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|#)/i,
+  };
+  const MARKER = /\[(\d+)\]/g;
+
   function renderAnswer(turn) {
-    const known = new Set(turn.citations.map((c) => String(c.n)));
-    const linked = turn.text.replace(/\[(\d+)\]/g, (marker, n) =>
-      known.has(n) ? `[\\[${n}\\]](#${citeId(turn, n)})` : marker);
-    turn.body.innerHTML = DOMPurify.sanitize(marked.parse(linked, { async: false }));
-    for (const link of turn.body.querySelectorAll('a[href^="#cite-"]')) {
-      link.classList.add("marker");
-    }
-    for (const link of turn.body.querySelectorAll('a:not(.marker)')) {
+    turn.body.innerHTML = DOMPurify.sanitize(marked.parse(turn.text, { async: false }), SANITIZE);
+    linkMarkers(turn);
+    for (const link of turn.body.querySelectorAll("a:not(.marker)")) {
       link.target = "_blank";
       link.rel = "noopener noreferrer";
+    }
+  }
+
+  // [n] markers become links to their citation, in the rendered text only
+  // (never inside code, where arr[1] is code).
+  function linkMarkers(turn) {
+    const known = new Set(turn.citations.map((c) => String(c.n)));
+    const walker = document.createTreeWalker(turn.body, NodeFilter.SHOW_TEXT);
+    const nodes = [];
+    while (walker.nextNode()) {
+      if (!walker.currentNode.parentElement.closest("code, pre, a")) nodes.push(walker.currentNode);
+    }
+    for (const node of nodes) {
+      const parts = node.data.split(MARKER);
+      if (parts.length === 1) continue;
+      const pieces = parts.map((part, i) => {
+        if (i % 2 === 0) return part;
+        if (!known.has(part)) return `[${part}]`;
+        const link = document.createElement("a");
+        link.className = "marker";
+        link.href = `#${citeId(turn, part)}`;
+        link.textContent = `[${part}]`;
+        return link;
+      });
+      node.replaceWith(...pieces);
     }
   }
 
@@ -351,6 +383,9 @@
         throw new ApiError("Connection lost. Check your network and try again.", 0, "network");
       }
       if (!response.ok) throw await refusal(response);
+      // Known before the first token, so a stopped or failed first answer
+      // still leaves the follow-up in the same conversation.
+      state.conversation = response.headers.get("X-Conversation-Id") || state.conversation;
       const reader = response.body.getReader();
       const decoder = new TextDecoder();
       const parser = new SSEParser((event, data) => handleEvent(turn, event, data));
