@@ -11,11 +11,11 @@ import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
-from django.conf import settings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
 from queries.prompts import ANSWER, I_DONT_KNOW, REWRITE, format_passages
+from retrieval import llm
 from retrieval.errors import RagError
 from retrieval.search import Passage
 
@@ -23,6 +23,9 @@ from retrieval.search import Passage
 class GenerationError(RagError):
     code = "generation_failed"
     status = 502
+
+
+MODEL_FAILED = "The language model did not answer. Please try again in a moment."
 
 
 # Words that make a question lean on an earlier turn.
@@ -49,20 +52,9 @@ class StreamInfo:
 
 
 def chat_model(*, streaming: bool = True) -> BaseChatModel:
-    """ChatOpenAI when a key is configured, the local extractive model otherwise."""
-    if settings.OPENAI_API_KEY:
-        from langchain_openai import ChatOpenAI
-
-        return ChatOpenAI(
-            model=settings.OPENAI_MODEL,
-            api_key=settings.OPENAI_API_KEY,
-            base_url=settings.OPENAI_BASE_URL,
-            temperature=0,
-            streaming=streaming,
-            stream_usage=streaming,
-            timeout=120,
-            max_retries=1,
-        )
+    """ChatOpenAI when one is configured, the local extractive model otherwise."""
+    if llm.configured():
+        return llm.chat_openai(streaming=streaming)
     from queries.local_model import ExtractiveChatModel
 
     return ExtractiveChatModel()
@@ -103,6 +95,10 @@ async def stream_answer(
             text = chunk.content if isinstance(chunk.content, str) else ""
             if text:
                 yield text
+    except RagError:
+        raise
+    except Exception as error:  # the model's server failed or went away
+        raise GenerationError(MODEL_FAILED) from error
     finally:
         await stream.aclose()  # type: ignore[attr-defined]
     if not info.finish_reason:
@@ -116,10 +112,13 @@ async def standalone_question(query: str, history: Sequence[Turn]) -> str:
     earlier = [turn.text for turn in history if turn.role == "user"]
     if not earlier:
         return query
-    if settings.OPENAI_API_KEY:
-        reply = await chat_model(streaming=False).ainvoke(
-            REWRITE.format_messages(history=history_messages(history), question=query)
-        )
+    if llm.configured():
+        try:
+            reply = await chat_model(streaming=False).ainvoke(
+                REWRITE.format_messages(history=history_messages(history), question=query)
+            )
+        except Exception as error:
+            raise GenerationError(MODEL_FAILED) from error
         rewritten = str(reply.content).strip()
         return rewritten if re.search(r"\w{2}", rewritten) else query
     # Local rule: a short question or one that points back ("its limits",

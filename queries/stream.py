@@ -93,6 +93,21 @@ def _unauthorized(detail: str, code: str) -> HttpResponse:
     return response
 
 
+class EventStreamResponse(StreamingHttpResponse):
+    """A streaming response that closes its event generator itself.
+
+    Django closes only its own wrappers when the client goes away; the events
+    generator inside would wait for the garbage collector, and with it the
+    model's stream and the save of the partial answer. Daphne happens to cancel
+    at a point where that does not matter; servers that block in send() do not.
+    """
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async with contextlib.aclosing(self._iterator) as parts:
+            async for part in parts:
+                yield self.make_bytes(part)
+
+
 @csrf_exempt
 @allow("POST")
 async def query_stream(request: HttpRequest) -> HttpResponse:
@@ -125,7 +140,7 @@ async def query_stream(request: HttpRequest) -> HttpResponse:
     except RagError as error:
         return json_error(**rag_error_body(error), status=error.status)
 
-    response = StreamingHttpResponse(
+    response = EventStreamResponse(
         answer_events(question, state), content_type="text/event-stream; charset=utf-8"
     )
     response["Cache-Control"] = "no-cache"
@@ -197,6 +212,9 @@ async def _produce(
             await queue.put(("token", text))
         await queue.put(_DONE)
     except asyncio.CancelledError:
+        # Cancelled by the response (nobody reads any more) or by something
+        # else: either way the response must not wait for an item forever.
+        queue.put_nowait(RuntimeError("the answer task was cancelled"))
         raise
     except Exception as error:
         await queue.put(error)

@@ -23,10 +23,12 @@ def check_model_configuration(app_configs: Any = None, **kwargs: Any) -> list[ch
                 id="retrieval.E001",
             )
         )
-    if settings.EMBEDDINGS == "openai" and not settings.OPENAI_API_KEY:
+    if settings.EMBEDDINGS == "openai" and not (
+        settings.OPENAI_API_KEY or settings.OPENAI_BASE_URL
+    ):
         errors.append(
             checks.Error(
-                "EMBEDDINGS is openai but OPENAI_API_KEY is not set.",
+                "EMBEDDINGS is openai but neither OPENAI_API_KEY nor OPENAI_BASE_URL is set.",
                 hint="Set OPENAI_API_KEY (and OPENAI_BASE_URL for a compatible server), "
                 "or use EMBEDDINGS=local.",
                 id="retrieval.E002",

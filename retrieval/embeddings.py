@@ -16,6 +16,8 @@ from functools import cache
 from django.conf import settings
 from langchain_core.embeddings import Embeddings
 
+from retrieval import llm
+
 _lock = threading.Lock()
 
 # Known output sizes, so that the dimension check at start-up needs no API call.
@@ -33,7 +35,7 @@ def _build() -> Embeddings:
 
         return OpenAIEmbeddings(
             model=settings.OPENAI_EMBEDDING_MODEL,
-            api_key=settings.OPENAI_API_KEY or "unset",
+            api_key=llm.api_key(),
             base_url=settings.OPENAI_BASE_URL,
             # Servers other than OpenAI's take text, not OpenAI's token ids.
             check_embedding_ctx_length=settings.OPENAI_BASE_URL is None,

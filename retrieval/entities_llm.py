@@ -1,4 +1,4 @@
-"""Entities named and typed by the configured chat model (used when OPENAI_API_KEY is set).
+"""Entities named and typed by the configured chat model (used when a chat model is configured).
 
 The document is read in windows; each window's answer is a JSON list of
 {"name", "type"}. Anything unparseable in an answer is skipped, and if the
@@ -10,9 +10,9 @@ from __future__ import annotations
 import json
 import re
 
-from django.conf import settings
 from langchain_core.messages import HumanMessage, SystemMessage
 
+from retrieval import llm
 from retrieval.entities import MAX_ENTITIES_PER_DOCUMENT, Entity, normalise
 
 WINDOW = 6000
@@ -28,20 +28,11 @@ SYSTEM = (
 
 
 def enabled() -> bool:
-    return bool(settings.OPENAI_API_KEY)
+    return llm.configured()
 
 
-def chat_model():  # -> ChatOpenAI, imported lazily to keep start-up light
-    from langchain_openai import ChatOpenAI
-
-    return ChatOpenAI(
-        model=settings.OPENAI_MODEL,
-        api_key=settings.OPENAI_API_KEY,
-        base_url=settings.OPENAI_BASE_URL,
-        temperature=0,
-        timeout=60,
-        max_retries=1,
-    )
+def chat_model():  # -> ChatOpenAI
+    return llm.chat_openai(timeout=60)
 
 
 async def aextract(text: str) -> list[Entity]:

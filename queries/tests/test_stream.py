@@ -206,7 +206,7 @@ async def test_a_failed_follow_up_rewrite_ends_the_stream_with_an_error_event(
     events, _ = await read_events(response)
     assert [e.event for e in events] == ["status", "error"]
     assert json.loads(events[0].data) == {"stage": "retrieving"}
-    assert json.loads(events[1].data)["code"] == "stream_failed"
+    assert json.loads(events[1].data)["code"] == "generation_failed"
     conversation = await Conversation.objects.aget(pk=conversation_id)
     turns = [(m.role, m.status) async for m in conversation.messages.order_by("created")]
     assert turns[-2:] == [("user", "complete"), ("assistant", "failed")]
@@ -232,3 +232,35 @@ async def test_keep_alive_also_covers_a_slow_follow_up_rewrite(
     assert "keep-alive" in parser.comments
     assert [e.event for e in events][:3] == ["status", "citations", "status"]
     assert events[-1].event == "done"
+
+
+async def test_the_json_answer_is_a_502_when_the_model_fails(
+    async_client, alice_falcons, alice_auth, openai_configured
+):
+    openai_configured.replies.append(Reply(["The ", "falcon"], fail_after=1))
+
+    response = await async_client.post(
+        "/api/query/",
+        data={"query": "Tell me about falcons"},
+        content_type="application/json",
+        headers=alice_auth,
+    )
+
+    assert response.status_code == 502
+    assert response.json() == {
+        "detail": "The language model did not answer. Please try again in a moment.",
+        "code": "generation_failed",
+    }
+    assert (await Message.objects.filter(role="assistant").aget()).status == "failed"
+
+
+async def test_a_base_url_without_a_key_is_enough_for_a_local_server(
+    async_client, alice_falcons, alice_auth, openai_configured, settings
+):
+    settings.OPENAI_API_KEY = None  # llama.cpp, Ollama and vLLM need none
+    openai_configured.replies.append(Reply(["From ", "the ", "server [1]."]))
+
+    response = await post_stream(async_client, {"query": "How fast are falcons?"}, alice_auth)
+
+    events, _ = await read_events(response)
+    assert "".join(e.data for e in events if e.event == "token") == "From the server [1]."
