@@ -6,4 +6,4 @@ class RetrievalConfig(AppConfig):
     verbose_name = "Documents"
 
     def ready(self) -> None:
-        from retrieval import checks  # noqa: F401  (registers system checks)
+        from retrieval import checks, signals  # noqa: F401  (registers checks and receivers)

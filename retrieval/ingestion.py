@@ -177,12 +177,13 @@ async def _extract_entities(parsed: parsing.ParsedDocument) -> list[entities.Ent
 
 def delete_document(document: Document) -> None:
     """Remove a document everywhere: graph store, file, row."""
-    run_sync(_adelete_graph, str(document.pk), document.owner_id)
+    run_sync(adelete_graph, str(document.pk), document.owner_id)
     document.file.delete(save=False)
+    document._graph_cleared = True  # type: ignore[attr-defined]  (see retrieval.signals)
     document.delete()
 
 
-async def _adelete_graph(document_id: str, owner_id: int) -> None:
+async def adelete_graph(document_id: str, owner_id: int) -> None:
     store = await aget_store()
     await store.delete_document(document_id, owner_id)
 

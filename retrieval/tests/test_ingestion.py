@@ -249,3 +249,20 @@ def test_sync_callers_and_worker_tasks_leave_no_connection_open(alice):
     gc.collect()
 
     assert len(os.listdir("/proc/self/fd")) <= before
+
+
+def test_deleting_a_user_removes_their_documents_from_the_graph_and_disk(alice, bob):
+    import os
+
+    theirs = upload(alice, samples.pdf(), "apollo.pdf")
+    kept = upload(bob, samples.pdf(), "apollo.pdf")
+    ingestion.ingest_document(theirs.pk)
+    ingestion.ingest_document(kept.pk)
+    path = theirs.file.path
+
+    alice.delete()
+
+    assert graph_chunk_count(theirs) == 0
+    assert graph_entities(theirs.owner_id) == []
+    assert not os.path.exists(path)
+    assert graph_chunk_count(kept) > 0
