@@ -52,7 +52,13 @@ def text_blocks(text: str) -> list[str]:
     return [" ".join(" ".join(block).split()) for block in blocks if block]
 
 
+# Reference marks a document carries ("fastest bird.[3]", "[citation needed]"):
+# quoted as they are they would read as our own [n] markers for other passages.
+_SOURCE_REFERENCE = re.compile(r"\s*\[(?:\d+(?:\s*[,–-]\s*\d+)*|citation needed)\]", re.I)
+
+
 def split_sentences(text: str) -> list[str]:
+    text = _SOURCE_REFERENCE.sub("", text)
     parts = [part for block in text_blocks(text) for part in _SENTENCE_END.split(block)]
     return [part.strip() for part in parts if len(part.strip()) > 1]
 

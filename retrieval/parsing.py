@@ -55,7 +55,12 @@ def sniff_content_type(head: bytes, filename: str) -> str:
     """The content type of a file judged by its first bytes; UnsupportedType otherwise."""
     if not head:
         raise UploadError("The file is empty.", code="empty_file")
-    if head.lstrip(b"\x00\t\r\n\x0c ")[:5] == b"%PDF-" or b"%PDF-" in head[:1024]:
+    if head.lstrip(b"\x00\t\r\n\x0c ")[:5] == b"%PDF-":
+        return PDF
+    # Readers accept a PDF header anywhere in the first KB (after junk a mail
+    # gateway or a printer driver put there), but a text file that merely
+    # mentions "%PDF-" is still text.
+    if b"%PDF-" in head[:1024] and not _looks_like_text(head):
         return PDF
     if head[:4] == b"PK\x03\x04":
         return DOCX  # confirmed (or refused) by check_docx on the whole file

@@ -92,3 +92,15 @@ def test_lines_of_one_paragraph_are_joined_but_items_are_not():
         "First item",
         "Second",
     ]
+
+
+async def test_reference_numbers_of_the_document_are_not_quoted_as_citations():
+    article = passage(
+        1,
+        "The peregrine falcon is the fastest bird in the world.[3] It nests on "
+        "cliffs.[4][5] Its diet is mostly birds.[citation needed]",
+    )
+    other = passage(2, "Lisbon is the capital of Portugal.")
+    text = "".join(await answer("What is the fastest bird in the world?", [article, other]))
+    assert "The peregrine falcon is the fastest bird in the world. [1]" in text
+    assert "[3]" not in text and "[2]" not in text and "citation" not in text

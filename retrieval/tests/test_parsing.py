@@ -82,3 +82,14 @@ def test_text_in_a_legacy_encoding_is_decoded():
     data = "Crème brûlée is a French dessert served in Paris cafés.".encode("cp1252")
     parsed = parsing.parse(data, parsing.TEXT)
     assert "Crème brûlée" in parsed.segments[0].text
+
+
+def test_text_that_mentions_the_pdf_signature_stays_text():
+    notes = b"# Notes on file formats\n\nA PDF starts with the bytes %PDF-1.7 and a newline.\n"
+    assert parsing.sniff_content_type(notes, "formats.md") == parsing.MARKDOWN
+
+
+def test_a_pdf_after_binary_junk_is_still_a_pdf():
+    assert parsing.sniff_content_type(b"\x89\x00\xff\x13junk" + samples.pdf(), "scan.pdf") == (
+        parsing.PDF
+    )
