@@ -16,6 +16,7 @@ from queries import generation
 from queries.citations import MarkerFilter
 from queries.generation import StreamInfo, Turn
 from queries.models import Conversation, Message
+from queries.sse import LineEndings
 from retrieval.errors import RagError
 from retrieval.search import Passage, aretrieve
 
@@ -110,10 +111,11 @@ async def aretrieve_for(question: Question, state: TurnState) -> list[Passage]:
 async def astream_tokens(question: Question, state: TurnState):
     """Answer text as it is generated, with invented [n] markers removed."""
     markers = MarkerFilter(len(state.passages))
+    lines = LineEndings()  # so the saved answer is the text clients receive
     async for text in generation.stream_answer(
         question.query, state.passages, state.history, info=state.info
     ):
-        safe = markers.feed(text)
+        safe = markers.feed(lines.feed(text))
         if safe:
             state.answer += safe
             yield safe

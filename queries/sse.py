@@ -18,3 +18,21 @@ def event(name: str, data: Any) -> str:
     text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     return f"event: {name}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
+
+
+class LineEndings:
+    """CR and CRLF as LF, also when a CRLF is split between two tokens.
+
+    `event` does the same within one token; a model may end one token with
+    CR and start the next with LF, which must still be one line break.
+    """
+
+    def __init__(self) -> None:
+        self._after_cr = False
+
+    def feed(self, text: str) -> str:
+        if self._after_cr and text.startswith("\n"):
+            text = text[1:]
+        if text:
+            self._after_cr = text.endswith("\r")
+        return text.replace("\r\n", "\n").replace("\r", "\n")

@@ -264,3 +264,17 @@ async def test_a_base_url_without_a_key_is_enough_for_a_local_server(
 
     events, _ = await read_events(response)
     assert "".join(e.data for e in events if e.event == "token") == "From the server [1]."
+
+
+async def test_a_crlf_split_between_tokens_is_one_line_break_on_the_wire_and_saved(
+    async_client, alice_falcons, alice_auth, openai_configured
+):
+    openai_configured.replies.append(Reply(["Falcons\r", "\nare fast\r\n", "\r", "[1]"]))
+
+    response = await post_stream(async_client, {"query": "How fast are falcons?"}, alice_auth)
+
+    events, _ = await read_events(response)
+    answer = "".join(e.data for e in events if e.event == "token")
+    assert answer == "Falcons\nare fast\n\n[1]"
+    saved = await Message.objects.aget(pk=json.loads(events[-1].data)["message_id"])
+    assert saved.text == answer
