@@ -57,3 +57,74 @@ def test_sign_up_when_open_creates_the_account_and_signs_in(client, settings, dj
     assert response.status_code == 302
     assert django_user_model.objects.filter(username="carol").exists()
     assert client.get("/").status_code == 200
+
+
+def _document(owner, name: str, **fields):
+    import io
+
+    from retrieval import uploads
+    from retrieval.models import Document
+
+    document = uploads.create_document(owner, io.BytesIO(name.encode() * 20), name, enqueue=False)
+    if fields:
+        Document.objects.filter(pk=document.pk).update(**fields)
+    return document
+
+
+def test_the_documents_page_lists_only_the_callers_documents_in_full(client, alice, bob):
+    _document(alice, "falcons.txt", status="failed", error="The file is damaged.")
+    _document(bob, "secret.txt")
+    client.force_login(alice)
+
+    page = client.get("/documents/").content.decode()
+
+    assert "falcons.txt" in page and "The file is damaged." in page
+    assert "secret.txt" not in page
+    assert 'http-equiv="refresh"' not in page  # nothing in progress
+
+
+def test_the_documents_page_refreshes_while_a_document_is_processed(client, alice):
+    _document(alice, "falcons.txt", status="embedding", chunks_done=2, chunks_total=4)
+    client.force_login(alice)
+
+    page = client.get("/documents/").content.decode()
+
+    assert 'http-equiv="refresh"' in page
+    assert '<progress max="100" value="50"' in page
+
+
+def test_uploading_from_the_documents_page(client, alice, django_capture_on_commit_callbacks):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from retrieval.models import Document
+
+    client.force_login(alice)
+    good = SimpleUploadedFile("notes.md", b"# Notes\n\nFalcons dive fast.")
+    empty = SimpleUploadedFile("empty.txt", b"")
+
+    with django_capture_on_commit_callbacks(execute=False):
+        response = client.post("/documents/", {"file": [good, empty]}, follow=True)
+
+    page = response.content.decode()
+    assert "notes.md is queued for processing." in page
+    assert "empty.txt: The file is empty." in page
+    assert list(Document.objects.values_list("filename", "status")) == [("notes.md", "queued")]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_deleting_from_the_documents_page_asks_first(client, alice, bob):
+    from retrieval.models import Document
+
+    mine, theirs = _document(alice, "falcons.txt"), _document(bob, "secret.txt")
+    client.force_login(alice)
+
+    confirm = client.get(f"/documents/{mine.pk}/delete/").content.decode()
+    assert "Delete “falcons”?" in confirm and Document.objects.filter(pk=mine.pk).exists()
+
+    response = client.post(f"/documents/{mine.pk}/delete/", follow=True)
+    assert "falcons.txt was deleted." in response.content.decode()
+    assert not Document.objects.filter(pk=mine.pk).exists()
+
+    assert client.get(f"/documents/{theirs.pk}/delete/").status_code == 404
+    assert client.post(f"/documents/{theirs.pk}/delete/").status_code == 404
+    assert Document.objects.filter(pk=theirs.pk).exists()
