@@ -49,6 +49,35 @@ def embedded_socket(path: Path) -> str:
         return server.socket_file
 
 
+def stop_embedded(path: Path) -> bool:
+    """Save and stop the embedded server for this database file, if one runs.
+
+    The server outlives the processes that use it when they are killed
+    rather than shut down (a process manager's SIGTERM), so `bin/run` calls
+    this on its way out. True when a server was stopped.
+    """
+    import json
+
+    import redis
+
+    registry = Path(f"{path.resolve()}.settings")
+    try:
+        socket = json.loads(registry.read_text())["unixsocket"]
+    except (OSError, ValueError, KeyError):
+        return False
+    stopped = False
+    if Path(socket).exists():
+        try:
+            redis.Redis(unix_socket_path=socket).shutdown(save=True)
+        except redis.ConnectionError:
+            stopped = True  # the server closes the connection as it goes
+        except redis.RedisError:
+            logger.warning("the embedded graph store did not stop", exc_info=True)
+            return False
+    registry.unlink(missing_ok=True)
+    return stopped
+
+
 class FalkorDBStore(GraphStore):
     name = "falkordb"
 

