@@ -12,6 +12,7 @@ bench/RESULTS.md.
 from __future__ import annotations
 
 import argparse
+import atexit
 import io
 import json
 import os
@@ -40,6 +41,8 @@ def setup_django(data_dir: str) -> None:
     from django.core.management import call_command
 
     call_command("migrate", verbosity=0)
+    # The embedded graph store server would outlive the benchmark otherwise.
+    atexit.register(call_command, "stop_graph_store", verbosity=0)
 
 
 def passages() -> list[str]:
