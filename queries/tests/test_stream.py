@@ -154,24 +154,29 @@ async def test_document_ids_restrict_the_search(async_client, alice, alice_auth,
     assert str(harbour.pk) not in cited
 
 
+async def _falcon_conversation(async_client, auth, openai_configured) -> str:
+    openai_configured.replies.append(Reply(["They nest on cliffs [1]."]))
+    first = await post_stream(async_client, {"query": "Where do peregrine falcons nest?"}, auth)
+    events, _ = await read_events(first)
+    return json.loads(events[-1].data)["conversation_id"]
+
+
+async def _follow_up(async_client, auth, conversation_id: str):
+    return await post_stream(
+        async_client,
+        {"query": "and how fast are they?", "conversation_id": conversation_id},
+        auth,
+    )
+
+
 async def test_with_a_model_follow_ups_are_rewritten_and_history_is_sent(
     async_client, alice_falcons, alice_auth, openai_configured
 ):
-    openai_configured.replies.append(Reply(["They nest on cliffs [1]."]))
-    first = await post_stream(
-        async_client, {"query": "Where do peregrine falcons nest?"}, alice_auth
-    )
-    events, _ = await read_events(first)
-    conversation_id = json.loads(events[-1].data)["conversation_id"]
+    conversation_id = await _falcon_conversation(async_client, alice_auth, openai_configured)
     openai_configured.completions.append(Reply(["How fast do peregrine falcons dive?"]))
     openai_configured.replies.append(Reply(["Over 300 km/h [1]."]))
 
-    second = await post_stream(
-        async_client,
-        {"query": "and how fast are they?", "conversation_id": conversation_id},
-        alice_auth,
-    )
-    events, _ = await read_events(second)
+    events, _ = await read_events(await _follow_up(async_client, alice_auth, conversation_id))
 
     chat = [r["body"] for r in openai_configured.requests if "chat" in r["path"]]
     rewrite, answer = chat[1], chat[2]
@@ -183,24 +188,13 @@ async def test_with_a_model_follow_ups_are_rewritten_and_history_is_sent(
     assert "300 km/h" in cited[0]["chunk_text"]
 
 
-async def _falcon_conversation(async_client, auth, openai_configured) -> str:
-    openai_configured.replies.append(Reply(["They nest on cliffs [1]."]))
-    first = await post_stream(async_client, {"query": "Where do peregrine falcons nest?"}, auth)
-    events, _ = await read_events(first)
-    return json.loads(events[-1].data)["conversation_id"]
-
-
 async def test_a_failed_follow_up_rewrite_ends_the_stream_with_an_error_event(
     async_client, alice_falcons, alice_auth, openai_configured
 ):
     conversation_id = await _falcon_conversation(async_client, alice_auth, openai_configured)
     openai_configured.completions.append(Reply([], status=400))
 
-    response = await post_stream(
-        async_client,
-        {"query": "and how fast are they?", "conversation_id": conversation_id},
-        alice_auth,
-    )
+    response = await _follow_up(async_client, alice_auth, conversation_id)
 
     assert response.status_code == 200
     events, _ = await read_events(response)
@@ -222,11 +216,7 @@ async def test_keep_alive_also_covers_a_slow_follow_up_rewrite(
     openai_configured.completions.append(Reply(["How fast do peregrine falcons dive?"], delay=0.8))
     openai_configured.replies.append(Reply(["Over 300 km/h [1]."]))
 
-    response = await post_stream(
-        async_client,
-        {"query": "and how fast are they?", "conversation_id": conversation_id},
-        alice_auth,
-    )
+    response = await _follow_up(async_client, alice_auth, conversation_id)
 
     events, parser = await read_events(response)
     assert "keep-alive" in parser.comments
