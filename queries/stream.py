@@ -25,7 +25,7 @@ from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.authentication import CSRFCheck
 from rest_framework.exceptions import AuthenticationFailed
@@ -36,12 +36,13 @@ from queries.api import QuerySerializer
 from queries.models import Message
 from queries.sse import KEEP_ALIVE, event
 from ragsite.api_errors import (
-    BAD_TOKEN,
     CSRF_FAILED,
     NOT_JSON,
     TOO_BIG,
     allow,
+    invalid_fields,
     json_error,
+    plain_words,
     rag_error_body,
 )
 from retrieval.errors import RagError
@@ -66,9 +67,7 @@ async def authenticate(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
                 if isinstance(detail, dict)
                 else getattr(detail, "code", "authentication_failed")
             )
-            if str(code) == "token_not_valid":
-                message = BAD_TOKEN
-            return None, _unauthorized(str(message), str(code))
+            return None, _unauthorized(*plain_words(error, str(message), str(code)))
         if found is None:
             return None, _unauthorized(
                 "Use an Authorization: Bearer <access token> header.", "not_authenticated"
@@ -130,10 +129,7 @@ async def query_stream(request: HttpRequest) -> HttpResponse:
         return json_error("The request body must be a JSON object.", "parse_error", 400)
     serializer = QuerySerializer(data=payload, context={"owner_id": user.pk})
     if not await sync_to_async(serializer.is_valid)():
-        errors = dict(serializer.errors)
-        return json_error(
-            f"Some fields are not valid: {', '.join(errors)}.", "invalid", 400, **errors
-        )
+        return JsonResponse(invalid_fields(dict(serializer.errors)), status=400)
     question = serializer.question()
     try:
         state = await answering.astart(question)

@@ -49,23 +49,27 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | Non
         return Response({"detail": SERVER_ERROR, "code": "server_error"}, status=500)
     data = response.data
     if isinstance(exc, exceptions.ValidationError) and isinstance(data, dict):
-        fields = ", ".join(data)
-        response.data = {
-            "detail": f"Some fields are not valid: {fields}.",
-            "code": "invalid",
-            **data,
-        }
+        response.data = invalid_fields(data)
     elif isinstance(data, dict) and "detail" in data:
         detail = data["detail"]
         code = str(data.get("code") or getattr(detail, "code", None) or _code(exc))
-        detail, code = _plain_words(exc, str(detail), code)
+        detail, code = plain_words(exc, str(detail), code)
         response.data = {**data, "detail": detail, "code": code}
     else:
         response.data = {"detail": str(data), "code": _code(exc)}
     return response
 
 
-def _plain_words(exc: Exception, detail: str, code: str) -> tuple[str, str]:
+def invalid_fields(errors: dict[str, Any]) -> dict[str, Any]:
+    """The 400 body for field errors: a sentence naming the fields, then each field's errors."""
+    return {
+        "detail": f"Some fields are not valid: {', '.join(errors)}.",
+        "code": "invalid",
+        **errors,
+    }
+
+
+def plain_words(exc: Exception, detail: str, code: str) -> tuple[str, str]:
     """Library messages a person would not understand, said plainly."""
     if isinstance(exc, exceptions.ParseError):
         return NOT_JSON, code
