@@ -24,7 +24,6 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.authentication import CSRFCheck
@@ -38,7 +37,6 @@ from queries.sse import KEEP_ALIVE, event
 from ragsite.api_errors import (
     CSRF_FAILED,
     NOT_JSON,
-    TOO_BIG,
     allow,
     invalid_fields,
     json_error,
@@ -121,8 +119,6 @@ async def query_stream(request: HttpRequest) -> HttpResponse:
         )
     try:
         payload = json.loads(request.body or b"null")
-    except RequestDataTooBig:
-        return json_error(TOO_BIG, "request_too_large", 413)
     except (ValueError, UnicodeDecodeError):
         return json_error(NOT_JSON, "parse_error", 400)
     if not isinstance(payload, dict):
