@@ -14,9 +14,13 @@ from typing import Any
 KEEP_ALIVE = ": keep-alive\n\n"
 
 
+def _lf(text: str) -> str:
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def event(name: str, data: Any) -> str:
     text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    lines = _lf(text).split("\n")
     return f"event: {name}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
 
 
@@ -35,4 +39,4 @@ class LineEndings:
             text = text[1:]
         if text:
             self._after_cr = text.endswith("\r")
-        return text.replace("\r\n", "\n").replace("\r", "\n")
+        return _lf(text)

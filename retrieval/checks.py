@@ -46,11 +46,8 @@ def check_graph_store(
     from retrieval.errors import ConfigurationError
     from retrieval.graphstores import aget_store, run_sync
 
-    async def setup() -> None:
-        await aget_store()
-
     try:
-        run_sync(setup)
+        run_sync(aget_store)  # creates the indexes, checks the dimension
     except ConfigurationError as error:
         return [checks.Error(error.message, id="retrieval.E003")]
     except Exception as error:

@@ -288,7 +288,7 @@ class GraphStore(abc.ABC):
             "k": k,
             "candidates": max(k * 10, 100),
             "embedding": [float(x) for x in embedding],
-            "document_ids": list(document_ids) if document_ids is not None else None,
+            "document_ids": _id_list(document_ids),
         }
         want = min(k, await self._chunk_total(owner_id, document_ids))
         return [_hit(row) for row in await self._owner_search(self._vector_call(), params, want)]
@@ -321,7 +321,7 @@ class GraphStore(abc.ABC):
             "k": FULLTEXT_POOL,
             "query": self.fulltext_query(" ".join(selective)),
             "candidates": FULLTEXT_POOL * 4,
-            "document_ids": list(document_ids) if document_ids is not None else None,
+            "document_ids": _id_list(document_ids),
         }
         want = FULLTEXT_POOL if self.fulltext_call_is_limited else 0
         rows = await self._owner_search(self._fulltext_call(), params, want)
@@ -366,7 +366,7 @@ class GraphStore(abc.ABC):
             cypher.OWNER_CHUNK_COUNT,
             {
                 "owner_id": owner_id,
-                "document_ids": list(document_ids) if document_ids is not None else None,
+                "document_ids": _id_list(document_ids),
             },
         )
         return int(rows[0]["n"]) if rows else 0
@@ -388,11 +388,16 @@ class GraphStore(abc.ABC):
             "owner_id": owner_id,
             "ids": list(chunk_ids),
             "limit": limit,
-            "document_ids": list(document_ids) if document_ids is not None else None,
+            "document_ids": _id_list(document_ids),
         }
         rows = await self.run(cypher.NEXT_NEIGHBOURS, params)
         rows += await self.run(cypher.ENTITY_NEIGHBOURS, params)
         return [_hit(row) for row in rows]
+
+
+def _id_list(ids: Sequence[str] | None) -> list[str] | None:
+    """A Cypher parameter for an optional restriction to some documents (None: all)."""
+    return list(ids) if ids is not None else None
 
 
 def _hit(row: dict[str, Any]) -> Hit:
@@ -435,7 +440,7 @@ def bm25(
     k1: float = 1.2,
     b: float = 0.75,
 ) -> list[float]:
-    """BM25 of each text for the query words (document counts from the whole index)."""
+    """BM25 of each text for the query words (document counts from the owner's chunks)."""
     tokenised = [[stem(w.lower()) for w in _WORD.findall(text)] for text in texts]
     average = sum(map(len, tokenised)) / len(tokenised) if tokenised else 1.0
     weights = {

@@ -40,11 +40,8 @@ class Command(BaseCommand):
         self.stdout.write("Loading the embedding model…")
         embeddings.embed_query("warm up")
 
-        async def setup() -> None:
-            await aget_store()
-
         try:
-            run_sync(setup)
+            run_sync(aget_store)  # creates the indexes, checks the dimension
         except RagError as error:
             raise CommandError(error.message) from None
         for document in ingestion.requeue_interrupted(idle=timedelta(seconds=recover_after)):
