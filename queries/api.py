@@ -130,7 +130,9 @@ class ConversationViewSet(
         owned = Conversation.objects.filter(owner=self.request.user)
         if self.action == "retrieve":
             return owned.prefetch_related("messages")
-        return owned.order_by("-updated")
+        # DESIGN.md: "newest first", i.e. by when the conversation began; a follow-up
+        # does not move an older conversation up (``updated`` says when it was last used).
+        return owned.order_by("-created")
 
     def get_serializer_class(self) -> Any:
         if self.action == "retrieve":

@@ -18,7 +18,7 @@ class Conversation(models.Model):
     updated = models.DateTimeField(auto_now=True, db_index=True)
 
     class Meta:
-        ordering = ["-updated"]
+        ordering = ["-created"]
 
     def __str__(self) -> str:
         return self.title

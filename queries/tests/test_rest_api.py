@@ -149,6 +149,26 @@ def test_another_users_document_is_404_everywhere(api, alice, bob):
     assert Document.objects.filter(pk=alices).exists()
 
 
+def test_conversations_are_listed_newest_first_and_a_follow_up_keeps_its_place(
+    api, alice, alice_falcons
+):
+    as_user(api, login(api, "alice", "alice-pass-123"))
+
+    def ask(query: str, conversation: str | None = None) -> str:
+        body = {"query": query} | ({"conversation_id": conversation} if conversation else {})
+        response = api.post("/api/query/", body, format="json")
+        assert response.status_code == 200, response.content
+        return response.json()["conversation_id"]
+
+    first = ask("How fast is a peregrine falcon?")
+    second = ask("Where do peregrine falcons nest?")
+    assert ask("And what did falconers train them to hunt?", first) == first
+
+    listed = api.get("/api/conversations/").json()["results"]
+    assert [c["id"] for c in listed] == [second, first]
+    assert listed[1]["updated"] > listed[0]["updated"]  # used last, still listed second
+
+
 def test_unknown_api_paths_answer_json(api, alice):
     as_user(api, login(api, "alice", "alice-pass-123"))
     response = api.get("/api/nothing-here/")
