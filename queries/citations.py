@@ -1,16 +1,33 @@
 """Keep [n] markers honest while text streams.
 
-A model may cite a passage that does not exist ([7] when five were given).
-The filter holds back a possible marker until it is complete, then lets it
-through only if it names a real passage; invented markers are dropped.
+A model may cite a passage that does not exist ([7] when five were given),
+and may write a marker loosely: [ 2 ], [1, 3], [2-4]. The filter holds back a
+possible marker until it is complete, then writes it as plain [n] markers for
+the real passages only; invented numbers are dropped, so what a reader sees as
+a source always is one.
 """
 
 from __future__ import annotations
 
 import re
 
-_MARKER = re.compile(r"\[(\d{1,3}(?:\s*,\s*\d{1,3})*)\]")
-_OPEN = re.compile(r"\[[\d,\s]{0,12}$")
+_NUMBER = r"\s*\d{1,3}\s*"
+_ITEM = rf"{_NUMBER}(?:[-–]{_NUMBER})?"
+_MARKER = re.compile(rf"\[({_ITEM}(?:,{_ITEM})*)\]")
+_OPEN = re.compile(r"\[[\d,\s\-–]{0,16}$")
+_LONGEST_RANGE = 20  # [1-999] is not a citation of 999 passages
+
+
+def _numbers(group: str) -> list[int]:
+    numbers: list[int] = []
+    for item in group.split(","):
+        ends = [int(n) for n in re.findall(r"\d+", item)]
+        low, high = ends[0], ends[-1]
+        if low <= high <= low + _LONGEST_RANGE:
+            numbers.extend(range(low, high + 1))
+        else:
+            numbers.extend(ends)
+    return numbers
 
 
 class MarkerFilter:
@@ -35,12 +52,7 @@ class MarkerFilter:
         return _MARKER.sub(self._keep, rest)
 
     def _keep(self, match: re.Match[str]) -> str:
-        numbers = [int(n) for n in re.findall(r"\d+", match.group(1))]
-        kept = [n for n in numbers if n in self.valid]
+        numbers = _numbers(match.group(1))
+        kept = dict.fromkeys(n for n in numbers if n in self.valid)
         self.dropped.extend(n for n in numbers if n not in self.valid)
         return "".join(f"[{n}]" for n in kept)
-
-
-def cited(text: str) -> set[int]:
-    """The passage numbers an answer cites."""
-    return {int(n) for group in _MARKER.findall(text) for n in re.findall(r"\d+", group)}
