@@ -352,3 +352,31 @@ def test_10_the_documents_page_uploads_and_shows_each_document_in_full(page, app
     row.get_by_role("link", name="Delete Owls").click()
     page.get_by_role("button", name="Delete").click()
     page.get_by_text("owls.md was deleted.").wait_for()
+
+
+@pytest.mark.parametrize("line_end", ["\n", "\r\n", "\r"])
+def test_11_the_pages_parser_reads_every_token_exactly(browser, app, line_end):
+    from queries.sse import KEEP_ALIVE, event
+    from queries.tests.test_sse import TOKENS
+
+    page = browser.new_page()
+    page.goto(app.url + "/accounts/login/")
+    page.add_script_tag(url=app.url + "/static/queries/sse.js")
+    frames = [event("token", t) for t in TOKENS] + [KEEP_ALIVE, event("done", {"ok": True})]
+    wire = "".join(frames).replace("\n", line_end)
+    for size in (1, 2, 3, 7, 4096):
+        read = page.evaluate(
+            """([wire, size]) => {
+                const events = [], comments = [];
+                const parser = new SSEParser(
+                    (e, d) => events.push([e, d]), (c) => comments.push(c));
+                for (let i = 0; i < wire.length; i += size) parser.feed(wire.slice(i, i + size));
+                parser.end();
+                return {events, comments};
+            }""",
+            [wire, size],
+        )
+        assert read["events"][:-1] == [["token", t] for t in TOKENS], size
+        assert read["events"][-1] == ["done", '{"ok": true}'], size
+        assert read["comments"] == ["keep-alive"], size
+    page.close()

@@ -398,7 +398,10 @@
           throw new ApiError("The connection dropped before the answer was complete. " +
             "Please ask again.", 0, "network");
         }
-        if (chunk.done) break;
+        if (chunk.done) {
+          parser.end();
+          break;
+        }
         parser.feed(decoder.decode(chunk.value, { stream: true }));
       }
       if (!turn.ended) {

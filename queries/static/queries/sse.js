@@ -26,6 +26,11 @@ class SSEParser {
     }
   }
 
+  // The stream ended: a CR held back as a possible half of CRLF was a line end.
+  end() {
+    if (this.buffer.endsWith("\r")) this.feed("\n");
+  }
+
   line(line) {
     if (line === "") {
       if (this.data.length) this.onEvent(this.event || "message", this.data.join("\n"));
