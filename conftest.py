@@ -9,7 +9,9 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import connections
 
 from retrieval.graphstores import GraphStore, build_store, forget_stores
 
@@ -63,6 +65,15 @@ def _fresh_app_graph(settings):
         # (Playwright's sync API does).
         with ThreadPoolExecutor(1) as pool:
             pool.submit(asyncio.run, drop()).result()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_async_connections(django_db_setup, django_db_blocker):
+    """Async ORM calls in tests run in asgiref's one shared thread, whose connection
+    the test client never closes; close it so the test database can be dropped."""
+    yield
+    with django_db_blocker.unblock():
+        asyncio.run(sync_to_async(connections.close_all)())
 
 
 def unique_owner() -> int:

@@ -10,7 +10,9 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -23,6 +25,35 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def own_database(data: Path) -> str:
+    """A database for one live app: SQLite in its data folder, or, when the suite
+    runs on PostgreSQL (DATABASE_URL), a new database on that same server."""
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")):
+        return f"sqlite:///{data / 'db.sqlite3'}"
+    import psycopg
+
+    name = f"live_{uuid.uuid4().hex[:12]}"
+    parts = urlsplit(url)
+    with psycopg.connect(_conninfo(url), autocommit=True) as connection:
+        connection.execute(f'CREATE DATABASE "{name}"')
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def _conninfo(url: str) -> str:
+    import dj_database_url
+
+    config = dj_database_url.parse(url)
+    fields = {
+        "host": config["HOST"],
+        "port": config["PORT"],
+        "user": config["USER"],
+        "password": config["PASSWORD"],
+        "dbname": config["NAME"],
+    }
+    return " ".join(f"{key}='{value}'" for key, value in fields.items() if value)
+
+
 class LiveApp:
     def __init__(self, data: Path, **environment: str) -> None:
         self.data = data
@@ -31,6 +62,7 @@ class LiveApp:
             "DJANGO_SETTINGS_MODULE": "ragsite.settings",
             "DJANGO_SECRET_KEY": "live-test-secret-key-long-enough-for-jwt-hmac",
             "DATA_DIR": str(data),
+            "DATABASE_URL": own_database(data),
             "HF_HUB_OFFLINE": "1",
             **environment,
         }
