@@ -283,6 +283,17 @@ def test_7_keyboard_phone_and_dark_mode(browser, app):
 
     background = phone.evaluate("getComputedStyle(document.body).backgroundColor")
     assert background == "rgb(21, 22, 26)"
+    header = phone.evaluate(
+        """() => [...document.querySelectorAll('.topbar h1, .topbar a, .topbar button')]
+            .filter((el) => el.offsetParent !== null)
+            .map((el) => {
+                const text = document.createRange();
+                text.selectNodeContents(el);
+                return [el.textContent.trim(), text.getClientRects().length,
+                        el.scrollWidth <= el.clientWidth];
+            })"""
+    )
+    assert all(lines == 1 and whole for _, lines, whole in header), header  # one row, uncut
     assert not phone.locator("#sidebar").is_visible()
     phone.get_by_role("button", name="Menu").click()
     assert phone.locator("#sidebar").is_visible()
@@ -336,7 +347,7 @@ def test_9_a_document_is_deleted_after_confirmation(page, app):
 
 def test_10_the_documents_page_uploads_and_shows_each_document_in_full(page, app, tmp_path):
     page.goto(app.url + "/")
-    page.get_by_role("link", name="Documents").click()
+    page.get_by_role("link", name="Documents", exact=True).click()
     notes = tmp_path / "owls.md"
     notes.write_text("# Owls\n\nBarn owls hunt at night by sound alone.\n")
 
