@@ -323,7 +323,10 @@ class GraphStore(abc.ABC):
             "candidates": FULLTEXT_POOL * 4,
             "document_ids": _id_list(document_ids),
         }
-        want = FULLTEXT_POOL if self.fulltext_call_is_limited else 0
+        # The OR query matches at least as many of the owner's chunks as its most
+        # common word does: widening until that many are found always ends early.
+        most = max(counts[w] for w in selective)
+        want = min(FULLTEXT_POOL, most) if self.fulltext_call_is_limited else 0
         rows = await self._owner_search(self._fulltext_call(), params, want)
         hits = [_hit(row) for row in rows]
         scores = bm25([hit.text for hit in hits], {w: counts[w] for w in useful}, total)

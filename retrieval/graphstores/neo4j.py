@@ -1,4 +1,4 @@
-"""Neo4j 5 through the official async driver.
+"""Neo4j 5.15 or later (CREATE VECTOR INDEX) through the official async driver.
 
 A document write is one explicit transaction, so Neo4j gives all-or-nothing
 on its own; the staged protocol of the base class costs nothing extra here.
@@ -28,8 +28,13 @@ _SCHEMA = [
     "CREATE INDEX chunk_owner IF NOT EXISTS FOR (c:Chunk) ON (c.owner_id)",
     "CREATE INDEX chunk_run IF NOT EXISTS FOR (c:Chunk) ON (c.run)",
     "CREATE INDEX entity_owner IF NOT EXISTS FOR (e:Entity) ON (e.owner_id)",
-    f"CREATE FULLTEXT INDEX {FULLTEXT_INDEX} IF NOT EXISTS FOR (c:Chunk) ON EACH [c.text]",
+    # English stemming and stop words, as FalkorDB's index (language 'english') has,
+    # so "falcons" finds "falcon" on both; the default analyzer does not stem.
+    f"CREATE FULLTEXT INDEX {FULLTEXT_INDEX} IF NOT EXISTS FOR (c:Chunk) ON EACH [c.text] "
+    "OPTIONS {indexConfig: {`fulltext.analyzer`: 'english'}}",
 ]
+UNREACHABLE = "The graph store is not reachable right now. Try again in a moment."
+BUSY = "The graph store was busy with another change to the same data. Try again in a moment."
 
 
 class _TxRunner:
@@ -51,28 +56,33 @@ class Neo4jStore(GraphStore):
         self._driver = AsyncGraphDatabase.driver(uri, auth=(user, password))
 
     async def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        from neo4j.exceptions import ServiceUnavailable, SessionExpired
-
-        try:
-            async with self._driver.session(database=self.database) as session:
-                result = await session.run(query, params or {})
-                return await result.data()
-        except (ServiceUnavailable, SessionExpired, OSError) as error:
-            raise StoreError(
-                "The graph store is not reachable right now. Try again in a moment."
-            ) from error
+        async with self._reachable(), self._driver.session(database=self.database) as session:
+            result = await session.run(query, params or {})
+            return await result.data()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Runner]:
-        async with self._driver.session(database=self.database) as session:
-            tx = await session.begin_transaction()
-            try:
-                yield _TxRunner(tx)
-            except BaseException:
-                await tx.rollback()
-                raise
-            else:
-                await tx.commit()
+        # The driver's own context: commit on success, roll back on an error, and
+        # on cancellation mark the transaction cancelled instead of raising a
+        # "transaction closed" error in place of the CancelledError.
+        async with (
+            self._reachable(),
+            self._driver.session(database=self.database) as session,
+            await session.begin_transaction() as tx,
+        ):
+            yield _TxRunner(tx)
+
+    @asynccontextmanager
+    async def _reachable(self) -> AsyncIterator[None]:
+        """Connection trouble and lock conflicts as StoreError: a 503 and a retry, not a 500."""
+        from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
+
+        try:
+            yield
+        except TransientError as error:
+            raise StoreError(BUSY) from error
+        except (ServiceUnavailable, SessionExpired, OSError) as error:
+            raise StoreError(UNREACHABLE) from error
 
     def vector_expr(self, expression: str) -> str:
         return expression

@@ -214,3 +214,29 @@ async def test_other_owners_documents_do_not_change_fulltext_ranking(store: Grap
     assert [(h.text, round(h.score, 6)) for h in after] == [
         (h.text, round(h.score, 6)) for h in before
     ]
+
+
+async def test_fulltext_finds_other_forms_of_a_word(store: GraphStore):
+    owner = unique_owner()
+    await store.write_document(doc(owner), chunks(owner, ["The falcon dives.", "Ducks swim."]))
+
+    hits = await store.fulltext_search(owner, "falcons diving", 5)
+
+    assert [hit.text for hit in hits] == ["The falcon dives."]
+
+
+async def test_an_unreachable_neo4j_is_a_store_error_for_reads_and_writes():
+    from retrieval.errors import StoreError
+    from retrieval.graphstores import build_store
+
+    unreachable = build_store("neo4j", uri="bolt://127.0.0.1:9", user="neo4j", password="x")
+    owner = unique_owner()
+    try:
+        with pytest.raises(StoreError):
+            await unreachable.fulltext_search(owner, "falcon", 5)
+        with pytest.raises(StoreError):
+            await unreachable.write_document(doc(owner), chunks(owner, ["The falcon dives."]))
+        with pytest.raises(StoreError):
+            await unreachable.delete_document(str(uuid.uuid4()), owner)
+    finally:
+        await unreachable.close()
