@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import threading
 from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
+from django.db import close_old_connections
 from django.utils import timezone
 
 from retrieval import chunking, embeddings, entities, parsing
@@ -220,3 +222,19 @@ def requeue_interrupted(*, idle: timedelta = timedelta(minutes=5)) -> list[Docum
         logger.warning("re-queueing interrupted ingestion of %s", document.pk)
         requeue(document, force=True)
     return stale
+
+
+def watch_interrupted(stop: threading.Event, *, idle: timedelta, every: float) -> None:
+    """Re-queue interrupted ingestions every `every` seconds until `stop` is set.
+
+    Run beside a worker: a worker killed and restarted within `idle` finds its
+    document still looking alive at start-up, so start-up alone would leave it
+    stuck in progress.
+    """
+    while not stop.wait(every):
+        try:
+            requeue_interrupted(idle=idle)
+        except Exception:  # a database hiccup must not end the watch
+            logger.exception("could not check for interrupted ingestions")
+        finally:
+            close_old_connections()

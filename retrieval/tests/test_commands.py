@@ -84,6 +84,35 @@ def test_worker_finishes_an_ingestion_a_killed_worker_left(alice):
     assert document.status == "ready" and document.chunk_count > 0
 
 
+def test_a_running_worker_requeues_an_ingestion_whose_worker_died(alice):
+    import threading
+
+    from retrieval import ingestion
+
+    document = uploads.create_document(
+        alice, io.BytesIO(samples.MARKDOWN.encode()), "apollo.md", enqueue=False
+    )
+    Document.objects.filter(pk=document.pk).update(status="embedding")  # alive for now
+    stop = threading.Event()
+    watch = threading.Thread(
+        target=ingestion.watch_interrupted,
+        args=(stop,),
+        kwargs={"idle": timedelta(seconds=0.5), "every": 0.1},
+    )
+    watch.start()
+    try:
+        for _ in range(100):
+            document.refresh_from_db()
+            if document.status == "queued":
+                break
+            stop.wait(0.05)
+    finally:
+        stop.set()
+        watch.join()
+
+    assert document.status == "queued"  # no heartbeat for 0.5 s: back in the queue
+
+
 def test_stop_graph_store_stops_a_server_left_behind(tmp_path, settings):
     import json
     import subprocess

@@ -1,12 +1,13 @@
 """manage.py worker: the ingestion worker.
 
 Loads the embedding model and checks the graph store once before taking any
-task, puts documents a killed worker left half-done back in the queue, then
-runs django-tasks-db's worker loop.
+task, puts documents a killed worker left half-done back in the queue (at
+start-up and then periodically), then runs django-tasks-db's worker loop.
 """
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 from typing import Any
 
@@ -44,11 +45,26 @@ class Command(BaseCommand):
             run_sync(aget_store)  # creates the indexes, checks the dimension
         except RagError as error:
             raise CommandError(error.message) from None
-        for document in ingestion.requeue_interrupted(idle=timedelta(seconds=recover_after)):
+        idle = timedelta(seconds=recover_after)
+        for document in ingestion.requeue_interrupted(idle=idle):
             self.stdout.write(f"Re-queued interrupted ingestion of “{document.title}”.")
         worker_options: dict[str, Any] = {"interval": 0.5}
         if max_tasks is not None:
             worker_options["max_tasks"] = max_tasks
         if batch:
             worker_options.update(batch=True, startup_delay=False, reload=False)
-        call_command("db_worker", **worker_options)
+            call_command("db_worker", **worker_options)
+            return
+        stop = threading.Event()
+        watch = threading.Thread(
+            target=ingestion.watch_interrupted,
+            args=(stop,),
+            kwargs={"idle": idle, "every": max(recover_after / 2, 1.0)},
+            name="interrupted-ingestions",
+            daemon=True,
+        )
+        watch.start()
+        try:
+            call_command("db_worker", **worker_options)
+        finally:
+            stop.set()
