@@ -7,12 +7,19 @@ placeholder stands in.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+import weakref
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
 if TYPE_CHECKING:
     from langchain_openai import ChatOpenAI
+
+# One async HTTP client per event loop: the web server's single loop reuses its
+# connections from question to question; each worker task (a loop of its own)
+# gets a fresh one, closed when the task ends (graphstores.loop_scope).
+_clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
 
 
 def configured() -> bool:
@@ -24,6 +31,12 @@ def api_key() -> str:
 
 
 def chat_openai(*, streaming: bool = False, timeout: float = 120) -> ChatOpenAI:
+    """The configured model, on this event loop's HTTP client.
+
+    langchain-openai otherwise shares one cached client per process, whose pooled
+    connections belong to the loop that opened them: the worker runs each task on
+    a new loop, and a connection from a closed loop fails the next task's call.
+    """
     from langchain_openai import ChatOpenAI  # lazily: keeps start-up light
 
     return ChatOpenAI(
@@ -35,4 +48,28 @@ def chat_openai(*, streaming: bool = False, timeout: float = 120) -> ChatOpenAI:
         stream_usage=streaming,
         timeout=timeout,
         max_retries=1,
+        http_async_client=_loop_client(),
     )
+
+
+def _loop_client() -> Any:
+    from openai import DefaultAsyncHttpxClient
+
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:  # built outside a loop: it cannot share one
+        return DefaultAsyncHttpxClient()
+    client = _clients.get(loop)
+    if client is None:
+        client = _clients[loop] = DefaultAsyncHttpxClient()
+    return client
+
+
+def has_loop_client() -> bool:
+    return asyncio.get_running_loop() in _clients
+
+
+async def aclose_loop_client() -> None:
+    client = _clients.pop(asyncio.get_running_loop(), None)
+    if client is not None:
+        await client.aclose()

@@ -94,9 +94,13 @@ def forget_stores() -> None:
 
 @contextlib.asynccontextmanager
 async def loop_scope() -> AsyncIterator[None]:
-    """Close, on the way out, a store opened inside this block for this loop."""
+    """Close, on the way out, what this block opened for this loop: the graph store
+    and the chat model's HTTP client (a short-lived loop would leak both)."""
+    from retrieval import llm
+
     loop = asyncio.get_running_loop()
     had_one = loop in _stores
+    had_client = llm.has_loop_client()
     try:
         yield
     finally:
@@ -106,6 +110,8 @@ async def loop_scope() -> AsyncIterator[None]:
                 await store.close()
             except Exception:
                 logger.warning("could not close the graph store", exc_info=True)
+        if not had_client:
+            await llm.aclose_loop_client()
 
 
 def run_sync[**P, R](func: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:

@@ -97,3 +97,23 @@ def test_entities_fall_back_to_the_local_extractor_when_the_model_fails(
         return await (await aget_store()).entities(alice.pk)
 
     assert "NASA" in {e.name for e in async_to_sync(read)()}
+
+
+def test_the_chat_model_names_entities_for_every_document_not_only_the_first(
+    alice, openai_configured
+):
+    # Each ingestion runs on an event loop of its own, as in the worker: a client
+    # kept from an earlier loop would fail and leave only the local extractor.
+    for name, kind in (("Buzz Aldrin", "person"), ("Sea of Tranquility", "location")):
+        openai_configured.completions.append(Reply([f'[{{"name": "{name}", "type": "{kind}"}}]']))
+
+    first = ingest(alice, samples.MARKDOWN.encode(), "apollo.md")
+    second = ingest(alice, b"The Eagle landed in the Sea of Tranquility in 1969.", "eagle.txt")
+
+    assert first.status == second.status == "ready"
+
+    async def read():
+        return await (await aget_store()).entities(alice.pk)
+
+    found = {(e.name, e.type) for e in async_to_sync(read)()}
+    assert {("Buzz Aldrin", "person"), ("Sea of Tranquility", "location")} <= found, found
