@@ -105,6 +105,7 @@ def test_1_sign_in_upload_and_watch_the_document_become_ready(page, app, tmp_pat
     page.get_by_label("Password").fill("alice-pass-123")
     page.get_by_role("button", name="Sign in").click()
     page.get_by_role("heading", name="Document Q&A").wait_for()
+    page.wait_for_load_state()  # the page's script has run
 
     source = tmp_path / "falcons.txt"
     source.write_text(FALCONS)
@@ -274,6 +275,7 @@ def test_7_keyboard_phone_and_dark_mode(browser, app):
     phone.get_by_label("Password").press("Enter")
     box = phone.get_by_label("Ask a question")
     box.wait_for()
+    phone.wait_for_load_state()  # the page's script has run
 
     box.fill("first line")
     box.press("Shift+Enter")
@@ -307,6 +309,7 @@ def test_8_files_dropped_on_the_sidebar_are_uploaded(page, app):
     page.get_by_label("Password").fill("alice-pass-123")
     page.get_by_role("button", name="Sign in").click()
     page.locator("#dropzone").wait_for()
+    page.wait_for_load_state()  # the drop listener exists
 
     page.evaluate("""() => {
         const transfer = new DataTransfer();

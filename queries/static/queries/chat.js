@@ -444,6 +444,8 @@
   $("stop").addEventListener("click", () => state.controller && state.controller.abort());
   $("new-chat").addEventListener("click", newChat);
   $("upload").addEventListener("change", (event) => upload([...event.target.files]));
+  // Files picked while the page was still loading, before this listener existed.
+  if ($("upload").files.length) upload([...$("upload").files]);
   const zone = $("dropzone");
   zone.addEventListener("dragover", (event) => {
     event.preventDefault();
