@@ -13,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
+from retrieval import loops
+
 if TYPE_CHECKING:
     from langchain_openai import ChatOpenAI
 
 # One async HTTP client per event loop: the web server's single loop reuses its
 # connections from question to question; each worker task (a loop of its own)
-# gets a fresh one, closed when the task ends (graphstores.loop_scope).
+# gets a fresh one, closed when the task ends (retrieval.loops).
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
 
 
@@ -59,17 +61,15 @@ def _loop_client() -> Any:
         loop = asyncio.get_running_loop()
     except RuntimeError:  # built outside a loop: it cannot share one
         return DefaultAsyncHttpxClient()
+    loops.note_use()
     client = _clients.get(loop)
     if client is None:
         client = _clients[loop] = DefaultAsyncHttpxClient()
     return client
 
 
-def has_loop_client() -> bool:
-    return asyncio.get_running_loop() in _clients
-
-
-async def aclose_loop_client() -> None:
-    client = _clients.pop(asyncio.get_running_loop(), None)
+@loops.on_loop_end
+async def _close_client(loop: asyncio.AbstractEventLoop) -> None:
+    client = _clients.pop(loop, None)
     if client is not None:
         await client.aclose()

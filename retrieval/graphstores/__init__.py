@@ -1,24 +1,22 @@
 """Choose and open the configured graph store.
 
 Async drivers belong to the event loop that created them, so one store is
-kept per running loop: daphne has one loop for the life of the process, the
-worker and shell commands get a new loop for every async_to_sync call, and
-`run_sync` closes the store such a short-lived loop opened (a cached one would
-keep its loop, its socket and its driver alive for the life of the process).
+kept per running loop; `retrieval.loops` closes the store of a loop that ends
+with its work (a worker task, a `run_sync` call from sync code).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from asgiref.sync import async_to_sync
 from django.conf import settings
 
 from retrieval.graphstores.base import ChunkNode, DocumentNode, EntityNode, GraphStore, Hit
+from retrieval.loops import loop_scope, note_use, on_loop_end
 
 __all__ = [
     "ChunkNode",
@@ -72,6 +70,7 @@ def _identity() -> tuple[str, str]:
 
 async def aget_store(*, setup: bool = True) -> GraphStore:
     """The configured store for this event loop, with its indexes in place."""
+    note_use()
     loop = asyncio.get_running_loop()
     store = _stores.get(loop)
     if store is None:
@@ -92,26 +91,11 @@ def forget_stores() -> None:
     _ready.clear()
 
 
-@contextlib.asynccontextmanager
-async def loop_scope() -> AsyncIterator[None]:
-    """Close, on the way out, what this block opened for this loop: the graph store
-    and the chat model's HTTP client (a short-lived loop would leak both)."""
-    from retrieval import llm
-
-    loop = asyncio.get_running_loop()
-    had_one = loop in _stores
-    had_client = llm.has_loop_client()
-    try:
-        yield
-    finally:
-        store = None if had_one else _stores.pop(loop, None)
-        if store is not None:
-            try:
-                await store.close()
-            except Exception:
-                logger.warning("could not close the graph store", exc_info=True)
-        if not had_client:
-            await llm.aclose_loop_client()
+@on_loop_end
+async def _close_store(loop: asyncio.AbstractEventLoop) -> None:
+    store = _stores.pop(loop, None)
+    if store is not None:
+        await store.close()
 
 
 def run_sync[**P, R](func: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:
