@@ -14,6 +14,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 
 from django.db import close_old_connections
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from retrieval import chunking, embeddings, entities, parsing
@@ -190,17 +191,19 @@ async def adelete_graph(document_id: str, owner_id: int) -> None:
     await store.delete_document(document_id, owner_id)
 
 
-def requeue(document: Document, *, force: bool = False) -> bool:
+def requeue(document: Document) -> bool:
     """Queue a document for (re-)ingestion; its old chunks stay readable until replaced.
 
-    A document being ingested right now is left alone (False) unless `force`:
-    only for one whose worker is known to be gone.
+    A document being ingested right now is left alone (False).
     """
+    idle = Document.objects.filter(pk=document.pk).exclude(status__in=Document.IN_PROGRESS)
+    return _queue(idle, document)
+
+
+def _queue(documents: QuerySet[Document], document: Document) -> bool:
+    """Queue `document` if `documents` (its row, narrowed by a condition) still matches."""
     from retrieval.uploads import enqueue_ingestion
 
-    documents = Document.objects.filter(pk=document.pk)
-    if not force:
-        documents = documents.exclude(status__in=Document.IN_PROGRESS)
     queued = documents.update(
         status=Status.QUEUED, error="", chunks_done=0, chunks_total=0, updated=timezone.now()
     )
@@ -213,15 +216,16 @@ def requeue_interrupted(*, idle: timedelta = timedelta(minutes=5)) -> list[Docum
     """Documents left mid-ingestion by a killed worker go back to the queue.
 
     A running ingestion touches `updated` at least every HEARTBEAT_SECONDS, so
-    a document in progress with no update for `idle` has lost its worker.
+    a document in progress with no update for `idle` has lost its worker. Each
+    is re-queued by one conditional UPDATE, so one that finished or beat in the
+    meantime is left alone (never ingested twice at once).
     """
-    stale = list(
-        Document.objects.filter(status__in=Document.IN_PROGRESS, updated__lt=timezone.now() - idle)
-    )
-    for document in stale:
-        logger.warning("re-queueing interrupted ingestion of %s", document.pk)
-        requeue(document, force=True)
-    return stale
+    cutoff = timezone.now() - idle
+    stale = Document.objects.filter(status__in=Document.IN_PROGRESS, updated__lt=cutoff)
+    requeued = [document for document in stale if _queue(stale.filter(pk=document.pk), document)]
+    for document in requeued:
+        logger.warning("re-queued interrupted ingestion of %s", document.pk)
+    return requeued
 
 
 def watch_interrupted(stop: threading.Event, *, idle: timedelta, every: float) -> None:

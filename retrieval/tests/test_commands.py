@@ -84,6 +84,11 @@ def test_worker_finishes_an_ingestion_a_killed_worker_left(alice):
     assert document.status == "ready" and document.chunk_count > 0
 
 
+def test_worker_refuses_a_recovery_delay_shorter_than_three_heartbeats():
+    with pytest.raises(CommandError, match="at least 45 seconds"):
+        call_command("worker", batch=True, recover_after=10)
+
+
 def test_a_running_worker_requeues_an_ingestion_whose_worker_died(alice):
     import threading
 

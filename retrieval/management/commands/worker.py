@@ -38,6 +38,11 @@ class Command(BaseCommand):
     def handle(
         self, *args: Any, recover_after: int, max_tasks: int | None, batch: bool, **options: Any
     ) -> None:
+        if recover_after < 3 * ingestion.HEARTBEAT_SECONDS:
+            raise CommandError(
+                f"--recover-after must be at least {3 * ingestion.HEARTBEAT_SECONDS:.0f} seconds "
+                f"(three heartbeats of a running ingestion), or live ones would be re-queued."
+            )
         self.stdout.write("Loading the embedding model…")
         embeddings.embed_query("warm up")
 
