@@ -14,7 +14,8 @@ import re
 _NUMBER = r"\s*\d{1,3}\s*"
 _ITEM = rf"{_NUMBER}(?:[-–]{_NUMBER})?"
 _MARKER = re.compile(rf"\[({_ITEM}(?:,{_ITEM})*)\]")
-_OPEN = re.compile(r"\[[\d,\s\-–]{0,16}$")
+# Exactly the unfinished beginnings of a _MARKER, so where tokens split never matters.
+_OPEN = re.compile(rf"\[(?:{_ITEM},)*\s*(?:\d{{1,3}}\s*(?:[-–]\s*(?:\d{{1,3}}\s*)?)?)?$")
 _LONGEST_RANGE = 20  # [1-999] is not a citation of 999 passages
 
 
@@ -53,6 +54,8 @@ class MarkerFilter:
 
     def _keep(self, match: re.Match[str]) -> str:
         numbers = _numbers(match.group(1))
+        if 0 in numbers:  # passages count from 1: arr[0], [0-9] are text, not citations
+            return match.group(0)
         kept = dict.fromkeys(n for n in numbers if n in self.valid)
         self.dropped.extend(n for n in numbers if n not in self.valid)
         return "".join(f"[{n}]" for n in kept)

@@ -27,6 +27,7 @@ def stream(tokens: list[str], passages: int) -> tuple[str, list[int]]:
         ("fast [1-999].", "fast [1].", [999]),
         ("fast [1][1].", "fast [1][1].", []),
         ("see arr[x] and [note]", "see arr[x] and [note]", []),
+        ("arr[0] and digits [0-9]", "arr[0] and digits [0-9]", []),
     ],
 )
 def test_markers_are_normalised_and_invented_ones_dropped(written, shown, dropped):
@@ -40,3 +41,11 @@ def test_a_marker_split_across_tokens_is_judged_whole():
 
 def test_an_unfinished_bracket_at_the_end_is_shown_as_written():
     assert stream(["a list [1, "], passages=3) == ("a list [1, ", [])
+
+
+def test_where_the_tokens_split_never_changes_what_is_shown():
+    text = "Fast [7, 2 , 2 ,12,7,12] and [ 3 - 4 ], arr[0], [note] [1"
+    whole = stream([text], passages=5)
+    for cut in range(1, len(text)):
+        assert stream([text[:cut], text[cut:]], passages=5) == whole, cut
+    assert whole == ("Fast [2] and [3][4], arr[0], [note] [1", [7, 12, 7, 12])
