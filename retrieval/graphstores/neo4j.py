@@ -88,6 +88,14 @@ class Neo4jStore(GraphStore):
         return expression
 
     async def _create_indexes(self, dimension: int) -> None:
+        rows = await self.run(
+            "SHOW FULLTEXT INDEXES YIELD name, options WHERE name = $name RETURN options",
+            {"name": FULLTEXT_INDEX},
+        )
+        config = ((rows[0]["options"] or {}).get("indexConfig") or {}) if rows else {}
+        if rows and config.get("fulltext.analyzer") != "english":
+            # Made before it stemmed: IF NOT EXISTS would keep it as it is.
+            await self.run(f"DROP INDEX {FULLTEXT_INDEX} IF EXISTS")
         for statement in _SCHEMA:
             await self.run(statement)
         await self.run(
