@@ -58,6 +58,8 @@ class StoreError(RagError):
     status = 503
     retry = True
 
+    UNREACHABLE = "The graph store is not reachable right now. Try again in a moment."
+
 
 class ConfigurationError(RagError):
     code = "misconfigured"

@@ -93,9 +93,7 @@ class FalkorDBStore(GraphStore):
         try:
             result = await self._graph.query(query, params or {})
         except (RedisError, OSError) as error:
-            raise StoreError(
-                "The graph store is not reachable right now. Try again in a moment."
-            ) from error
+            raise StoreError(StoreError.UNREACHABLE) from error
         names = [column[1] for column in (result.header or [])]
         return [dict(zip(names, row, strict=True)) for row in result.result_set]
 

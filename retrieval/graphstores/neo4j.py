@@ -33,7 +33,6 @@ _SCHEMA = [
     f"CREATE FULLTEXT INDEX {FULLTEXT_INDEX} IF NOT EXISTS FOR (c:Chunk) ON EACH [c.text] "
     "OPTIONS {indexConfig: {`fulltext.analyzer`: 'english'}}",
 ]
-UNREACHABLE = "The graph store is not reachable right now. Try again in a moment."
 BUSY = "The graph store was busy with another change to the same data. Try again in a moment."
 
 
@@ -82,18 +81,14 @@ class Neo4jStore(GraphStore):
         except TransientError as error:
             raise StoreError(BUSY) from error
         except (ServiceUnavailable, SessionExpired, OSError) as error:
-            raise StoreError(UNREACHABLE) from error
+            raise StoreError(StoreError.UNREACHABLE) from error
 
     def vector_expr(self, expression: str) -> str:
         return expression
 
     async def _create_indexes(self, dimension: int) -> None:
-        rows = await self.run(
-            "SHOW FULLTEXT INDEXES YIELD name, options WHERE name = $name RETURN options",
-            {"name": FULLTEXT_INDEX},
-        )
-        config = ((rows[0]["options"] or {}).get("indexConfig") or {}) if rows else {}
-        if rows and config.get("fulltext.analyzer") != "english":
+        fulltext = await self._index_config("FULLTEXT", FULLTEXT_INDEX)
+        if fulltext is not None and fulltext.get("fulltext.analyzer") != "english":
             # Made before it stemmed: IF NOT EXISTS would keep it as it is.
             await self.run(f"DROP INDEX {FULLTEXT_INDEX} IF EXISTS")
         for statement in _SCHEMA:
@@ -106,15 +101,17 @@ class Neo4jStore(GraphStore):
         await self.run("CALL db.awaitIndexes(300)")
 
     async def vector_index_dimension(self) -> int | None:
-        rows = await self.run(
-            "SHOW VECTOR INDEXES YIELD name, options WHERE name = $name RETURN options",
-            {"name": VECTOR_INDEX},
-        )
-        if not rows:
-            return None
-        config = (rows[0]["options"] or {}).get("indexConfig") or {}
+        config = await self._index_config("VECTOR", VECTOR_INDEX) or {}
         value = config.get("vector.dimensions")
         return int(value) if value is not None else None
+
+    async def _index_config(self, kind: str, name: str) -> dict[str, Any] | None:
+        """The indexConfig of a VECTOR or FULLTEXT index; None when there is no such index."""
+        rows = await self.run(
+            f"SHOW {kind} INDEXES YIELD name, options WHERE name = $name RETURN options",
+            {"name": name},
+        )
+        return ((rows[0]["options"] or {}).get("indexConfig") or {}) if rows else None
 
     def _vector_call(self) -> str:
         # Neo4j scores cosine as (1 + cos) / 2; turn it back into cos.
