@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import contextlib
-import json
 import os
 import signal
 import socket
@@ -15,6 +13,8 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
+
+from retrieval.graphstores.falkordb import stop_embedded
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,23 +35,9 @@ def own_database(data: Path) -> str:
 
     name = f"live_{uuid.uuid4().hex[:12]}"
     parts = urlsplit(url)
-    with psycopg.connect(_conninfo(url), autocommit=True) as connection:
+    with psycopg.connect(url, autocommit=True) as connection:
         connection.execute(f'CREATE DATABASE "{name}"')
     return urlunsplit(parts._replace(path=f"/{name}"))
-
-
-def _conninfo(url: str) -> str:
-    import dj_database_url
-
-    config = dj_database_url.parse(url)
-    fields = {
-        "host": config["HOST"],
-        "port": config["PORT"],
-        "user": config["USER"],
-        "password": config["PASSWORD"],
-        "dbname": config["NAME"],
-    }
-    return " ".join(f"{key}='{value}'" for key, value in fields.items() if value)
 
 
 class LiveApp:
@@ -130,9 +116,5 @@ class LiveApp:
                 process.wait(timeout=20)
             except subprocess.TimeoutExpired:
                 process.kill()
-        registry = self.data / "graph" / "falkordb.rdb.settings"
-        if registry.exists():  # the embedded store outlives clients by design
-            pidfile = Path(json.loads(registry.read_text())["pidfile"])
-            if pidfile.exists():
-                with contextlib.suppress(ProcessLookupError, ValueError):
-                    os.kill(int(pidfile.read_text()), signal.SIGTERM)
+        # The embedded store outlives its clients by design.
+        stop_embedded(self.data / "graph" / "falkordb.rdb")
