@@ -64,7 +64,7 @@ class Command(BaseCommand):
         watch = threading.Thread(
             target=ingestion.watch_interrupted,
             args=(stop,),
-            kwargs={"idle": idle, "every": max(recover_after / 2, 1.0)},
+            kwargs={"idle": idle, "every": recover_after / 2},
             name="interrupted-ingestions",
             daemon=True,
         )
