@@ -15,18 +15,28 @@ from django.db import connections
 
 from retrieval.graphstores import GraphStore, build_store, forget_stores
 
-BACKENDS = ["falkordb"] + (["neo4j"] if os.environ.get("NEO4J_TEST_URI") else [])
+BACKENDS = [
+    "falkordb",
+    pytest.param(
+        "neo4j",
+        marks=pytest.mark.skipif(
+            not os.environ.get("NEO4J_TEST_URI"),
+            reason="no Neo4j server: set NEO4J_TEST_URI (+ NEO4J_TEST_USER, NEO4J_TEST_PASSWORD)",
+        ),
+    ),
+]
 
 
 def open_backend(backend: str, graph: str) -> GraphStore:
+    path = settings.GRAPH_STORE_BACKENDS[backend]
     if backend == "neo4j":
         return build_store(
-            "neo4j",
+            path,
             uri=os.environ["NEO4J_TEST_URI"],
             user=os.environ.get("NEO4J_TEST_USER", "neo4j"),
             password=os.environ.get("NEO4J_TEST_PASSWORD", ""),
         )
-    return build_store("falkordb", path=settings.FALKORDB_PATH, graph=graph)
+    return build_store(path, graph=graph)
 
 
 @pytest.fixture(params=BACKENDS)
@@ -54,8 +64,8 @@ def _fresh_app_graph(settings):
     forget_stores()
     yield
     forget_stores()
-    if settings.GRAPH_STORE == "falkordb":
-        dropped = build_store("falkordb", graph=settings.FALKORDB_GRAPH)
+    if settings.GRAPH_STORE_BACKENDS["falkordb"] == settings.GRAPH_STORE_BACKEND:
+        dropped = build_store()
 
         async def drop() -> None:
             await dropped.drop()  # type: ignore[attr-defined]
@@ -101,7 +111,7 @@ def admin_user(django_user_model):
 @pytest.fixture
 def openai_server():
     """A local server speaking the OpenAI API; stopped after the test."""
-    from ragsite.testing.openai_server import OpenAIServer
+    from tests.openai_server import OpenAIServer
 
     server = OpenAIServer().start()
     yield server

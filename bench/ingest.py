@@ -74,7 +74,7 @@ def main() -> None:
     setup_django(tempfile.mkdtemp(prefix="bench-ingest-"))
     from django.contrib.auth import get_user_model
 
-    from retrieval import embeddings, ingestion, uploads
+    from retrieval import documents, embeddings, ingestion
     from retrieval.models import Document
 
     texts = passages()
@@ -92,7 +92,7 @@ def main() -> None:
     pages = chunks = 0
     total_started = time.perf_counter()
     for number, data in enumerate(files):
-        document = uploads.create_document(
+        document = documents.create_document(
             owner, io.BytesIO(data), f"corpus-{number}.pdf", enqueue=False
         )
         marks = {"start": time.perf_counter()}

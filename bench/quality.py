@@ -40,7 +40,7 @@ def main() -> None:
     setup_django(args.data_dir or tempfile.mkdtemp(prefix="bench-quality-"))
     from django.contrib.auth import get_user_model
 
-    from queries.evaluation import aevaluate, ingest_passages, split_held_out
+    from bench.evaluation import aevaluate, ingest_passages, split_held_out
     from retrieval.search import RELEVANCE_FLOOR, Mode
 
     with DATASET.open() as handle:

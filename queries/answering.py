@@ -24,9 +24,8 @@ HISTORY_TURNS = 6
 SNIPPET = 200
 
 
-class NotFound(RagError):
-    code = "not_found"
-    status = 404
+class NotFound(RagError, code="not_found", status=404):
+    pass
 
 
 @dataclass

@@ -12,7 +12,7 @@ from rest_framework.views import APIView
 
 from queries.answering import Question, aanswer
 from queries.models import Conversation, Message
-from retrieval.graphstores import run_sync
+from retrieval.loops import run_sync
 from retrieval.models import Document
 
 

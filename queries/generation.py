@@ -20,9 +20,8 @@ from retrieval.errors import RagError
 from retrieval.search import Passage
 
 
-class GenerationError(RagError):
-    code = "generation_failed"
-    status = 502
+class GenerationError(RagError, code="generation_failed", status=502):
+    pass
 
 
 MODEL_FAILED = "The language model did not answer. Please try again in a moment."

@@ -8,8 +8,12 @@ parser, so callers must not send empty tokens.
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import AsyncIterator
 from typing import Any
+
+from django.http import StreamingHttpResponse
 
 KEEP_ALIVE = ": keep-alive\n\n"
 
@@ -40,3 +44,23 @@ class LineEndings:
         if text:
             self._after_cr = text.endswith("\r")
         return _lf(text)
+
+
+class EventStreamResponse(StreamingHttpResponse):
+    """An event stream that proxies pass through unbuffered, closing its generator itself.
+
+    Django closes only its own wrappers when the client goes away; the events
+    generator inside would wait for the garbage collector, and with it the
+    model's stream and the save of the partial answer. Daphne happens to cancel
+    at a point where that does not matter; servers that block in send() do not.
+    """
+
+    def __init__(self, events: AsyncIterator[str]) -> None:
+        super().__init__(events, content_type="text/event-stream; charset=utf-8")
+        self["Cache-Control"] = "no-cache"
+        self["X-Accel-Buffering"] = "no"
+
+    async def __aiter__(self) -> AsyncIterator[bytes]:
+        async with contextlib.aclosing(self._iterator) as parts:
+            async for part in parts:
+                yield self.make_bytes(part)

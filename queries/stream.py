@@ -1,8 +1,7 @@
 """POST /api/query/stream/: the answer as Server-Sent Events.
 
-A plain async Django view (DRF has no async views): it authenticates like the
-API does (JWT bearer token, or the session with its CSRF token), validates
-with the same serializer as the JSON twin, and answers every problem found
+An async view (`ragsite.async_api` authenticates it as DRF would) that validates
+with the same serializer as the JSON twin and answers every problem found
 before the stream starts with a JSON 4xx. After the first byte, problems end
 the stream with an `error` event.
 
@@ -18,31 +17,19 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
 import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
-from django.views.decorators.csrf import csrf_exempt
-from rest_framework.authentication import CSRFCheck
-from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.authentication import JWTAuthentication
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from queries import answering
 from queries.api import QuerySerializer
 from queries.models import Message
-from queries.sse import KEEP_ALIVE, event
-from ragsite.api_errors import (
-    CSRF_FAILED,
-    NOT_JSON,
-    allow,
-    invalid_fields,
-    json_error,
-    plain_words,
-    rag_error_body,
-)
+from queries.sse import KEEP_ALIVE, EventStreamResponse, event
+from ragsite.api_errors import invalid_fields
+from ragsite.async_api import async_api_view, json_object
 from retrieval.errors import RagError
 
 logger = logging.getLogger(__name__)
@@ -52,91 +39,14 @@ STREAM_FAILED = "The answer could not be completed. Please try again."
 _DONE = object()
 
 
-async def authenticate(request: HttpRequest) -> tuple[Any, HttpResponse | None]:
-    """The user, or a JSON error response saying why there is none."""
-    if request.headers.get("Authorization"):
-        try:
-            found = await sync_to_async(JWTAuthentication().authenticate)(request)
-        except AuthenticationFailed as error:
-            detail = error.detail
-            message = detail.get("detail", detail) if isinstance(detail, dict) else detail
-            code = (
-                detail.get("code", "authentication_failed")
-                if isinstance(detail, dict)
-                else getattr(detail, "code", "authentication_failed")
-            )
-            return None, _unauthorized(*plain_words(error, str(message), str(code)))
-        if found is None:
-            return None, _unauthorized(
-                "Use an Authorization: Bearer <access token> header.", "not_authenticated"
-            )
-        return found[0], None
-    user = await request.auser()
-    if not user.is_authenticated:
-        return None, _unauthorized(
-            "Authentication credentials were not provided.", "not_authenticated"
-        )
-    check = CSRFCheck(lambda req: HttpResponse())
-    check.process_request(request)
-    reason = check.process_view(request, None, (), {})
-    if reason is not None:
-        return None, json_error(CSRF_FAILED, "csrf_failed", 403)
-    return user, None
-
-
-def _unauthorized(detail: str, code: str) -> HttpResponse:
-    response = json_error(detail, code, 401)
-    response["WWW-Authenticate"] = 'Bearer realm="api"'
-    return response
-
-
-class EventStreamResponse(StreamingHttpResponse):
-    """A streaming response that closes its event generator itself.
-
-    Django closes only its own wrappers when the client goes away; the events
-    generator inside would wait for the garbage collector, and with it the
-    model's stream and the save of the partial answer. Daphne happens to cancel
-    at a point where that does not matter; servers that block in send() do not.
-    """
-
-    async def __aiter__(self) -> AsyncIterator[bytes]:
-        async with contextlib.aclosing(self._iterator) as parts:
-            async for part in parts:
-                yield self.make_bytes(part)
-
-
-@csrf_exempt
-@allow("POST")
-async def query_stream(request: HttpRequest) -> HttpResponse:
-    user, refusal = await authenticate(request)
-    if refusal is not None:
-        return refusal
-    if request.content_type != "application/json":
-        return json_error(
-            "Send the question as JSON with Content-Type: application/json.",
-            "unsupported_media_type",
-            415,
-        )
-    try:
-        payload = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        return json_error(NOT_JSON, "parse_error", 400)
-    if not isinstance(payload, dict):
-        return json_error("The request body must be a JSON object.", "parse_error", 400)
-    serializer = QuerySerializer(data=payload, context={"owner_id": user.pk})
+@async_api_view("POST")
+async def query_stream(request: HttpRequest, user: Any) -> HttpResponse:
+    serializer = QuerySerializer(data=json_object(request), context={"owner_id": user.pk})
     if not await sync_to_async(serializer.is_valid)():
         return JsonResponse(invalid_fields(dict(serializer.errors)), status=400)
     question = serializer.question()
-    try:
-        state = await answering.astart(question)
-    except RagError as error:
-        return json_error(**rag_error_body(error), status=error.status)
-
-    response = EventStreamResponse(
-        answer_events(question, state), content_type="text/event-stream; charset=utf-8"
-    )
-    response["Cache-Control"] = "no-cache"
-    response["X-Accel-Buffering"] = "no"
+    state = await answering.astart(question)  # an unknown conversation is still a JSON 404
+    response = EventStreamResponse(answer_events(question, state))
     response["X-Conversation-Id"] = str(state.conversation.pk)
     return response
 

@@ -1,9 +1,15 @@
-"""Account endpoints of the API beyond simplejwt's own: register and log out."""
+"""Accounts: sign-up (the API's register endpoint and the sign-up page) and API log-out.
+
+Sign-in pages are Django's own auth views; tokens are simplejwt's.
+"""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.contrib.auth import get_user_model, password_validation
+from django.contrib.auth import get_user_model, login, password_validation
+from django.contrib.auth.forms import UserCreationForm
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.permissions import AllowAny
@@ -15,9 +21,8 @@ from rest_framework_simplejwt.views import TokenBlacklistView
 from retrieval.errors import RagError
 
 
-class RegistrationClosed(RagError):
-    code = "registration_closed"
-    status = 403
+class RegistrationClosed(RagError, code="registration_closed", status=403):
+    pass
 
 
 class RegisterSerializer(serializers.Serializer):
@@ -73,3 +78,20 @@ class LogoutView(TokenBlacklistView):
     def post(self, request: Request, *args, **kwargs) -> Response:
         super().post(request, *args, **kwargs)
         return Response(status=status.HTTP_205_RESET_CONTENT)
+
+
+def signup(request: HttpRequest) -> HttpResponse:
+    """The sign-up page, when REGISTRATION_OPEN is on."""
+    if not settings.REGISTRATION_OPEN:
+        raise Http404("Sign-up is closed.")
+    form = UserCreationForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        user = form.save()
+        login(request, user)
+        return redirect("home")
+    return render(request, "registration/signup.html", {"form": form})
+
+
+def registration(request: HttpRequest) -> dict[str, bool]:
+    """Template context: whether pages offer sign-up."""
+    return {"registration_open": settings.REGISTRATION_OPEN}

@@ -7,13 +7,11 @@ with a sentence that reveals nothing of the server.
 
 from __future__ import annotations
 
-import functools
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -86,25 +84,6 @@ def _code(exc: Exception) -> str:
 
 def json_error(detail: str, code: str, status: int, **extra: Any) -> JsonResponse:
     return JsonResponse({"detail": detail, "code": code, **extra}, status=status)
-
-
-def allow(*methods: str):
-    """Like Django's require_http_methods, but a wrong method gets the API's JSON 405."""
-
-    def decorate(view: Callable[..., Awaitable[HttpResponse]]):
-        @functools.wraps(view)
-        async def wrapped(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.method not in methods:
-                response = json_error(
-                    f'Method "{request.method}" not allowed.', "method_not_allowed", 405
-                )
-                response["Allow"] = ", ".join(methods)
-                return response
-            return await view(request, *args, **kwargs)
-
-        return wrapped
-
-    return decorate
 
 
 def bad_request(request: HttpRequest, exception: Exception | None = None):

@@ -10,7 +10,7 @@ from django.db import connection
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from ragsite.api_errors import allow
+from ragsite.async_api import allow
 from retrieval.graphstores import aget_store
 
 logger = logging.getLogger(__name__)

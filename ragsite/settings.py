@@ -70,7 +70,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "queries.context_processors.registration",
+                "ragsite.accounts.registration",
             ],
         },
     },
@@ -126,9 +126,19 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- graph store -----------------------------------------------------------
-GRAPH_STORE = env_str("GRAPH_STORE", "falkordb").lower()
-if GRAPH_STORE not in {"falkordb", "neo4j"}:
-    raise ImproperlyConfigured(f"GRAPH_STORE must be falkordb or neo4j, not {GRAPH_STORE!r}.")
+# The backend is a GraphStore subclass named by its dotted path, as Django names
+# cache backends; GRAPH_STORE takes a short name for the two that ship, or a path.
+GRAPH_STORE_BACKENDS = {
+    "falkordb": "retrieval.graphstores.falkordb.FalkorDBStore",
+    "neo4j": "retrieval.graphstores.neo4j.Neo4jStore",
+}
+_graph_store = env_str("GRAPH_STORE", "falkordb")
+GRAPH_STORE_BACKEND = GRAPH_STORE_BACKENDS.get(_graph_store.lower(), _graph_store)
+if "." not in GRAPH_STORE_BACKEND:
+    raise ImproperlyConfigured(
+        f"GRAPH_STORE must be {' or '.join(GRAPH_STORE_BACKENDS)}, or the dotted path of a "
+        f"GraphStore class, not {_graph_store!r}."
+    )
 FALKORDB_PATH = DATA_DIR / "graph" / "falkordb.rdb"
 FALKORDB_GRAPH = env_str("FALKORDB_GRAPH", "ragsite")
 NEO4J_URI = env_str("NEO4J_URI")

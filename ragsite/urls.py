@@ -6,7 +6,7 @@ from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from queries.api import ConversationViewSet, QueryView
 from queries.stream import query_stream
-from ragsite.accounts import LogoutView, RegisterView
+from ragsite.accounts import LogoutView, RegisterView, signup
 from ragsite.health import healthz
 from retrieval.api import DocumentViewSet
 
@@ -31,6 +31,8 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(api)),
     path("", include("queries.urls")),
+    path("", include("retrieval.urls")),
+    path("accounts/signup/", signup, name="signup"),
     path("accounts/", include("django.contrib.auth.urls")),
 ]
 

@@ -12,7 +12,7 @@ from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
 from django.utils.html import format_html
 
-from retrieval import ingestion, uploads
+from retrieval import documents, tasks, uploads
 from retrieval.errors import UploadError
 from retrieval.models import Document
 
@@ -40,15 +40,9 @@ class DocumentUploadForm(forms.ModelForm):
         if upload is None or owner is None:
             return data
         try:
-            name = uploads.clean_filename(upload.name)
-            _content_type, sha256 = uploads.inspect_file(upload, name, upload.size)
+            data["checked"] = uploads.check_upload(owner.pk, upload, upload.name, upload.size)
         except UploadError as error:
             raise forms.ValidationError({"upload": error.message}) from None
-        existing = Document.objects.filter(owner=owner, sha256=sha256).first()
-        if existing is not None:
-            raise forms.ValidationError(
-                {"upload": f"{owner} already has this file as “{existing.title}”."}
-            )
         return data
 
 
@@ -109,13 +103,12 @@ class DocumentAdmin(admin.ModelAdmin):
     def save_form(self, request: HttpRequest, form: forms.ModelForm, change: bool) -> Document:
         if change:
             return super().save_form(request, form, change)
-        upload = form.cleaned_data["upload"]
-        return uploads.create_document(
+        return documents.create_document(
             form.cleaned_data["owner"],
-            upload,
-            upload.name,
+            form.cleaned_data["upload"],
+            form.cleaned_data["upload"].name,
             title=form.cleaned_data.get("title"),
-            size=upload.size,
+            checked=form.cleaned_data["checked"],
         )
 
     def save_model(
@@ -131,15 +124,15 @@ class DocumentAdmin(admin.ModelAdmin):
             super().save_related(request, form, formsets, change)
 
     def delete_model(self, request: HttpRequest, obj: Document) -> None:
-        ingestion.delete_document(obj)
+        documents.delete_document(obj)
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
         for document in queryset:
-            ingestion.delete_document(document)
+            documents.delete_document(document)
 
     @admin.action(description="Re-ingest selected documents")
     def reingest(self, request: HttpRequest, queryset: QuerySet[Document]) -> None:
-        queued = sum(ingestion.requeue(document) for document in queryset)
+        queued = sum(tasks.requeue(document) for document in queryset)
         self.message_user(request, f"{queued} document(s) queued for ingestion.", messages.SUCCESS)
         busy = queryset.count() - queued
         if busy:
@@ -174,7 +167,5 @@ class DocumentAdmin(admin.ModelAdmin):
         return filesizeformat(obj.size)
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
-        busy = Document.objects.filter(
-            status__in=[Document.Status.QUEUED, *Document.IN_PROGRESS]
-        ).exists()
+        busy = Document.objects.filter(status__in=Document.BUSY).exists()
         return super().changelist_view(request, {**(extra_context or {}), "auto_refresh": busy})

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from django.conf import settings
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from retrieval import ingestion, uploads
-from retrieval.errors import FileTooLarge
+from retrieval import documents, uploads
 from retrieval.models import Document
 
 
@@ -62,12 +60,12 @@ class DocumentViewSet(
     @extend_schema(request=UploadSerializer, responses={201: DocumentSerializer})
     def create(self, request: Request) -> Response:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
-        if declared > (settings.MAX_UPLOAD_MB + 1) * 1024 * 1024:
-            raise FileTooLarge(f"The file is larger than the {settings.MAX_UPLOAD_MB} MB limit.")
+        if declared:  # refuse an oversized body before reading it
+            uploads.check_size(declared, allowance=uploads.MULTIPART_ALLOWANCE)
         upload = UploadSerializer(data=request.data)
         upload.is_valid(raise_exception=True)
         file = upload.validated_data["file"]
-        document = uploads.create_document(
+        document = documents.create_document(
             request.user,
             file,
             file.name,
@@ -77,4 +75,4 @@ class DocumentViewSet(
         return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
 
     def perform_destroy(self, instance: Document) -> None:
-        ingestion.delete_document(instance)
+        documents.delete_document(instance)

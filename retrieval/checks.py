@@ -14,15 +14,23 @@ from django.core import checks
 
 @checks.register(checks.Tags.compatibility)
 def check_model_configuration(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    from retrieval.graphstores import backend_class
+
     errors: list[checks.CheckMessage] = []
-    if settings.GRAPH_STORE == "neo4j" and not settings.NEO4J_URI:
-        errors.append(
+    try:
+        backend = backend_class()
+    except ImportError as error:
+        return [
             checks.Error(
-                "GRAPH_STORE is neo4j but NEO4J_URI is not set.",
-                hint="Set NEO4J_URI, NEO4J_USER and NEO4J_PASSWORD, or use GRAPH_STORE=falkordb.",
-                id="retrieval.E001",
+                f"The graph store backend {settings.GRAPH_STORE_BACKEND} cannot be imported: "
+                f"{error}",
+                hint="Set GRAPH_STORE to falkordb, neo4j or the dotted path of a GraphStore class.",
+                id="retrieval.E004",
             )
-        )
+        ]
+    errors.extend(
+        checks.Error(problem, id="retrieval.E001") for problem in backend.configuration_errors()
+    )
     if settings.EMBEDDINGS == "openai" and not (
         settings.OPENAI_API_KEY or settings.OPENAI_BASE_URL
     ):
@@ -44,7 +52,8 @@ def check_graph_store(
     if not databases:
         return []
     from retrieval.errors import ConfigurationError
-    from retrieval.graphstores import aget_store, run_sync
+    from retrieval.graphstores import aget_store, backend_class
+    from retrieval.loops import run_sync
 
     try:
         run_sync(aget_store)  # creates the indexes, checks the dimension
@@ -53,7 +62,7 @@ def check_graph_store(
     except Exception as error:
         return [
             checks.Warning(
-                f"The graph store ({settings.GRAPH_STORE}) could not be reached: {error}",
+                f"The graph store ({backend_class().name}) could not be reached: {error}",
                 hint="Documents cannot be ingested or searched until it is reachable.",
                 id="retrieval.W001",
             )

@@ -2,16 +2,26 @@
 
 Every error a user may see carries a sentence meant for that user and a short
 stable code, so views, admin and the worker can show it without ever leaking a
-traceback. `retry` says whether trying again later could help.
+traceback. Each class declares its code and HTTP status where it is named;
+`retry` says whether trying again later could help.
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 
 class RagError(Exception):
     code = "error"
     status = 500
     retry = False
+
+    def __init_subclass__(cls, **declared: Any) -> None:
+        # class NotFound(RagError, code="not_found", status=404): one line per error
+        for name in ("code", "status", "retry"):
+            if name in declared:
+                setattr(cls, name, declared.pop(name))
+        super().__init_subclass__(**declared)
 
     def __init__(self, message: str, *, code: str | None = None) -> None:
         super().__init__(message)
@@ -20,47 +30,31 @@ class RagError(Exception):
             self.code = code
 
 
-class UploadError(RagError):
+class UploadError(RagError, code="invalid_file", status=400):
     """The uploaded file is refused before anything is stored."""
 
-    code = "invalid_file"
-    status = 400
+
+class UnsupportedType(UploadError, code="unsupported_type", status=415):
+    pass
 
 
-class UnsupportedType(UploadError):
-    code = "unsupported_type"
-    status = 415
+class FileTooLarge(UploadError, code="file_too_large", status=413):
+    pass
 
 
-class FileTooLarge(UploadError):
-    code = "file_too_large"
-    status = 413
-
-
-class DuplicateDocument(UploadError):
-    code = "duplicate"
-    status = 409
-
+class DuplicateDocument(UploadError, code="duplicate", status=409):
     def __init__(self, message: str, *, existing_id: str) -> None:
         super().__init__(message)
         self.existing_id = existing_id
 
 
-class IngestionError(RagError):
+class IngestionError(RagError, code="ingestion_failed", status=422):
     """A stored document could not be turned into chunks; the reason is shown as is."""
 
-    code = "ingestion_failed"
-    status = 422
 
-
-class StoreError(RagError):
-    code = "graph_store_unavailable"
-    status = 503
-    retry = True
-
+class StoreError(RagError, code="graph_store_unavailable", status=503, retry=True):
     UNREACHABLE = "The graph store is not reachable right now. Try again in a moment."
 
 
-class ConfigurationError(RagError):
-    code = "misconfigured"
-    status = 500
+class ConfigurationError(RagError, code="misconfigured", status=500):
+    pass

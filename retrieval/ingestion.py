@@ -1,25 +1,24 @@
-"""Turn a stored document into chunks, embeddings and entities in the graph store.
+"""The ingestion pipeline: a stored document becomes chunks, embeddings and entities.
 
-Stages: parsing -> embedding -> indexing -> ready, or failed with a reason a
-person can act on. Status is written with UPDATE ... WHERE id (never save()),
-so a document deleted while it is being ingested stays deleted.
+Stages: parsing -> chunking -> embedding -> indexing (the graph store write) ->
+ready, or failed with a reason a person can act on. Status is written with
+UPDATE ... WHERE id (never save()), so a document deleted while it is being
+ingested stays deleted. Queueing lives in `retrieval.tasks`; creating and
+deleting documents in `retrieval.documents`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import threading
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 
-from django.db import close_old_connections
-from django.db.models import QuerySet
 from django.utils import timezone
 
-from retrieval import chunking, embeddings, entities, parsing
+from retrieval import chunking, embeddings, entities, entities_llm, parsing
 from retrieval.errors import RagError
-from retrieval.graphstores import ChunkNode, DocumentNode, EntityNode, aget_store, run_sync
+from retrieval.graphstores import ChunkNode, DocumentNode, EntityNode, aget_store
+from retrieval.loops import run_sync
 from retrieval.models import Document
 
 logger = logging.getLogger(__name__)
@@ -167,8 +166,6 @@ def _read(document: Document) -> bytes:
 
 
 async def _extract_entities(parsed: parsing.ParsedDocument) -> list[entities.Entity]:
-    from retrieval import entities_llm
-
     text = "\n\n".join(segment.text for segment in parsed.segments)
     if entities_llm.enabled():
         try:
@@ -176,69 +173,3 @@ async def _extract_entities(parsed: parsing.ParsedDocument) -> list[entities.Ent
         except Exception:
             logger.warning("LLM entity extraction failed; using the local extractor", exc_info=True)
     return await asyncio.to_thread(entities.extract, text)
-
-
-def delete_document(document: Document) -> None:
-    """Remove a document everywhere: graph store, file, row."""
-    run_sync(adelete_graph, str(document.pk), document.owner_id)
-    document.file.delete(save=False)
-    document._graph_cleared = True  # type: ignore[attr-defined]  (see retrieval.signals)
-    document.delete()
-
-
-async def adelete_graph(document_id: str, owner_id: int) -> None:
-    store = await aget_store()
-    await store.delete_document(document_id, owner_id)
-
-
-def requeue(document: Document) -> bool:
-    """Queue a document for (re-)ingestion; its old chunks stay readable until replaced.
-
-    A document being ingested right now is left alone (False).
-    """
-    idle = Document.objects.filter(pk=document.pk).exclude(status__in=Document.IN_PROGRESS)
-    return _queue(idle, document)
-
-
-def _queue(documents: QuerySet[Document], document: Document) -> bool:
-    """Queue `document` if `documents` (its row, narrowed by a condition) still matches."""
-    from retrieval.uploads import enqueue_ingestion
-
-    queued = documents.update(
-        status=Status.QUEUED, error="", chunks_done=0, chunks_total=0, updated=timezone.now()
-    )
-    if queued:
-        enqueue_ingestion(document)
-    return bool(queued)
-
-
-def requeue_interrupted(*, idle: timedelta = timedelta(minutes=5)) -> list[Document]:
-    """Documents left mid-ingestion by a killed worker go back to the queue.
-
-    A running ingestion touches `updated` at least every HEARTBEAT_SECONDS, so
-    a document in progress with no update for `idle` has lost its worker. Each
-    is re-queued by one conditional UPDATE, so one that finished or beat in the
-    meantime is left alone (never ingested twice at once).
-    """
-    cutoff = timezone.now() - idle
-    stale = Document.objects.filter(status__in=Document.IN_PROGRESS, updated__lt=cutoff)
-    requeued = [document for document in stale if _queue(stale.filter(pk=document.pk), document)]
-    for document in requeued:
-        logger.warning("re-queued interrupted ingestion of %s", document.pk)
-    return requeued
-
-
-def watch_interrupted(stop: threading.Event, *, idle: timedelta, every: float) -> None:
-    """Re-queue interrupted ingestions every `every` seconds until `stop` is set.
-
-    Run beside a worker: a worker killed and restarted within `idle` finds its
-    document still looking alive at start-up, so start-up alone would leave it
-    stuck in progress.
-    """
-    while not stop.wait(every):
-        try:
-            requeue_interrupted(idle=idle)
-        except Exception:  # a database hiccup must not end the watch
-            logger.exception("could not check for interrupted ingestions")
-        finally:
-            close_old_connections()

@@ -21,6 +21,8 @@ import logging
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from asgiref.sync import async_to_sync
+
 logger = logging.getLogger(__name__)
 
 Closer = Callable[[asyncio.AbstractEventLoop], Awaitable[None]]
@@ -63,3 +65,13 @@ async def loop_scope() -> AsyncIterator[None]:
                     await closer(loop)
                 except Exception:
                     logger.warning("could not close a client of a finished loop", exc_info=True)
+
+
+def run_sync[**P, R](func: Callable[P, Awaitable[R]], *args: P.args, **kwargs: P.kwargs) -> R:
+    """async_to_sync(func)(...) for sync callers, closing the clients its loop opened."""
+
+    async def scoped() -> R:
+        async with loop_scope():
+            return await func(*args, **kwargs)
+
+    return async_to_sync(scoped)()

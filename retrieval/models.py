@@ -30,6 +30,7 @@ class Document(models.Model):
         FAILED = "failed", "Failed"
 
     IN_PROGRESS = (Status.PARSING, Status.EMBEDDING, Status.INDEXING)
+    BUSY = (Status.QUEUED, *IN_PROGRESS)  # not settled yet: pages refresh while any is
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     owner = models.ForeignKey(
@@ -61,6 +62,10 @@ class Document(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+    @property
+    def is_busy(self) -> bool:
+        return self.status in self.BUSY
 
     @property
     def progress(self) -> int:

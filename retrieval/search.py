@@ -16,7 +16,8 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from retrieval import embeddings
-from retrieval.graphstores import Hit, aget_store, run_sync
+from retrieval.graphstores import Hit, aget_store
+from retrieval.loops import run_sync
 
 # Reciprocal rank fusion constant (Cormack et al.); 60 is the usual choice.
 RRF_K = 60
@@ -62,6 +63,15 @@ def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
     return dot / norm if norm else 0.0
 
 
+def fuse(rankings: Sequence[tuple[float, Sequence[Hit]]]) -> dict[str, float]:
+    """Reciprocal rank fusion: each ranking adds weight / (RRF_K + rank) to its chunks."""
+    fused: dict[str, float] = {}
+    for weight, ranking in rankings:
+        for rank, hit in enumerate(ranking, start=1):
+            fused[hit.chunk_id] = fused.get(hit.chunk_id, 0.0) + weight / (RRF_K + rank)
+    return fused
+
+
 async def aretrieve(
     owner_id: int,
     query: str,
@@ -78,19 +88,18 @@ async def aretrieve(
     vector = await asyncio.to_thread(embeddings.embed_query, query)
     candidates = max(max_results * 4, 20)
 
-    ranked: list[tuple[float, list[Hit]]] = []
+    rankings: list[tuple[float, list[Hit]]] = []
     if mode != Mode.FULLTEXT:
         found = await store.vector_search(owner_id, vector, candidates, document_ids=document_ids)
-        ranked.append((VECTOR_WEIGHT, found))
+        rankings.append((VECTOR_WEIGHT, found))
     if mode != Mode.VECTOR:
         found = await store.fulltext_search(owner_id, query, candidates, document_ids=document_ids)
-        ranked.append((FULLTEXT_WEIGHT, found))
+        rankings.append((FULLTEXT_WEIGHT, found))
 
-    fused: dict[str, float] = {}
+    fused = fuse(rankings)
     hits: dict[str, Hit] = {}
-    for weight, ranking in ranked:
-        for rank, hit in enumerate(ranking):
-            fused[hit.chunk_id] = fused.get(hit.chunk_id, 0.0) + weight / (RRF_K + rank + 1)
+    for _, ranking in rankings:
+        for hit in ranking:
             hits.setdefault(hit.chunk_id, hit)
     similarity = {cid: _cosine(vector, hit.embedding) for cid, hit in hits.items()}
 

@@ -1,6 +1,6 @@
 """Documents deleted by a cascade (a user deleted in admin) leave nothing behind.
 
-`ingestion.delete_document` is the normal way and clears the graph store
+`documents.delete_document` is the normal way and clears the graph store
 before the row, so a store that is down keeps the row and says so. A cascade
 deletes rows without going through it; this clears what they leave.
 """
@@ -22,8 +22,8 @@ logger = logging.getLogger(__name__)
 def clear_leftovers(sender: type[Document], instance: Document, **kwargs: Any) -> None:
     if getattr(instance, "_graph_cleared", False):
         return
-    from retrieval.graphstores import run_sync
-    from retrieval.ingestion import adelete_graph
+    from retrieval.documents import adelete_graph
+    from retrieval.loops import run_sync
 
     try:
         run_sync(adelete_graph, str(instance.pk), instance.owner_id)

@@ -1,11 +1,27 @@
-"""Background tasks (Django's tasks framework; the database backend runs them in the worker)."""
+"""The ingestion queue: put documents in it, take interrupted ones back into it.
+
+Django's tasks framework carries the queue (the database backend runs tasks in
+`manage.py worker`). A document is queued by one conditional UPDATE of its
+status and then one task, so a document already being ingested is never
+queued a second time.
+"""
 
 from __future__ import annotations
 
-from django.tasks import task
+import logging
+import threading
+from datetime import timedelta
 
-from retrieval.graphstores import loop_scope
+from django.db import close_old_connections
+from django.db.models import QuerySet
+from django.tasks import task
+from django.utils import timezone
+
 from retrieval.ingestion import aingest_document
+from retrieval.loops import loop_scope
+from retrieval.models import Document
+
+logger = logging.getLogger(__name__)
 
 
 @task
@@ -13,3 +29,62 @@ async def ingest_document_task(document_id: str) -> str:
     # The worker runs each task on a loop of its own: close what it opened.
     async with loop_scope():
         return await aingest_document(document_id)
+
+
+def enqueue(document: Document) -> None:
+    ingest_document_task.enqueue(str(document.pk))
+
+
+def requeue(document: Document) -> bool:
+    """Queue a document for (re-)ingestion; its old chunks stay readable until replaced.
+
+    A document being ingested right now is left alone (False).
+    """
+    idle = Document.objects.filter(pk=document.pk).exclude(status__in=Document.IN_PROGRESS)
+    return _queue(idle, document)
+
+
+def _queue(documents: QuerySet[Document], document: Document) -> bool:
+    """Queue `document` if `documents` (its row, narrowed by a condition) still matches."""
+    queued = documents.update(
+        status=Document.Status.QUEUED,
+        error="",
+        chunks_done=0,
+        chunks_total=0,
+        updated=timezone.now(),
+    )
+    if queued:
+        enqueue(document)
+    return bool(queued)
+
+
+def requeue_interrupted(*, idle: timedelta = timedelta(minutes=5)) -> list[Document]:
+    """Documents left mid-ingestion by a killed worker go back to the queue.
+
+    A running ingestion touches `updated` at least every HEARTBEAT_SECONDS, so
+    a document in progress with no update for `idle` has lost its worker. Each
+    is re-queued by one conditional UPDATE, so one that finished or beat in the
+    meantime is left alone (never ingested twice at once).
+    """
+    cutoff = timezone.now() - idle
+    stale = Document.objects.filter(status__in=Document.IN_PROGRESS, updated__lt=cutoff)
+    requeued = [document for document in stale if _queue(stale.filter(pk=document.pk), document)]
+    for document in requeued:
+        logger.warning("re-queued interrupted ingestion of %s", document.pk)
+    return requeued
+
+
+def watch_interrupted(stop: threading.Event, *, idle: timedelta, every: float) -> None:
+    """Re-queue interrupted ingestions every `every` seconds until `stop` is set.
+
+    Run beside a worker: a worker killed and restarted within `idle` finds its
+    document still looking alive at start-up, so start-up alone would leave it
+    stuck in progress.
+    """
+    while not stop.wait(every):
+        try:
+            requeue_interrupted(idle=idle)
+        except Exception:  # a database hiccup must not end the watch
+            logger.exception("could not check for interrupted ingestions")
+        finally:
+            close_old_connections()

@@ -1,29 +1,37 @@
-"""Accept a file from a user: validate it, store it once, queue its ingestion.
+"""Judge an uploaded file before anything is stored: one set of checks for every way in.
 
-Everything that can be judged without parsing is judged here, so a bad file
-is refused at upload with a clear reason instead of becoming a failed row.
+The API, the documents page, admin and `manage.py ingest` all call
+`check_upload`, so a bad file gets the same clear reason wherever it arrives,
+and nothing is judged twice (the file is read and hashed once).
 """
 
 from __future__ import annotations
 
 import hashlib
 import unicodedata
+from dataclasses import dataclass
 from pathlib import PurePosixPath
-from typing import IO, Protocol
+from typing import IO
 
 from django.conf import settings
-from django.core.files import File
-from django.db import IntegrityError, transaction
 
 from retrieval import parsing
 from retrieval.errors import DuplicateDocument, FileTooLarge, UploadError
 from retrieval.models import Document
 
 MAX_FILENAME = 200
+# A multipart body carries the file plus its headers and boundaries.
+MULTIPART_ALLOWANCE = 1024 * 1024
 
 
-class Owner(Protocol):
-    pk: int
+@dataclass(frozen=True)
+class CheckedUpload:
+    """What the checks learned about a file that passed them."""
+
+    filename: str
+    size: int
+    content_type: str
+    sha256: str
 
 
 def clean_filename(name: str) -> str:
@@ -47,20 +55,20 @@ def default_title(filename: str) -> str:
     return " ".join(stem.replace("_", " ").split())[:255] or filename[:255]
 
 
-def check_size(size: int) -> None:
-    limit = settings.MAX_UPLOAD_MB * 1024 * 1024
-    if size > limit:
+def check_size(size: int, *, allowance: int = 0) -> None:
+    """FileTooLarge past MAX_UPLOAD_MB (plus `allowance` bytes of framing); empty is refused."""
+    if size > settings.MAX_UPLOAD_MB * 1024 * 1024 + allowance:
         raise FileTooLarge(f"The file is larger than the {settings.MAX_UPLOAD_MB} MB limit.")
     if size == 0:
         raise UploadError("The file is empty.", code="empty_file")
 
 
-def inspect_file(stream: IO[bytes], filename: str, size: int) -> tuple[str, str]:
-    """Content type and sha256 of an upload; raises UploadError for anything refused."""
+def check_upload(owner_id: int, stream: IO[bytes], filename: str, size: int) -> CheckedUpload:
+    """Everything that can be judged without parsing; UploadError (or a subclass) if refused."""
+    filename = clean_filename(filename)
     check_size(size)
     stream.seek(0)
-    head = stream.read(8192)
-    content_type = parsing.sniff_content_type(head, filename)
+    content_type = parsing.sniff_content_type(stream.read(8192), filename)
     if content_type == parsing.DOCX:
         parsing.check_docx(stream)  # type: ignore[arg-type]
     stream.seek(0)
@@ -68,62 +76,14 @@ def inspect_file(stream: IO[bytes], filename: str, size: int) -> tuple[str, str]
     for block in iter(lambda: stream.read(1024 * 1024), b""):
         digest.update(block)
     stream.seek(0)
-    return content_type, digest.hexdigest()
+    checked = CheckedUpload(filename, size, content_type, digest.hexdigest())
+    raise_if_duplicate(owner_id, checked.sha256)
+    return checked
 
 
-def create_document(
-    owner: Owner,
-    stream: IO[bytes],
-    filename: str,
-    *,
-    title: str | None = None,
-    size: int | None = None,
-    enqueue: bool = True,
-) -> Document:
-    """Store an upload for `owner` and queue it for ingestion (unless the caller ingests it)."""
-    filename = clean_filename(filename)
-    if size is None:
-        stream.seek(0, 2)
-        size = stream.tell()
-        stream.seek(0)
-    content_type, sha256 = inspect_file(stream, filename, size)
-    existing = Document.objects.filter(owner_id=owner.pk, sha256=sha256).first()
+def raise_if_duplicate(owner_id: int, sha256: str) -> None:
+    existing = Document.objects.filter(owner_id=owner_id, sha256=sha256).first()
     if existing is not None:
-        raise _duplicate(existing)
-    document = Document(
-        owner_id=owner.pk,
-        title=(title or "").strip()[:255] or default_title(filename),
-        filename=filename,
-        size=size,
-        sha256=sha256,
-        content_type=content_type,
-    )
-    try:
-        with transaction.atomic():
-            document.file.save(filename, File(stream, name=filename), save=False)
-            document.save()
-            if enqueue:
-                transaction.on_commit(lambda: enqueue_ingestion(document))
-    except IntegrityError:
-        document.file.delete(save=False)
-        existing = Document.objects.filter(owner_id=owner.pk, sha256=sha256).first()
-        if existing is None:
-            raise
-        raise _duplicate(existing) from None
-    except BaseException:
-        document.file.delete(save=False)  # no file without its row
-        raise
-    return document
-
-
-def _duplicate(existing: Document) -> DuplicateDocument:
-    return DuplicateDocument(
-        f"You have already uploaded this file as “{existing.title}”.",
-        existing_id=str(existing.pk),
-    )
-
-
-def enqueue_ingestion(document: Document) -> None:
-    from retrieval.tasks import ingest_document_task
-
-    ingest_document_task.enqueue(str(document.pk))
+        raise DuplicateDocument(
+            f"This file is already uploaded as “{existing.title}”.", existing_id=str(existing.pk)
+        )

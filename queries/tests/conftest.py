@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import io
 import json
 
 import pytest
 from rest_framework_simplejwt.tokens import RefreshToken
 
-from ragsite.testing.sse import Event, Parser
-from retrieval import ingestion, uploads
+from tests.documents import ingest
+from tests.sse_parser import Event, Parser
 
 FALCONS = (
     "The peregrine falcon is the fastest bird in the world. In a hunting dive it can "
@@ -20,14 +19,6 @@ HARBOUR = (
     "The old harbour of Valletta was built by the Knights of St John. Its fortifications "
     "protected the Grand Harbour during the Great Siege of Malta in 1565."
 )
-
-
-def ingest(owner, text: str, name: str):
-    document = uploads.create_document(owner, io.BytesIO(text.encode()), name, enqueue=False)
-    ingestion.ingest_document(document.pk)
-    document.refresh_from_db()
-    assert document.status == "ready", document.error
-    return document
 
 
 @pytest.fixture
@@ -43,7 +34,7 @@ def bob_harbour(bob):
 @pytest.fixture(scope="module")
 def llm():
     """One local OpenAI-compatible server for a module's app processes."""
-    from ragsite.testing.openai_server import OpenAIServer
+    from tests.openai_server import OpenAIServer
 
     server = OpenAIServer().start()
     yield server

@@ -16,7 +16,7 @@ from asgiref.sync import sync_to_async
 
 from queries.models import Message
 from queries.tests.conftest import bearer
-from ragsite.testing.openai_server import Reply
+from tests.openai_server import Reply
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 

@@ -13,9 +13,9 @@ import httpx
 import pytest
 
 from queries.tests.conftest import FALCONS
-from ragsite.testing.live import LiveApp
-from ragsite.testing.openai_server import OpenAIServer, Reply
-from ragsite.testing.sse import Parser
+from tests.live import LiveApp
+from tests.openai_server import OpenAIServer, Reply
+from tests.sse_parser import Parser
 
 pytestmark = pytest.mark.slow
 

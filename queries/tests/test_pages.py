@@ -62,10 +62,10 @@ def test_sign_up_when_open_creates_the_account_and_signs_in(client, settings, dj
 def _document(owner, name: str, **fields):
     import io
 
-    from retrieval import uploads
+    from retrieval import documents
     from retrieval.models import Document
 
-    document = uploads.create_document(owner, io.BytesIO(name.encode() * 20), name, enqueue=False)
+    document = documents.create_document(owner, io.BytesIO(name.encode() * 20), name, enqueue=False)
     if fields:
         Document.objects.filter(pk=document.pk).update(**fields)
     return document

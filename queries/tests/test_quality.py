@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from queries.evaluation import aevaluate, ingest_passages, split_held_out
+from bench.evaluation import aevaluate, ingest_passages, split_held_out
 from retrieval.search import Mode
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]

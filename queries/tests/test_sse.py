@@ -7,7 +7,7 @@ import json
 import pytest
 
 from queries.sse import KEEP_ALIVE, event
-from ragsite.testing.sse import Parser, parse
+from tests.sse_parser import Parser, parse
 
 TOKENS = [
     " leading space",

@@ -9,7 +9,7 @@ import pytest
 from queries.models import Conversation, Message
 from queries.prompts import I_DONT_KNOW
 from queries.tests.conftest import post_stream, read_events
-from ragsite.testing.openai_server import Reply
+from tests.openai_server import Reply
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -139,19 +139,24 @@ async def test_a_follow_up_uses_the_conversation(async_client, alice_falcons, al
 async def test_document_ids_restrict_the_search(async_client, alice, alice_auth, alice_falcons):
     from asgiref.sync import sync_to_async
 
-    from queries.tests.conftest import HARBOUR, ingest
+    from queries.tests.conftest import HARBOUR
+    from tests.documents import ingest
 
     harbour = await sync_to_async(ingest)(alice, HARBOUR, "harbour.txt")
+    both = "Who built the harbour of Valletta, and how fast does a peregrine falcon dive?"
 
-    response = await post_stream(
-        async_client,
-        {"query": "Who built the harbour of Valletta?", "document_ids": [str(alice_falcons.pk)]},
-        alice_auth,
-    )
+    async def cited(body) -> set[str]:
+        response = await post_stream(async_client, body, alice_auth)
+        assert response.status_code == 200, response.content
+        events, _ = await read_events(response)
+        return {
+            c["document_id"] for e in events if e.event == "citations" for c in json.loads(e.data)
+        }
 
-    events, _ = await read_events(response)
-    cited = [c["document_id"] for e in events if e.event == "citations" for c in json.loads(e.data)]
-    assert str(harbour.pk) not in cited
+    assert await cited({"query": both}) == {str(harbour.pk), str(alice_falcons.pk)}
+    assert await cited({"query": both, "document_ids": [str(alice_falcons.pk)]}) == {
+        str(alice_falcons.pk)
+    }
 
 
 async def _falcon_conversation(async_client, auth, openai_configured) -> str:

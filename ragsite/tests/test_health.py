@@ -15,7 +15,7 @@ async def test_it_reports_both_parts_ok(async_client):
 
 
 async def test_an_unreachable_graph_store_is_named_with_503(async_client, settings):
-    settings.GRAPH_STORE = "neo4j"
+    settings.GRAPH_STORE_BACKEND = settings.GRAPH_STORE_BACKENDS["neo4j"]
     settings.NEO4J_URI = "bolt://127.0.0.1:9"  # nothing listens on the discard port
 
     response = await async_client.get("/healthz")

@@ -18,15 +18,14 @@ from __future__ import annotations
 import abc
 import itertools
 import logging
-import math
-import re
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol, Self
 
 from retrieval.graphstores import cypher
+from retrieval.words import bm25, query_words
 
 logger = logging.getLogger(__name__)
 
@@ -75,18 +74,6 @@ class Hit:
     seed: str | None = None  # for expansion hits: the hit it was reached from
 
 
-@dataclass(frozen=True)
-class StoredChunk:
-    id: str
-    index: int
-    text: str
-    page: int | None
-    owner_id: int
-    embedding: list[float]
-    next_id: str | None
-    entity_keys: list[str]
-
-
 class Runner(Protocol):
     async def run(
         self, query: str, params: dict[str, Any] | None = None
@@ -97,11 +84,30 @@ ProgressCallback = Callable[[int], Awaitable[None]]
 
 
 class GraphStore(abc.ABC):
-    """What the rest of the product may ask of a graph store."""
+    """What the rest of the product may ask of a graph store.
 
-    name: str
+    A new backend is one subclass, named in settings.GRAPH_STORE_BACKEND.
+    """
+
+    name: ClassVar[str]  # a short name for messages and logs
+    identity: str  # the database this store talks to: indexes are set up once per identity
 
     # --- what each backend implements ---------------------------------------
+    @classmethod
+    @abc.abstractmethod
+    def from_settings(cls, **overrides: Any) -> Self:
+        """A new, unconnected store configured from settings; `overrides` win."""
+
+    @classmethod
+    def configuration_errors(cls) -> list[str]:
+        """What is missing from settings for this backend (reported by a system check)."""
+        return []
+
+    @classmethod
+    def stop_server(cls) -> bool:
+        """Stop a server this backend started itself, if any; True when one was stopped."""
+        return False
+
     @abc.abstractmethod
     async def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         """Run one statement outside any explicit transaction; rows as dicts."""
@@ -239,41 +245,6 @@ class GraphStore(abc.ABC):
             await tx.run(cypher.DELETE_DOCUMENT_CHUNKS, {"document_id": document_id})
             await tx.run(cypher.DELETE_DOCUMENT_NODE, {"document_id": document_id})
             await tx.run(cypher.DELETE_ORPHAN_ENTITIES, {"keys": [row["key"] for row in mentioned]})
-
-    async def delete_owner(self, owner_id: int) -> None:
-        """Remove everything one user owns (account deletion, test clean-up)."""
-        for statement in cypher.DELETE_OWNER:
-            await self.run(statement, {"owner_id": owner_id})
-
-    async def document_ids(self, owner_id: int) -> list[str]:
-        rows = await self.run(cypher.DOCUMENT_IDS, {"owner_id": owner_id})
-        return [row["id"] for row in rows]
-
-    async def chunks(self, document_id: str) -> list[StoredChunk]:
-        """The document's chunks in reading order, with what they link to."""
-        rows = await self.run(cypher.DOCUMENT_CHUNKS, {"document_id": document_id})
-        return [
-            StoredChunk(
-                id=row["id"],
-                index=row["index"],
-                text=row["text"],
-                page=row["page"],
-                owner_id=row["owner_id"],
-                embedding=[float(x) for x in (row["embedding"] or [])],
-                next_id=row["next_id"],
-                entity_keys=sorted(row["keys"]),
-            )
-            for row in rows
-        ]
-
-    async def entities(self, owner_id: int) -> list[EntityNode]:
-        rows = await self.run(cypher.OWNER_ENTITIES, {"owner_id": owner_id})
-        return [EntityNode(key=r["key"], name=r["name"], type=r["type"]) for r in rows]
-
-    async def count_chunks(self, document_id: str) -> int:
-        """Chunks stored under this id, staged ones included (for checks after failures)."""
-        rows = await self.run(cypher.COUNT_ALL_CHUNKS, {"document_id": document_id})
-        return int(rows[0]["n"]) if rows else 0
 
     async def vector_search(
         self,
@@ -416,56 +387,3 @@ def _hit(row: dict[str, Any]) -> Hit:
         embedding=tuple(float(x) for x in (row.get("embedding") or ())),
         seed=row.get("seed"),
     )
-
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def stem(word: str) -> str:
-    """A light English suffix stripper, enough to count 'falcons' as 'falcon'."""
-    for suffix, keep in (
-        ("ies", "y"),
-        ("sses", "ss"),
-        ("ing", ""),
-        ("ed", ""),
-        ("es", ""),
-        ("s", ""),
-    ):
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
-            return word[: len(word) - len(suffix)] + keep
-    return word
-
-
-def bm25(
-    texts: Sequence[str],
-    document_counts: dict[str, int],
-    total: int,
-    k1: float = 1.2,
-    b: float = 0.75,
-) -> list[float]:
-    """BM25 of each text for the query words (document counts from the owner's chunks)."""
-    tokenised = [[stem(w.lower()) for w in _WORD.findall(text)] for text in texts]
-    average = sum(map(len, tokenised)) / len(tokenised) if tokenised else 1.0
-    weights = {
-        stem(word): math.log(1 + (total - n + 0.5) / (n + 0.5))
-        for word, n in document_counts.items()
-    }
-    scores = []
-    for tokens in tokenised:
-        score = 0.0
-        length_factor = k1 * (1 - b + b * len(tokens) / (average or 1.0))
-        for term, idf in weights.items():
-            tf = tokens.count(term)
-            if tf:
-                score += idf * tf * (k1 + 1) / (tf + length_factor)
-        scores.append(score)
-    return scores
-
-
-def query_words(text: str, limit: int = 32) -> list[str]:
-    """Words of a user's text, lower-cased, without syntax a search engine would obey."""
-    from retrieval.entities import STOPWORDS
-
-    words = [w.lower() for w in _WORD.findall(text)]
-    kept = [w for w in words if w not in STOPWORDS and len(w) > 1] or words
-    return list(dict.fromkeys(kept))[:limit]

@@ -76,39 +76,6 @@ MATCH (d:Document {id: $document_id})
 DETACH DELETE d
 """
 
-DELETE_OWNER = [
-    "MATCH (c:Chunk {owner_id: $owner_id}) DETACH DELETE c",
-    "MATCH (d:Document {owner_id: $owner_id}) DETACH DELETE d",
-    "MATCH (e:Entity {owner_id: $owner_id}) DETACH DELETE e",
-]
-
-DOCUMENT_IDS = """
-MATCH (d:Document {owner_id: $owner_id})
-RETURN d.id AS id
-ORDER BY id
-"""
-
-DOCUMENT_CHUNKS = """
-MATCH (d:Document {id: $document_id})-[:HAS_CHUNK]->(c:Chunk)
-OPTIONAL MATCH (c)-[:NEXT]->(n:Chunk)
-OPTIONAL MATCH (c)-[:MENTIONS]->(e:Entity)
-RETURN c.id AS id, c.index AS index, c.text AS text, c.page AS page,
-       c.owner_id AS owner_id, c.embedding AS embedding, n.id AS next_id,
-       collect(e.key) AS keys
-ORDER BY index
-"""
-
-OWNER_ENTITIES = """
-MATCH (e:Entity {owner_id: $owner_id})
-RETURN e.key AS key, e.name AS name, e.type AS type
-ORDER BY key
-"""
-
-COUNT_ALL_CHUNKS = """
-MATCH (c:Chunk {document_id: $document_id})
-RETURN count(c) AS n
-"""
-
 # <call> yields `node, score` with score meaning "higher is better".
 # Chunks a search may return: the owner's (or those of some of their documents).
 OWNER_CHUNK_COUNT = """
@@ -143,15 +110,17 @@ RETURN DISTINCT seed_id AS seed, node.id AS chunk_id, d.id AS document_id, d.tit
        node.embedding AS embedding, 1.0 AS score
 """
 
+# The document restriction comes before LIMIT: applied after it, chunks of
+# other documents could fill the limit and leave none of the allowed ones.
 ENTITY_NEIGHBOURS = """
 UNWIND $ids AS seed_id
 MATCH (seed:Chunk {id: seed_id})-[:MENTIONS]->(e:Entity)<-[:MENTIONS]-(node:Chunk)
 WHERE seed.owner_id = $owner_id AND node.owner_id = $owner_id AND node.id <> seed_id
-WITH seed_id, node, count(DISTINCT e) AS shared
-ORDER BY shared DESC
-LIMIT $limit
 MATCH (d:Document)-[:HAS_CHUNK]->(node)
 WHERE $document_ids IS NULL OR d.id IN $document_ids
+WITH seed_id, node, d, count(DISTINCT e) AS shared
+ORDER BY shared DESC, node.id
+LIMIT $limit
 RETURN seed_id AS seed, node.id AS chunk_id, d.id AS document_id, d.title AS title,
        d.filename AS filename, node.index AS index, node.page AS page, node.text AS text,
        node.embedding AS embedding, toFloat(shared) AS score

@@ -16,10 +16,12 @@ from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from redis.exceptions import RedisError, ResponseError
 
 from retrieval.errors import StoreError
-from retrieval.graphstores.base import GraphStore, Runner, query_words
+from retrieval.graphstores.base import GraphStore, Runner
+from retrieval.words import query_words
 
 logger = logging.getLogger(__name__)
 
@@ -86,8 +88,20 @@ class FalkorDBStore(GraphStore):
 
         self.path = path
         self.graph_name = graph
+        self.identity = f"falkordb:{path}/{graph}"
         self._db = FalkorDB(unix_socket_path=embedded_socket(path), max_connections=16)
         self._graph = self._db.select_graph(graph)
+
+    @classmethod
+    def from_settings(cls, **overrides: Any) -> FalkorDBStore:
+        return cls(
+            path=Path(overrides.get("path") or settings.FALKORDB_PATH),
+            graph=str(overrides.get("graph") or settings.FALKORDB_GRAPH),
+        )
+
+    @classmethod
+    def stop_server(cls) -> bool:
+        return stop_embedded(settings.FALKORDB_PATH)
 
     async def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         try:

@@ -11,8 +11,11 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from retrieval.errors import StoreError
-from retrieval.graphstores.base import GraphStore, Runner, query_words
+from django.conf import settings
+
+from retrieval.errors import ConfigurationError, StoreError
+from retrieval.graphstores.base import GraphStore, Runner
+from retrieval.words import query_words
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +36,10 @@ _SCHEMA = [
     f"CREATE FULLTEXT INDEX {FULLTEXT_INDEX} IF NOT EXISTS FOR (c:Chunk) ON EACH [c.text] "
     "OPTIONS {indexConfig: {`fulltext.analyzer`: 'english'}}",
 ]
+MISSING_URI = (
+    "The graph store is Neo4j but NEO4J_URI is not set: set NEO4J_URI, NEO4J_USER and "
+    "NEO4J_PASSWORD, or use GRAPH_STORE=falkordb."
+)
 BUSY = "The graph store was busy with another change to the same data. Try again in a moment."
 
 
@@ -48,11 +55,35 @@ class _TxRunner:
 class Neo4jStore(GraphStore):
     name = "neo4j"
 
-    def __init__(self, *, uri: str, user: str, password: str, database: str | None) -> None:
+    def __init__(
+        self,
+        *,
+        uri: str,
+        user: str,
+        password: str,
+        database: str | None,
+    ) -> None:
         from neo4j import AsyncGraphDatabase
 
         self.database = database
+        self.identity = f"neo4j:{uri}/{database or ''}"
         self._driver = AsyncGraphDatabase.driver(uri, auth=(user, password))
+
+    @classmethod
+    def from_settings(cls, **overrides: Any) -> Neo4jStore:
+        uri = overrides.get("uri") or settings.NEO4J_URI
+        if not uri:
+            raise ConfigurationError(MISSING_URI)
+        return cls(
+            uri=str(uri),
+            user=str(overrides.get("user") or settings.NEO4J_USER),
+            password=str(overrides.get("password") or settings.NEO4J_PASSWORD),
+            database=overrides.get("database") or settings.NEO4J_DATABASE,
+        )
+
+    @classmethod
+    def configuration_errors(cls) -> list[str]:
+        return [] if settings.NEO4J_URI else [MISSING_URI]
 
     async def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         async with self._reachable(), self._driver.session(database=self.database) as session:

@@ -11,6 +11,7 @@ from django.core.management import call_command
 from retrieval.graphstores import aget_store
 from retrieval.models import Document
 from retrieval.tests import samples
+from tests import graph
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -23,7 +24,7 @@ def run_worker() -> None:
 
 def graph_document_ids(owner_id: int) -> list[str]:
     async def read():
-        return await (await aget_store()).document_ids(owner_id)
+        return await graph.stored_document_ids(await aget_store(), owner_id)
 
     return async_to_sync(read)()
 
@@ -89,7 +90,7 @@ def test_the_same_file_twice_for_one_owner_is_refused(client, admin_user, alice)
 
     response = admin_upload(client, alice, "again.md", samples.MARKDOWN.encode())
 
-    assert "already has this file as “apollo”" in response.content.decode()
+    assert "already uploaded as “apollo”" in response.content.decode()
     assert Document.objects.count() == 1
 
 

@@ -9,7 +9,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.utils import timezone
 
-from retrieval import uploads
+from retrieval import documents, tasks
 from retrieval.models import Document
 from retrieval.tests import samples
 
@@ -69,7 +69,7 @@ def test_ingest_command_needs_an_existing_owner(tmp_path):
 
 
 def test_worker_finishes_an_ingestion_a_killed_worker_left(alice):
-    document = uploads.create_document(
+    document = documents.create_document(
         alice, io.BytesIO(samples.MARKDOWN.encode()), "apollo.md", enqueue=False
     )
     Document.objects.filter(pk=document.pk).update(
@@ -92,15 +92,15 @@ def test_worker_refuses_a_recovery_delay_shorter_than_three_heartbeats():
 def test_a_running_worker_requeues_an_ingestion_whose_worker_died(alice):
     import threading
 
-    from retrieval import ingestion
+    from retrieval import documents
 
-    document = uploads.create_document(
+    document = documents.create_document(
         alice, io.BytesIO(samples.MARKDOWN.encode()), "apollo.md", enqueue=False
     )
     Document.objects.filter(pk=document.pk).update(status="embedding")  # alive for now
     stop = threading.Event()
     watch = threading.Thread(
-        target=ingestion.watch_interrupted,
+        target=tasks.watch_interrupted,
         args=(stop,),
         kwargs={"idle": timedelta(seconds=0.5), "every": 0.1},
     )
@@ -141,7 +141,7 @@ def test_stop_graph_store_stops_a_server_left_behind(tmp_path, settings):
     registry = json.loads(Path(f"{path}.settings").read_text())
     pid = int(Path(registry["pidfile"]).read_text())
     assert Path(f"/proc/{pid}").exists()
-    settings.GRAPH_STORE = "falkordb"
+    settings.GRAPH_STORE_BACKEND = settings.GRAPH_STORE_BACKENDS["falkordb"]
     settings.FALKORDB_PATH = path
 
     call_command("stop_graph_store")

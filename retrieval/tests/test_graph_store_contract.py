@@ -8,39 +8,9 @@ import pytest
 
 from conftest import unique_owner
 from retrieval.errors import ConfigurationError
-from retrieval.graphstores import ChunkNode, DocumentNode, EntityNode, GraphStore
-
-
-def doc(owner: int, title: str = "Doc") -> DocumentNode:
-    return DocumentNode(
-        id=str(uuid.uuid4()), owner_id=owner, title=title, filename=f"{title.lower()}.txt"
-    )
-
-
-def entity(owner: int, name: str) -> EntityNode:
-    return EntityNode(key=f"{owner}:{name.lower()}", name=name, type="name")
-
-
-def chunks(
-    owner: int,
-    texts: list[str],
-    entity_names: list[list[str]] | None = None,
-    vectors: list[list[float]] | None = None,
-) -> list[ChunkNode]:
-    names = entity_names or [[] for _ in texts]
-    result = []
-    for i, text in enumerate(texts):
-        vector = vectors[i] if vectors else [float(i + 1), 1.0, 0.0, 0.5]
-        result.append(
-            ChunkNode(
-                index=i,
-                text=text,
-                page=i + 1,
-                embedding=vector,
-                entities=[entity(owner, n) for n in names[i]],
-            )
-        )
-    return result
+from retrieval.graphstores import GraphStore
+from tests import graph
+from tests.graph import chunks, doc
 
 
 async def test_it_stores_chunks_in_reading_order_with_page_owner_and_embedding(store: GraphStore):
@@ -48,7 +18,7 @@ async def test_it_stores_chunks_in_reading_order_with_page_owner_and_embedding(s
     document = doc(owner)
     await store.write_document(document, chunks(owner, ["first", "second", "third"]))
 
-    stored = await store.chunks(document.id)
+    stored = await graph.stored_chunks(store, document.id)
 
     assert [c.text for c in stored] == ["first", "second", "third"]
     assert [c.page for c in stored] == [1, 2, 3]
@@ -64,8 +34,8 @@ async def test_it_links_chunks_to_entities_merged_across_documents(store: GraphS
     await store.write_document(first, chunks(owner, ["Ada at NASA"], [["Ada", "NASA"]]))
     await store.write_document(second, chunks(owner, ["NASA again"], [["NASA"]]))
 
-    assert [e.name for e in await store.entities(owner)] == ["Ada", "NASA"]
-    assert (await store.chunks(second.id))[0].entity_keys == [f"{owner}:nasa"]
+    assert [e.name for e in await graph.stored_entities(store, owner)] == ["Ada", "NASA"]
+    assert (await graph.stored_chunks(store, second.id))[0].entity_keys == [f"{owner}:nasa"]
 
 
 async def test_rewriting_a_document_replaces_its_chunks(store: GraphStore):
@@ -74,9 +44,9 @@ async def test_rewriting_a_document_replaces_its_chunks(store: GraphStore):
     await store.write_document(document, chunks(owner, ["old one", "old two"], [["Old"], []]))
     await store.write_document(document, chunks(owner, ["new one"], [["New"]]))
 
-    assert [c.text for c in await store.chunks(document.id)] == ["new one"]
-    assert await store.count_chunks(document.id) == 1
-    assert [e.name for e in await store.entities(owner)] == ["New"]
+    assert [c.text for c in await graph.stored_chunks(store, document.id)] == ["new one"]
+    assert await graph.count_chunks(store, document.id) == 1
+    assert [e.name for e in await graph.stored_entities(store, owner)] == ["New"]
 
 
 async def test_deleting_a_document_keeps_entities_other_documents_mention(store: GraphStore):
@@ -87,9 +57,9 @@ async def test_deleting_a_document_keeps_entities_other_documents_mention(store:
 
     await store.delete_document(deleted.id, owner)
 
-    assert await store.count_chunks(deleted.id) == 0
-    assert await store.document_ids(owner) == [kept.id]
-    assert [e.name for e in await store.entities(owner)] == ["Ada"]
+    assert await graph.count_chunks(store, deleted.id) == 0
+    assert await graph.stored_document_ids(store, owner) == [kept.id]
+    assert [e.name for e in await graph.stored_entities(store, owner)] == ["Ada"]
 
 
 async def test_a_failed_write_leaves_the_previous_version_whole(store: GraphStore):
@@ -104,9 +74,9 @@ async def test_a_failed_write_leaves_the_previous_version_whole(store: GraphStor
     with pytest.raises(RuntimeError):
         await store.write_document(document, many, on_progress=fail_after_first_batch)
 
-    assert [c.text for c in await store.chunks(document.id)] == ["kept"]
-    assert await store.count_chunks(document.id) == 1
-    assert [e.name for e in await store.entities(owner)] == ["Kept"]
+    assert [c.text for c in await graph.stored_chunks(store, document.id)] == ["kept"]
+    assert await graph.count_chunks(store, document.id) == 1
+    assert [e.name for e in await graph.stored_entities(store, owner)] == ["Kept"]
 
 
 async def test_a_failed_first_write_leaves_nothing(store: GraphStore):
@@ -121,9 +91,9 @@ async def test_a_failed_first_write_leaves_nothing(store: GraphStore):
             document, chunks(owner, ["a", "b"], [["A"], []]), on_progress=fail
         )
 
-    assert await store.count_chunks(document.id) == 0
-    assert await store.document_ids(owner) == []
-    assert await store.entities(owner) == []
+    assert await graph.count_chunks(store, document.id) == 0
+    assert await graph.stored_document_ids(store, owner) == []
+    assert await graph.stored_entities(store, owner) == []
 
 
 async def test_searches_only_return_the_owners_chunks(store: GraphStore):
@@ -227,9 +197,9 @@ async def test_fulltext_finds_other_forms_of_a_word(store: GraphStore):
 
 async def test_an_unreachable_neo4j_is_a_store_error_for_reads_and_writes():
     from retrieval.errors import StoreError
-    from retrieval.graphstores import build_store
+    from retrieval.graphstores.neo4j import Neo4jStore
 
-    unreachable = build_store("neo4j", uri="bolt://127.0.0.1:9", user="neo4j", password="x")
+    unreachable = Neo4jStore(uri="bolt://127.0.0.1:9", user="neo4j", password="x", database=None)
     owner = unique_owner()
     try:
         with pytest.raises(StoreError):

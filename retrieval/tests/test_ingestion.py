@@ -9,36 +9,37 @@ import pytest
 from asgiref.sync import async_to_sync
 from django.utils import timezone
 
-from retrieval import ingestion, uploads
+from retrieval import documents, ingestion, tasks
 from retrieval.errors import DuplicateDocument
 from retrieval.graphstores import aget_store
 from retrieval.models import Document
 from retrieval.tests import samples
+from tests import graph
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def upload(owner, data: bytes, name: str) -> Document:
-    return uploads.create_document(owner, io.BytesIO(data), name, enqueue=False)
+    return documents.create_document(owner, io.BytesIO(data), name, enqueue=False)
 
 
 def graph_chunks(document: Document):
     async def read():
-        return await (await aget_store()).chunks(str(document.pk))
+        return await graph.stored_chunks(await aget_store(), str(document.pk))
 
     return async_to_sync(read)()
 
 
 def graph_entities(owner_id: int):
     async def read():
-        return await (await aget_store()).entities(owner_id)
+        return await graph.stored_entities(await aget_store(), owner_id)
 
     return async_to_sync(read)()
 
 
 def graph_chunk_count(document: Document) -> int:
     async def read():
-        return await (await aget_store()).count_chunks(str(document.pk))
+        return await graph.count_chunks(await aget_store(), str(document.pk))
 
     return async_to_sync(read)()
 
@@ -143,7 +144,7 @@ def test_deleting_removes_file_row_chunks_and_unshared_entities(alice):
     ingestion.ingest_document(gone.pk)
     path = gone.file.path
 
-    ingestion.delete_document(gone)
+    documents.delete_document(gone)
 
     assert not Document.objects.filter(pk=gone.pk).exists()
     assert graph_chunk_count(gone) == 0
@@ -174,7 +175,7 @@ def test_an_interrupted_ingestion_goes_back_to_the_queue(alice):
     busy = upload(alice, samples.pdf(), "busy.pdf")
     Document.objects.filter(pk=busy.pk).update(status="indexing")
 
-    requeued = ingestion.requeue_interrupted(idle=timedelta(minutes=5))
+    requeued = tasks.requeue_interrupted(idle=timedelta(minutes=5))
 
     assert [d.pk for d in requeued] == [document.pk]
     document.refresh_from_db()
@@ -206,7 +207,7 @@ def test_a_document_being_ingested_is_not_queued_again(alice):
     document = upload(alice, samples.MARKDOWN.encode(), "apollo.md")
     Document.objects.filter(pk=document.pk).update(status="embedding", chunks_done=3)
 
-    assert ingestion.requeue(document) is False
+    assert tasks.requeue(document) is False
     assert ingestion.ingest_document(document.pk) == "busy"
     document.refresh_from_db()
     assert (document.status, document.chunks_done) == ("embedding", 3)

@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import contextvars
 
-from retrieval.graphstores import aget_store, loop_scope
+from retrieval.graphstores import aget_store
+from retrieval.loops import loop_scope
 
 
 async def test_a_servers_loop_keeps_the_store_a_scope_on_it_opened():

@@ -7,17 +7,18 @@ import io
 import pytest
 from asgiref.sync import async_to_sync
 
-from ragsite.testing.openai_server import Reply
-from retrieval import embeddings, ingestion, uploads
+from retrieval import documents, embeddings, ingestion
 from retrieval.checks import check_graph_store
 from retrieval.graphstores import aget_store, forget_stores
 from retrieval.tests import samples
+from tests import graph
+from tests.openai_server import Reply
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
 def ingest(owner, data: bytes, name: str):
-    document = uploads.create_document(owner, io.BytesIO(data), name, enqueue=False)
+    document = documents.create_document(owner, io.BytesIO(data), name, enqueue=False)
     ingestion.ingest_document(document.pk)
     document.refresh_from_db()
     return document
@@ -25,7 +26,7 @@ def ingest(owner, data: bytes, name: str):
 
 def stored_chunks(document):
     async def read():
-        return await (await aget_store()).chunks(str(document.pk))
+        return await graph.stored_chunks(await aget_store(), str(document.pk))
 
     return async_to_sync(read)()
 
@@ -76,7 +77,7 @@ def test_the_chat_model_names_and_types_entities_when_configured(alice, openai_c
     assert document.status == "ready", document.error
 
     async def read():
-        return await (await aget_store()).entities(alice.pk)
+        return await graph.stored_entities(await aget_store(), alice.pk)
 
     found = {(e.name, e.type) for e in async_to_sync(read)()}
     assert found == {("Neil Armstrong", "person"), ("NASA", "organization")}
@@ -94,7 +95,7 @@ def test_entities_fall_back_to_the_local_extractor_when_the_model_fails(
     assert document.status == "ready", document.error
 
     async def read():
-        return await (await aget_store()).entities(alice.pk)
+        return await graph.stored_entities(await aget_store(), alice.pk)
 
     assert "NASA" in {e.name for e in async_to_sync(read)()}
 
@@ -113,7 +114,7 @@ def test_the_chat_model_names_entities_for_every_document_not_only_the_first(
     assert first.status == second.status == "ready"
 
     async def read():
-        return await (await aget_store()).entities(alice.pk)
+        return await graph.stored_entities(await aget_store(), alice.pk)
 
     found = {(e.name, e.type) for e in async_to_sync(read)()}
     assert {("Buzz Aldrin", "person"), ("Sea of Tranquility", "location")} <= found, found

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from retrieval import uploads
+from retrieval import documents
 from retrieval.errors import FileTooLarge, UnsupportedType, UploadError
 from retrieval.models import Document
 from retrieval.tests import samples
@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 )
 def test_a_dangerous_file_name_is_refused(alice, name, reason):
     with pytest.raises(UploadError) as refused:
-        uploads.create_document(alice, io.BytesIO(b"plain words"), name)
+        documents.create_document(alice, io.BytesIO(b"plain words"), name)
     assert reason in refused.value.message
     assert not Document.objects.exists()
 
@@ -38,7 +38,7 @@ def test_a_file_over_the_size_limit_is_refused(alice, settings):
     big = io.BytesIO(b"word " * (1024 * 1024 // 5 + 10))
 
     with pytest.raises(FileTooLarge) as refused:
-        uploads.create_document(alice, big, "big.txt")
+        documents.create_document(alice, big, "big.txt")
 
     assert refused.value.status == 413 and "1 MB" in refused.value.message
     assert not Document.objects.exists()
@@ -46,18 +46,18 @@ def test_a_file_over_the_size_limit_is_refused(alice, settings):
 
 def test_an_empty_file_is_refused(alice):
     with pytest.raises(UploadError, match="empty"):
-        uploads.create_document(alice, io.BytesIO(b""), "empty.txt")
+        documents.create_document(alice, io.BytesIO(b""), "empty.txt")
 
 
 def test_an_unsupported_file_is_refused_with_415(alice):
     with pytest.raises(UnsupportedType) as refused:
-        uploads.create_document(alice, io.BytesIO(b"\x7fELF\x02\x01\x01" + bytes(64)), "x.pdf")
+        documents.create_document(alice, io.BytesIO(b"\x7fELF\x02\x01\x01" + bytes(64)), "x.pdf")
     assert refused.value.status == 415
 
 
 def test_a_zip_bomb_is_refused_at_upload(alice):
     with pytest.raises(UploadError) as refused:
-        uploads.create_document(alice, io.BytesIO(samples.zip_bomb_docx()), "bomb.docx")
+        documents.create_document(alice, io.BytesIO(samples.zip_bomb_docx()), "bomb.docx")
     assert refused.value.code == "zip_bomb"
     assert not Document.objects.exists()
 
@@ -65,7 +65,7 @@ def test_a_zip_bomb_is_refused_at_upload(alice):
 def test_an_accepted_upload_is_queued_with_its_facts(alice, django_capture_on_commit_callbacks):
     data = samples.pdf()
     with django_capture_on_commit_callbacks(execute=True):
-        document = uploads.create_document(alice, io.BytesIO(data), "Apollo_Report.pdf")
+        document = documents.create_document(alice, io.BytesIO(data), "Apollo_Report.pdf")
 
     assert document.status == "queued"
     assert (document.title, document.filename, document.size) == (

@@ -4,62 +4,14 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const state = { conversation: null, controller: null, poll: null, turns: 0 };
+  const state = { conversation: null, controller: null, poll: null };
   const STAGES = {
     retrieving: "Searching your documents…",
     generating: "Writing the answer…",
   };
   const IN_PROGRESS = new Set(["queued", "parsing", "embedding", "indexing"]);
-
-  class ApiError extends Error {
-    constructor(message, status, code) {
-      super(message);
-      this.status = status;
-      this.code = code;
-    }
-  }
-
-  function csrfToken() {
-    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
-    return match ? decodeURIComponent(match[1]) : "";
-  }
-
-  async function refusal(response) {
-    let body = {};
-    try {
-      body = await response.json();
-    } catch (_) {
-      /* not JSON: use the status below */
-    }
-    if (response.status === 401 || body.code === "csrf_failed") {
-      return new ApiError("Your session has expired.", response.status, "session_expired");
-    }
-    const fields = Object.entries(body)
-      .filter(([key]) => key !== "detail" && key !== "code" && key !== "document_id")
-      .map(([, value]) => [].concat(value).join(" "));
-    const detail = fields.length ? fields.join(" ") : body.detail;
-    if (response.status >= 500 || !detail) {
-      return new ApiError("The server ran into a problem. Please try again in a moment.",
-        response.status, body.code || "server_error");
-    }
-    return new ApiError(detail, response.status, body.code);
-  }
-
-  async function api(path, options = {}) {
-    let response;
-    try {
-      response = await fetch(path, {
-        credentials: "same-origin",
-        ...options,
-        headers: { "X-CSRFToken": csrfToken(), Accept: "application/json", ...(options.headers || {}) },
-      });
-    } catch (error) {
-      if (error.name === "AbortError") throw error;
-      throw new ApiError("Connection lost. Check your network and try again.", 0, "network");
-    }
-    if (!response.ok) throw await refusal(response);
-    return response.status === 204 || response.status === 205 ? null : response.json();
-  }
+  const { ApiError, api, csrfToken, refusal } = window.ChatApi;
+  const { addAnswer, markEnded, renderAnswer, renderCitations } = window.AnswerView;
 
   // --- messages and errors -------------------------------------------------
   function showError(error) {
@@ -93,45 +45,52 @@
     return doc.status === "queued" ? name : `${name} ${doc.progress}%`;
   }
 
-  async function loadDocuments() {
-    clearTimeout(state.poll);
+  // Fill a sidebar list from a list endpoint; the empty-state note shows when
+  // there is nothing. Returns the items, or null when the request failed.
+  async function fillList(path, listId, emptyId, render) {
     let data;
     try {
-      data = await api("/api/documents/");
+      data = await api(path);
     } catch (error) {
       showError(error);
-      return;
+      return null;
     }
-    const list = $("documents");
-    list.replaceChildren();
-    for (const doc of data.results) {
-      const item = document.createElement("li");
-      item.className = `document status-${doc.status}`;
-      item.dataset.id = doc.id;
-      const name = document.createElement("span");
-      name.className = "name";
-      name.textContent = doc.title;
-      name.title = doc.filename;
-      const badge = document.createElement("span");
-      badge.className = "badge";
-      badge.textContent = statusText(doc);
-      const remove = document.createElement("button");
-      remove.type = "button";
-      remove.className = "link danger";
-      remove.textContent = "Delete";
-      remove.setAttribute("aria-label", `Delete ${doc.title}`);
-      remove.addEventListener("click", () => deleteDocument(doc));
-      item.append(name, badge, remove);
-      if (doc.status === "failed" && doc.error) {
-        const reason = document.createElement("p");
-        reason.className = "reason";
-        reason.textContent = doc.error;
-        item.append(reason);
-      }
-      list.append(item);
+    $(listId).replaceChildren(...data.results.map(render));
+    $(emptyId).hidden = data.results.length > 0;
+    return data.results;
+  }
+
+  function documentItem(doc) {
+    const item = document.createElement("li");
+    item.className = `document status-${doc.status}`;
+    item.dataset.id = doc.id;
+    const name = document.createElement("span");
+    name.className = "name";
+    name.textContent = doc.title;
+    name.title = doc.filename;
+    const badge = document.createElement("span");
+    badge.className = "badge";
+    badge.textContent = statusText(doc);
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "link danger";
+    remove.textContent = "Delete";
+    remove.setAttribute("aria-label", `Delete ${doc.title}`);
+    remove.addEventListener("click", () => deleteDocument(doc));
+    item.append(name, badge, remove);
+    if (doc.status === "failed" && doc.error) {
+      const reason = document.createElement("p");
+      reason.className = "reason";
+      reason.textContent = doc.error;
+      item.append(reason);
     }
-    $("no-documents").hidden = data.results.length > 0;
-    if (data.results.some((doc) => IN_PROGRESS.has(doc.status))) {
+    return item;
+  }
+
+  async function loadDocuments() {
+    clearTimeout(state.poll);
+    const docs = await fillList("/api/documents/", "documents", "no-documents", documentItem);
+    if (docs && docs.some((doc) => IN_PROGRESS.has(doc.status))) {
       state.poll = setTimeout(loadDocuments, 1500);
     }
   }
@@ -170,28 +129,20 @@
   }
 
   // --- conversations -------------------------------------------------------
-  async function loadConversations() {
-    let data;
-    try {
-      data = await api("/api/conversations/");
-    } catch (error) {
-      showError(error);
-      return;
-    }
-    const list = $("conversations");
-    list.replaceChildren();
-    for (const conversation of data.results) {
-      const item = document.createElement("li");
-      const open = document.createElement("button");
-      open.type = "button";
-      open.className = "conversation";
-      open.textContent = conversation.title;
-      if (conversation.id === state.conversation) open.setAttribute("aria-current", "true");
-      open.addEventListener("click", () => openConversation(conversation.id));
-      item.append(open);
-      list.append(item);
-    }
-    $("no-conversations").hidden = data.results.length > 0;
+  function conversationItem(conversation) {
+    const item = document.createElement("li");
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "conversation";
+    open.textContent = conversation.title;
+    if (conversation.id === state.conversation) open.setAttribute("aria-current", "true");
+    open.addEventListener("click", () => openConversation(conversation.id));
+    item.append(open);
+    return item;
+  }
+
+  function loadConversations() {
+    return fillList("/api/conversations/", "conversations", "no-conversations", conversationItem);
   }
 
   async function openConversation(id) {
@@ -242,99 +193,16 @@
     $("messages").append(bubble);
   }
 
-  function addAnswer() {
-    state.turns += 1;
-    const turn = { id: state.turns, text: "", citations: [], ended: false };
-    turn.el = document.createElement("article");
-    turn.el.className = "answer";
-    turn.body = document.createElement("div");
-    turn.body.className = "answer-text";
-    turn.list = document.createElement("ol");
-    turn.list.className = "citations";
-    turn.list.setAttribute("aria-label", "Sources");
-    turn.el.append(turn.body, turn.list);
-    $("messages").append(turn.el);
-    return turn;
-  }
-
-  const citeId = (turn, n) => `cite-${turn.id}-${n}`;
-
-  // Answers quote documents and may be steered by them: keep text, lists,
-  // tables, emphasis and links; drop anything that loads by itself (images,
-  // media), asks for input (forms) or could shadow the page's own ids.
-  const SANITIZE = {
-    FORBID_TAGS: ["img", "picture", "video", "audio", "source", "track", "iframe", "object",
-      "embed", "form", "input", "button", "textarea", "select", "option", "style", "svg",
-      "math", "link", "meta", "base"],
-    FORBID_ATTR: ["id", "name", "style", "srcset", "action", "formaction"],
-    ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|#)/i,
-  };
-  const MARKER = /\[(\d+)\]/g;
-
-  function renderAnswer(turn) {
-    turn.body.innerHTML = DOMPurify.sanitize(marked.parse(turn.text, { async: false }), SANITIZE);
-    linkMarkers(turn);
-    for (const link of turn.body.querySelectorAll("a:not(.marker)")) {
-      link.target = "_blank";
-      link.rel = "noopener noreferrer";
-    }
-  }
-
-  // [n] markers become links to their citation, in the rendered text only
-  // (never inside code, where arr[1] is code).
-  function linkMarkers(turn) {
-    const known = new Set(turn.citations.map((c) => String(c.n)));
-    const walker = document.createTreeWalker(turn.body, NodeFilter.SHOW_TEXT);
-    const nodes = [];
-    while (walker.nextNode()) {
-      if (!walker.currentNode.parentElement.closest("code, pre, a")) nodes.push(walker.currentNode);
-    }
-    for (const node of nodes) {
-      const parts = node.data.split(MARKER);
-      if (parts.length === 1) continue;
-      const pieces = parts.map((part, i) => {
-        if (i % 2 === 0) return part;
-        if (!known.has(part)) return `[${part}]`;
-        const link = document.createElement("a");
-        link.className = "marker";
-        link.href = `#${citeId(turn, part)}`;
-        link.textContent = `[${part}]`;
-        return link;
-      });
-      node.replaceWith(...pieces);
-    }
-  }
-
-  function renderCitations(turn) {
-    turn.list.replaceChildren();
-    for (const cite of turn.citations) {
-      const item = document.createElement("li");
-      item.id = citeId(turn, cite.n);
-      item.tabIndex = -1;
-      item.value = cite.n;
-      const source = document.createElement("strong");
-      source.textContent = cite.filename;
-      const where = document.createElement("span");
-      where.className = "muted";
-      where.textContent = cite.page ? ` · page ${cite.page}` : "";
-      const snippet = document.createElement("q");
-      snippet.textContent = cite.chunk_text;
-      item.append(source, where, document.createElement("br"), snippet);
-      turn.list.append(item);
-    }
-  }
-
-  function markEnded(turn, note) {
-    const tag = document.createElement("p");
-    tag.className = "note";
-    tag.textContent = note;
-    turn.el.append(tag);
-  }
-
   function setBusy(busy) {
     $("send").disabled = busy;
     $("stop").disabled = !busy;
     $("messages").setAttribute("aria-busy", busy ? "true" : "false");
+  }
+
+  // Said in words too, not by colour alone, and as a reopened conversation says it.
+  function failed(turn) {
+    turn.el.classList.add("failed");
+    markEnded(turn, "This answer failed.");
   }
 
   function handleEvent(turn, event, data) {
@@ -352,7 +220,7 @@
       state.conversation = JSON.parse(data).conversation_id;
     } else if (event === "error") {
       turn.ended = true;
-      turn.el.classList.add("failed");
+      failed(turn);
       showError(JSON.parse(data).message);
     }
   }
@@ -405,13 +273,15 @@
         parser.feed(decoder.decode(chunk.value, { stream: true }));
       }
       if (!turn.ended) {
-        showError("The answer stopped unexpectedly. Please ask again.");
+        // Cut before its last event (a proxy or the network gave up): failed
+        // like any other broken answer, so it stays marked after the alert goes.
+        throw new ApiError("The answer stopped unexpectedly. Please ask again.", 0, "incomplete");
       }
     } catch (error) {
       if (controller.signal.aborted) {
         markEnded(turn, "Stopped.");
       } else {
-        turn.el.classList.add("failed");
+        failed(turn);
         showError(error);
       }
     } finally {

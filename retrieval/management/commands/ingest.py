@@ -9,7 +9,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from retrieval import ingestion, uploads
+from retrieval import documents, ingestion
 from retrieval.errors import DuplicateDocument, UploadError
 from retrieval.models import Document
 
@@ -73,7 +73,9 @@ class Command(BaseCommand):
             raise UploadError(f"No such file: {path}")
         try:
             with path.open("rb") as handle:
-                return uploads.create_document(user, handle, path.name, title=title, enqueue=False)
+                return documents.create_document(
+                    user, handle, path.name, title=title, enqueue=False
+                )
         except DuplicateDocument as duplicate:
             if reingest:
                 return Document.objects.get(pk=duplicate.existing_id)

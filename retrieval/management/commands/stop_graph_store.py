@@ -1,17 +1,16 @@
 """manage.py stop_graph_store: save and stop the embedded FalkorDB server.
 
 `bin/run` calls it when the app stops, so no server is left running in the
-background. Nothing to do for Neo4j, which runs on its own.
+background. Nothing to do for a backend whose server runs on its own (Neo4j).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from retrieval.graphstores.falkordb import stop_embedded
+from retrieval.graphstores import backend_class
 
 
 class Command(BaseCommand):
@@ -19,7 +18,5 @@ class Command(BaseCommand):
     requires_system_checks: list = []  # the checks would start the server
 
     def handle(self, *args: Any, **options: Any) -> None:
-        if settings.GRAPH_STORE != "falkordb":
-            return
-        if stop_embedded(settings.FALKORDB_PATH):
+        if backend_class().stop_server():
             self.stdout.write("Stopped the embedded graph store.")

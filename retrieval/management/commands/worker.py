@@ -14,9 +14,10 @@ from typing import Any
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from retrieval import embeddings, ingestion
+from retrieval import embeddings, ingestion, tasks
 from retrieval.errors import RagError
-from retrieval.graphstores import aget_store, run_sync
+from retrieval.graphstores import aget_store
+from retrieval.loops import run_sync
 
 
 class Command(BaseCommand):
@@ -51,7 +52,7 @@ class Command(BaseCommand):
         except RagError as error:
             raise CommandError(error.message) from None
         idle = timedelta(seconds=recover_after)
-        for document in ingestion.requeue_interrupted(idle=idle):
+        for document in tasks.requeue_interrupted(idle=idle):
             self.stdout.write(f"Re-queued interrupted ingestion of “{document.title}”.")
         worker_options: dict[str, Any] = {"interval": 0.5}
         if max_tasks is not None:
@@ -62,7 +63,7 @@ class Command(BaseCommand):
             return
         stop = threading.Event()
         watch = threading.Thread(
-            target=ingestion.watch_interrupted,
+            target=tasks.watch_interrupted,
             args=(stop,),
             kwargs={"idle": idle, "every": recover_after / 2},
             name="interrupted-ingestions",

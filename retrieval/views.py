@@ -13,7 +13,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
-from retrieval import ingestion, uploads
+from retrieval import documents as lifecycle
 from retrieval.errors import RagError
 from retrieval.models import Document
 
@@ -29,16 +29,14 @@ def documents(request: HttpRequest) -> HttpResponse:
             messages.error(request, "Choose a file to upload first.")
         for file in files:
             try:
-                document = uploads.create_document(request.user, file, file.name, size=file.size)
+                document = lifecycle.create_document(request.user, file, file.name, size=file.size)
             except RagError as error:
                 messages.error(request, f"{file.name}: {error.message}")
             else:
                 messages.success(request, f"{document.filename} is queued for processing.")
         return redirect("documents")
     listed = Document.objects.filter(owner=request.user).order_by("-created")
-    busy = any(
-        d.status == Document.Status.QUEUED or d.status in Document.IN_PROGRESS for d in listed
-    )
+    busy = any(document.is_busy for document in listed)
     return render(
         request,
         "documents.html",
@@ -53,7 +51,7 @@ def delete(request: HttpRequest, pk: str) -> HttpResponse:
     if request.method == "GET":
         return render(request, "documents_delete.html", {"document": document})
     try:
-        ingestion.delete_document(document)
+        lifecycle.delete_document(document)
     except RagError as error:
         messages.error(request, f"{document.filename} was not deleted: {error.message}")
     else:

@@ -75,7 +75,7 @@ def split_held_out(rows: list[dict]) -> tuple[list[dict], list[dict]]:
 
 def ingest_passages(owner, rows: list[dict]) -> dict[int, str]:
     """Ingest each passage once; the document id of every row's gold passage."""
-    from retrieval import ingestion, uploads
+    from retrieval import documents, ingestion
     from retrieval.errors import DuplicateDocument
     from retrieval.models import Document
 
@@ -88,7 +88,7 @@ def ingest_passages(owner, rows: list[dict]) -> dict[int, str]:
             gold[row["i"]] = str(ready[digest])
             continue
         try:
-            document = uploads.create_document(
+            document = documents.create_document(
                 owner, io.BytesIO(data), f"passage-{row['i']}.txt", enqueue=False
             )
         except DuplicateDocument as duplicate:  # the same passage serves several questions

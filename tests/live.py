@@ -16,7 +16,7 @@ import httpx
 
 from retrieval.graphstores.falkordb import stop_embedded
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def free_port() -> int:

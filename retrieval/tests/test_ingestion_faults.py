@@ -1,0 +1,69 @@
+"""Ingestion meeting faults: the document goes away, the graph store goes away."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+
+from retrieval import documents, ingestion
+from retrieval.errors import StoreError
+from retrieval.graphstores import aget_store
+from retrieval.models import Document
+from tests import graph
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
+
+# 150 short paragraphs, a chunk each: more than one write batch of the store.
+LONG = "\n\n".join(
+    f"Report {n}: NASA and the Apollo program met at Houston in week {n}." for n in range(150)
+)
+
+
+def upload(owner, text: str, name: str) -> Document:
+    return documents.create_document(owner, io.BytesIO(text.encode()), name, enqueue=False)
+
+
+def in_graph(document: Document) -> tuple[int, list]:
+    async def read():
+        store = await aget_store()
+        chunks = await graph.count_chunks(store, str(document.pk))
+        return chunks, await graph.stored_entities(store, document.owner_id)
+
+    return async_to_sync(read)()
+
+
+def test_a_document_deleted_while_its_chunks_are_written_leaves_nothing_behind(alice, settings):
+    settings.CHUNK_SIZE, settings.CHUNK_OVERLAP = 100, 0
+    document = upload(alice, LONG, "reports.txt")
+    deleted: list[int] = []
+
+    async def delete_midway(stage: str, done: int, total: int) -> None:
+        if stage == "indexing" and done > 0 and not deleted:
+            deleted.append(done)  # some chunks are written, more are to come
+            row = await Document.objects.aget(pk=document.pk)
+            await sync_to_async(documents.delete_document)(row)
+
+    status = ingestion.ingest_document(document.pk, on_progress=delete_midway)
+
+    assert deleted and deleted[0] < 150
+    assert status == "missing"
+    assert not Document.objects.filter(pk=document.pk).exists()
+    assert in_graph(document) == (0, [])  # no chunk, staged or not; no orphan entity
+
+
+def test_a_store_that_cannot_be_reached_after_parsing_fails_the_document_with_its_reason(
+    alice, settings
+):
+    document = upload(alice, "Peregrine falcons nest on cliffs.", "falcons.txt")
+    # A real driver against a port where nothing listens: the store is down.
+    settings.GRAPH_STORE_BACKEND = settings.GRAPH_STORE_BACKENDS["neo4j"]
+    settings.NEO4J_URI = "bolt://127.0.0.1:9"
+
+    status = ingestion.ingest_document(document.pk)
+
+    document.refresh_from_db()
+    assert status == document.status == "failed"
+    assert document.error == StoreError.UNREACHABLE
+    assert document.chunks_total == 1  # parsed and embedded before the store was needed

@@ -1,0 +1,77 @@
+"""Word statistics for fulltext search: the words of a question, stems and BM25.
+
+Both graph stores return fulltext candidates scored in their own ways
+(FalkorDB's TF-IDF, Lucene's BM25); ranking them here with the same BM25, over
+the same words, is what makes the two backends answer alike.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+
+_STOPWORDS = (
+    "a about above after again against all also am an and any are as at be because been "
+    "before being below between both but by can could did do does doing down during each "
+    "either every few for from further had has have having he her here hers herself him "
+    "himself his how however i if in into is it its itself just let me more most much "
+    "must my myself neither no nor not now of off often on once one only or other our "
+    "ours ourselves out over own per same she should since so some such than that the "
+    "their theirs them themselves then there these they this those though through thus to "
+    "too under until up upon us very via was we were what when where whether which while "
+    "who whom whose why will with within without would yet you your yours yourself "
+    "yourselves new many may might shall first second according including include "
+    "includes included became become becomes known called named"
+)
+STOPWORDS = frozenset(_STOPWORDS.split())
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def stem(word: str) -> str:
+    """A light English suffix stripper, enough to count 'falcons' as 'falcon'."""
+    for suffix, keep in (
+        ("ies", "y"),
+        ("sses", "ss"),
+        ("ing", ""),
+        ("ed", ""),
+        ("es", ""),
+        ("s", ""),
+    ):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            return word[: len(word) - len(suffix)] + keep
+    return word
+
+
+def bm25(
+    texts: Sequence[str],
+    document_counts: dict[str, int],
+    total: int,
+    k1: float = 1.2,
+    b: float = 0.75,
+) -> list[float]:
+    """BM25 of each text for the query words (document counts from the owner's chunks)."""
+    tokenised = [[stem(w.lower()) for w in _WORD.findall(text)] for text in texts]
+    average = sum(map(len, tokenised)) / len(tokenised) if tokenised else 1.0
+    weights = {
+        stem(word): math.log(1 + (total - n + 0.5) / (n + 0.5))
+        for word, n in document_counts.items()
+    }
+    scores = []
+    for tokens in tokenised:
+        score = 0.0
+        length_factor = k1 * (1 - b + b * len(tokens) / (average or 1.0))
+        for term, idf in weights.items():
+            tf = tokens.count(term)
+            if tf:
+                score += idf * tf * (k1 + 1) / (tf + length_factor)
+        scores.append(score)
+    return scores
+
+
+def query_words(text: str, limit: int = 32) -> list[str]:
+    """Words of a user's text, lower-cased, without syntax a search engine would obey."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    kept = [w for w in words if w not in STOPWORDS and len(w) > 1] or words
+    return list(dict.fromkeys(kept))[:limit]
