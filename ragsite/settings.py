@@ -139,6 +139,10 @@ if "." not in GRAPH_STORE_BACKEND:
         f"GRAPH_STORE must be {' or '.join(GRAPH_STORE_BACKENDS)}, or the dotted path of a "
         f"GraphStore class, not {_graph_store!r}."
     )
+# Connections one process keeps to the store; a query finding all in use waits
+# this long for one before it fails as "busy".
+GRAPH_STORE_CONNECTIONS = env_int("GRAPH_STORE_CONNECTIONS", 32, minimum=1)
+GRAPH_STORE_WAIT_SECONDS = env_int("GRAPH_STORE_WAIT_SECONDS", 10, minimum=1)
 FALKORDB_PATH = DATA_DIR / "graph" / "falkordb.rdb"
 FALKORDB_GRAPH = env_str("FALKORDB_GRAPH", "ragsite")
 NEO4J_URI = env_str("NEO4J_URI")

@@ -54,6 +54,7 @@ class IngestionError(RagError, code="ingestion_failed", status=422):
 
 class StoreError(RagError, code="graph_store_unavailable", status=503, retry=True):
     UNREACHABLE = "The graph store is not reachable right now. Try again in a moment."
+    BUSY = "The graph store is busy right now. Try again in a moment."
 
 
 class ConfigurationError(RagError, code="misconfigured", status=500):

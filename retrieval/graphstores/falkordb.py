@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from django.conf import settings
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
 from retrieval.errors import StoreError
@@ -89,13 +90,26 @@ def stop_embedded(path: Path) -> bool:
 class FalkorDBStore(GraphStore):
     name = "falkordb"
 
-    def __init__(self, *, path: Path, graph: str) -> None:
+    def __init__(
+        self, *, path: Path, graph: str, connections: int = 32, wait: float = 10.0
+    ) -> None:
         from falkordb.asyncio import FalkorDB
+        from redis.asyncio import BlockingConnectionPool
+        from redis.asyncio.connection import UnixDomainSocketConnection
 
         self.path = path
         self.graph_name = graph
         self.identity = f"falkordb:{path}/{graph}"
-        self._db = FalkorDB(unix_socket_path=embedded_socket(path), max_connections=16)
+        # A query that finds every connection in use waits up to `wait` seconds
+        # for one instead of failing at once: a burst of questions queues.
+        self._pool = BlockingConnectionPool(
+            connection_class=UnixDomainSocketConnection,
+            path=embedded_socket(path),
+            max_connections=connections,
+            timeout=wait,
+            decode_responses=True,
+        )
+        self._db = FalkorDB(connection_pool=self._pool)
         self._graph = self._db.select_graph(graph)
 
     @classmethod
@@ -103,6 +117,8 @@ class FalkorDBStore(GraphStore):
         return cls(
             path=Path(overrides.get("path") or settings.FALKORDB_PATH),
             graph=str(overrides.get("graph") or settings.FALKORDB_GRAPH),
+            connections=settings.GRAPH_STORE_CONNECTIONS,
+            wait=settings.GRAPH_STORE_WAIT_SECONDS,
         )
 
     @classmethod
@@ -112,6 +128,10 @@ class FalkorDBStore(GraphStore):
     async def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         try:
             result = await self._graph.query(query, params or {})
+        except RedisConnectionError as error:
+            if isinstance(error.__cause__, TimeoutError):  # no free connection in time
+                raise StoreError(StoreError.BUSY) from error
+            raise StoreError(StoreError.UNREACHABLE) from error
         except (RedisError, OSError) as error:
             raise StoreError(StoreError.UNREACHABLE) from error
         names = [column[1] for column in (result.header or [])]
@@ -205,3 +225,4 @@ class FalkorDBStore(GraphStore):
 
     async def close(self) -> None:
         await self._db.connection.aclose()
+        await self._pool.aclose()

@@ -62,12 +62,19 @@ class Neo4jStore(GraphStore):
         user: str,
         password: str,
         database: str | None,
+        connections: int = 32,
+        wait: float = 10.0,
     ) -> None:
         from neo4j import AsyncGraphDatabase
 
         self.database = database
         self.identity = f"neo4j:{uri}/{database or ''}"
-        self._driver = AsyncGraphDatabase.driver(uri, auth=(user, password))
+        self._driver = AsyncGraphDatabase.driver(
+            uri,
+            auth=(user, password),
+            max_connection_pool_size=connections,
+            connection_acquisition_timeout=wait,
+        )
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> Neo4jStore:
@@ -79,6 +86,8 @@ class Neo4jStore(GraphStore):
             user=str(overrides.get("user") or settings.NEO4J_USER),
             password=str(overrides.get("password") or settings.NEO4J_PASSWORD),
             database=overrides.get("database") or settings.NEO4J_DATABASE,
+            connections=settings.GRAPH_STORE_CONNECTIONS,
+            wait=settings.GRAPH_STORE_WAIT_SECONDS,
         )
 
     @classmethod
@@ -105,10 +114,17 @@ class Neo4jStore(GraphStore):
     @asynccontextmanager
     async def _reachable(self) -> AsyncIterator[None]:
         """Connection trouble and lock conflicts as StoreError: a 503 and a retry, not a 500."""
-        from neo4j.exceptions import ServiceUnavailable, SessionExpired, TransientError
+        from neo4j.exceptions import (
+            ConnectionAcquisitionTimeoutError,
+            ServiceUnavailable,
+            SessionExpired,
+            TransientError,
+        )
 
         try:
             yield
+        except ConnectionAcquisitionTimeoutError as error:  # every pooled connection in use
+            raise StoreError(StoreError.BUSY) from error
         except TransientError as error:
             raise StoreError(BUSY) from error
         except (ServiceUnavailable, SessionExpired, OSError) as error:
