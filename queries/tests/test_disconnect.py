@@ -16,30 +16,10 @@ from asgiref.sync import sync_to_async
 
 from queries.models import Message
 from queries.tests.conftest import bearer
+from tests.asgi import leaving_client, post_scope
 from tests.openai_server import Reply
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
-
-
-def scope(headers: dict[str, str]) -> dict:
-    return {
-        "type": "http",
-        "asgi": {"version": "3.0"},
-        "http_version": "1.1",
-        "method": "POST",
-        "scheme": "http",
-        "path": "/api/query/stream/",
-        "raw_path": b"/api/query/stream/",
-        "query_string": b"",
-        "root_path": "",
-        "server": ("testserver", 80),
-        "client": ("127.0.0.1", 1),
-        "headers": [
-            (b"host", b"testserver"),
-            (b"content-type", b"application/json"),
-            *[(k.lower().encode(), v.encode()) for k, v in headers.items()],
-        ],
-    }
 
 
 async def test_leaving_while_the_server_is_blocked_in_send(alice, alice_falcons, openai_configured):
@@ -49,15 +29,7 @@ async def test_leaving_while_the_server_is_blocked_in_send(alice, alice_falcons,
     headers = await sync_to_async(bearer)(alice)
     body = json.dumps({"query": "How fast does a peregrine falcon dive?"}).encode()
     left, never = asyncio.Event(), asyncio.Event()
-    received = 0
-
-    async def receive():
-        nonlocal received
-        received += 1
-        if received == 1:
-            return {"type": "http.request", "body": body, "more_body": False}
-        await left.wait()
-        return {"type": "http.disconnect"}
+    receive = leaving_client(body, left)
 
     async def send(message):
         if b"event: token" in message.get("body", b""):
@@ -66,7 +38,7 @@ async def test_leaving_while_the_server_is_blocked_in_send(alice, alice_falcons,
 
     gc.disable()
     try:
-        await asyncio.wait_for(application(scope(headers), receive, send), 20)
+        await asyncio.wait_for(application(post_scope(headers), receive, send), 20)
         sent = await sync_to_async(openai_configured.settled_tokens)()
         answer = await Message.objects.filter(role="assistant").afirst()
     finally:

@@ -25,7 +25,7 @@ from django.db.models.signals import post_save
 
 from queries.models import Conversation, Message
 from queries.tests.conftest import FALCONS, bearer
-from queries.tests.test_disconnect import scope
+from tests.asgi import leaving_client, post_scope
 from tests.live import LiveApp
 from tests.openai_server import OpenAIServer, Reply
 from tests.sse_parser import Event, Parser
@@ -260,22 +260,14 @@ async def test_a_client_that_leaves_while_the_question_is_stored_leaves_no_half_
 
     headers = await sync_to_async(bearer)(alice)
     body = json.dumps({"query": QUESTION}).encode()
-    received = 0
-
-    async def receive():
-        nonlocal received
-        received += 1
-        if received == 1:
-            return {"type": "http.request", "body": body, "more_body": False}
-        await left.wait()
-        return {"type": "http.disconnect"}
+    receive = leaving_client(body, left)
 
     async def send(message):
         pass
 
     post_save.connect(leave, sender=stored, weak=False)
     try:
-        await asyncio.wait_for(application(scope(headers), receive, send), 20)
+        await asyncio.wait_for(application(post_scope(headers), receive, send), 20)
     finally:
         post_save.disconnect(leave, sender=stored)
     await asyncio.sleep(GRACE)  # anything still running has had time to save
