@@ -1,0 +1,389 @@
+"""Streaming answers under load: this project beside a minimal reference app, in one run.
+
+For each scenario, each app gets a fresh model server (bench/model_server.py)
+and a fresh server process, alternating: the product (daphne, embedded
+defaults, ChatOpenAI pointed at the model server, a small corpus so that every
+question retrieves five passages) and bench/reference_app.py (FastAPI +
+sse-starlette + ChatOpenAI, no retrieval). Both are read the same way, with
+httpx and httpx-sse.
+
+Scenarios:
+  ttft        questions one at a time: time the app adds before the first token
+              (client's first token minus the model server's own first-token delay)
+  tokens      one long answer at full speed: tokens/s and server CPU per 1,000 tokens
+  c50, c300, c1000
+              that many streams at once (ramped over 5 s), 20 tokens/s each: errors,
+              exact text, time to first token, gaps between tokens beyond the model's
+  disconnect  clients that leave mid-answer: how soon the app hangs up on the
+              model server, and how many tokens it asks for after the client left
+
+Prints a table and, with --results, appends it to bench/RESULTS.md.
+
+    .venv/bin/pip install -r bench/requirements.txt
+    .venv/bin/python bench/streaming.py [--scenarios ttft,tokens,c50] [--results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from httpx_sse import aconnect_sse
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.live import LiveApp, free_port  # noqa: E402
+
+CORPUS = "\n\n".join(
+    [
+        "The peregrine falcon is the fastest bird in the world, diving at over 300 km/h.",
+        "Peregrine falcons nest on cliff ledges and, in cities, on tall buildings.",
+        "A peregrine falcon hunts other birds in flight, striking them from above.",
+        "Peregrine falcon numbers fell sharply in the 1960s because of DDT.",
+        "After DDT was banned, peregrine falcon populations recovered across Europe.",
+        "Falconers have trained peregrine falcons to hunt for over a thousand years.",
+        "The peregrine falcon lives on every continent except Antarctica.",
+        "A peregrine falcon pair raises three or four chicks each spring.",
+    ]
+)
+QUESTION = "What do we know about the peregrine falcon? ({n})"
+
+
+@dataclass
+class Stream:
+    sent: float
+    first: float | None = None
+    last: float | None = None
+    gaps: list[float] = field(default_factory=list)
+    text: str = ""
+    done: bool = False
+    error: str = ""
+    left: float | None = None
+
+
+async def ask(
+    client: httpx.AsyncClient, url: str, headers: dict, n: int, leave_after: int | None = None
+) -> Stream:
+    stream = Stream(sent=time.monotonic())
+    body = {"query": QUESTION.format(n=n), "max_results": 5}
+    try:
+        async with aconnect_sse(client, "POST", url, json=body, headers=headers) as source:
+            if source.response.status_code != 200:
+                stream.error = f"HTTP {source.response.status_code}"
+                return stream
+            async for event in source.aiter_sse():
+                now = time.monotonic()
+                if event.event == "token":
+                    if stream.first is None:
+                        stream.first = now
+                    else:
+                        stream.gaps.append(now - stream.last)
+                    stream.last = now
+                    stream.text += event.data
+                    if leave_after is not None and stream.text.count(" ") >= leave_after:
+                        stream.left = time.monotonic()
+                        break
+                elif event.event == "done":
+                    stream.done = True
+                elif event.event == "error":
+                    stream.error = event.data
+    except (httpx.HTTPError, OSError) as error:
+        stream.error = type(error).__name__
+    return stream
+
+
+def expected(tokens: int) -> str:
+    return "".join(f"t{i} " for i in range(tokens))
+
+
+def percentile(values: list[float], share: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+class ModelServer:
+    def __init__(self, tokens: int, rate: float, folder: Path) -> None:
+        self.port = free_port()
+        self.log = folder / f"model-{self.port}.jsonl"
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "model_server.py"),
+                "--port",
+                str(self.port),
+                "--tokens",
+                str(tokens),
+                "--rate",
+                str(rate),
+                "--log",
+                str(self.log),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        for _ in range(100):
+            try:
+                with httpx.Client() as probe:
+                    probe.post(f"http://127.0.0.1:{self.port}/v1/chat/completions", json={})
+                return
+            except httpx.TransportError:
+                time.sleep(0.05)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def events(self) -> list[dict]:
+        return [json.loads(line) for line in self.log.read_text().splitlines() if line]
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(10)
+
+
+class Product:
+    name = "this project"
+
+    def __init__(self, model: ModelServer, folder: Path) -> None:
+        self.app = LiveApp(
+            folder / "product",
+            OPENAI_API_KEY="bench",
+            OPENAI_MODEL="bench",
+            OPENAI_BASE_URL=model.base_url,
+            LOG_LEVEL="WARNING",
+        )
+        self.app.data.mkdir()
+        self.app.start()
+        self.app.create_user("bench", "bench-pass-123")
+        (self.app.data / "falcons.txt").write_text(CORPUS)
+        self.app.manage("ingest", str(self.app.data / "falcons.txt"), "--owner", "bench")
+        token = httpx.post(
+            f"{self.app.url}/api/auth/token/",
+            json={"username": "bench", "password": "bench-pass-123"},
+        ).json()
+        self.headers = {"Authorization": f"Bearer {token['access']}"}
+        self.url = f"{self.app.url}/api/query/stream/"
+        self.pid = self.app.processes[0].pid
+
+    def stop(self) -> None:
+        self.app.stop()
+
+
+class Reference:
+    name = "FastAPI reference"
+
+    def __init__(self, model: ModelServer, folder: Path) -> None:
+        port = free_port()
+        self.process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "uvicorn",
+                "bench.reference_app:app",
+                "--port",
+                str(port),
+                "--log-level",
+                "warning",
+            ],
+            cwd=ROOT,
+            env={**os.environ, "OPENAI_BASE_URL": model.base_url},
+        )
+        self.url = f"http://127.0.0.1:{port}/api/query/stream/"
+        self.headers: dict[str, str] = {}
+        self.pid = self.process.pid
+        for _ in range(200):
+            try:
+                httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
+                return
+            except httpx.TransportError:
+                time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(20)
+
+
+def cpu_seconds(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+async def many(app, count: int, ramp: float, leave_after: int | None = None) -> list[Stream]:
+    limits = httpx.Limits(max_connections=None, max_keepalive_connections=0)
+    async with httpx.AsyncClient(timeout=120, limits=limits) as client:
+
+        async def one(n: int) -> Stream:
+            await asyncio.sleep(ramp * n / count)
+            return await ask(client, app.url, app.headers, n, leave_after)
+
+        return await asyncio.gather(*(one(n) for n in range(count)))
+
+
+def scenario_ttft(app, model: ModelServer) -> dict[str, float]:
+    async def run() -> list[Stream]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            return [await ask(client, app.url, app.headers, n) for n in range(40)]
+
+    streams = asyncio.run(run())
+    by_request: dict[int, dict[str, float]] = {}
+    for event in model.events():
+        seen = by_request.setdefault(event["r"], {})
+        if event["e"] == "request" and event.get("stream"):
+            seen["request"] = event["t"]
+        elif event["e"] == "token" and event["i"] == 0:
+            seen["first"] = event["t"]
+    delays = [
+        s["first"] - s["request"]
+        for _, s in sorted(by_request.items())
+        if "first" in s and "request" in s
+    ]
+    added = [
+        (s.first - s.sent - d) * 1000
+        for s, d in zip(streams[5:], delays[5:], strict=False)
+        if s.first is not None
+    ]
+    return {
+        "added ms p50": statistics.median(added),
+        "added ms p99": percentile(added, 0.99),
+        "errors": sum(bool(s.error) for s in streams),
+    }
+
+
+def scenario_tokens(app, model: ModelServer, tokens: int) -> dict[str, float]:
+    before = cpu_seconds(app.pid)
+    stream = asyncio.run(many(app, 1, 0))[0]
+    used = cpu_seconds(app.pid) - before
+    elapsed = (stream.last or 0) - (stream.first or 0)
+    return {
+        "tokens/s": tokens / elapsed if elapsed else float("nan"),
+        "CPU s per 1,000 tokens": used / tokens * 1000,
+        "exact": float(stream.text == expected(tokens)),
+    }
+
+
+def scenario_load(app, model: ModelServer, count: int, tokens: int, rate: float):
+    streams = asyncio.run(many(app, count, ramp=5.0))
+    good = [s for s in streams if s.done and not s.error and s.text == expected(tokens)]
+    ttft = [(s.first - s.sent) * 1000 for s in streams if s.first]
+    beyond = [max(0.0, gap - 1 / rate) * 1000 for s in streams for gap in s.gaps]
+    return {
+        "complete and exact": len(good),
+        "errors": count - len(good),
+        "ttft ms p50": statistics.median(ttft) if ttft else float("nan"),
+        "ttft ms p99": percentile(ttft, 0.99),
+        "gap beyond the model's, ms p99": percentile(beyond, 0.99),
+        "server RSS MB": rss_mb(app.pid),
+    }
+
+
+def scenario_disconnect(app, model: ModelServer, count: int, leave_after: int):
+    streams = asyncio.run(many(app, count, ramp=2.0, leave_after=leave_after))
+    events = model.events()
+    # The question carries its number; the model server numbers requests as they come.
+    closed: dict[int, float] = {}
+    tokens: dict[int, list[float]] = {}
+    for event in events:
+        if event["e"] in ("hung up", "closed"):
+            closed.setdefault(event["r"], event["t"])
+        elif event["e"] == "token":
+            tokens.setdefault(event["r"], []).append(event["t"])
+    # Match each client to the model request whose tokens it saw last: the one
+    # whose token `leave_after - 1` was written just before the client left.
+    lags, extra = [], []
+    used: set[int] = set()
+    for stream in sorted((s for s in streams if s.left), key=lambda s: s.left):
+        candidates = [
+            r
+            for r, times in tokens.items()
+            if r not in used and len(times) >= leave_after and times[leave_after - 1] <= stream.left
+        ]
+        if not candidates:
+            continue
+        request = max(candidates, key=lambda r: tokens[r][leave_after - 1])
+        used.add(request)
+        if request in closed:
+            lags.append((closed[request] - stream.left) * 1000)
+        extra.append(sum(t > stream.left for t in tokens[request]))
+    return {
+        "left": sum(bool(s.left) for s in streams),
+        "errors": sum(bool(s.error) for s in streams),
+        "upstream closed ms p50": statistics.median(lags) if lags else float("nan"),
+        "upstream closed ms p99": percentile(lags, 0.99),
+        "tokens after leaving, max": max(extra) if extra else float("nan"),
+    }
+
+
+SCENARIOS = {
+    "ttft": (40, 0, lambda app, model: scenario_ttft(app, model)),
+    "tokens": (2000, 0, lambda app, model: scenario_tokens(app, model, 2000)),
+    "c50": (40, 20, lambda app, model: scenario_load(app, model, 50, 40, 20)),
+    "c300": (40, 20, lambda app, model: scenario_load(app, model, 300, 40, 20)),
+    "c1000": (40, 20, lambda app, model: scenario_load(app, model, 1000, 40, 20)),
+    "disconnect": (200, 20, lambda app, model: scenario_disconnect(app, model, 200, 10)),
+}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scenarios", default="ttft,tokens,c50,c300,disconnect")
+    parser.add_argument("--results", action="store_true", help="append to bench/RESULTS.md")
+    args = parser.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    rows: list[tuple[str, str, float, float]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-streaming-") as folder:
+        for name in args.scenarios.split(","):
+            tokens, rate, run = SCENARIOS[name]
+            figures = {}
+            for kind in (Reference, Product):
+                model = ModelServer(tokens, rate, Path(folder))
+                app = kind(model, Path(tempfile.mkdtemp(dir=folder)))
+                try:
+                    figures[kind.name] = run(app, model)
+                finally:
+                    app.stop()
+                    model.stop()
+                print(name, kind.name, figures[kind.name], flush=True)
+            for figure in figures[Reference.name]:
+                rows.append(
+                    (name, figure, figures[Reference.name][figure], figures[Product.name][figure])
+                )
+    table = [
+        "| scenario | figure | FastAPI reference | this project | ratio |",
+        "|---|---|---|---|---|",
+    ]
+    for name, figure, reference, ours in rows:
+        ratio = ours / reference if reference else float("nan")
+        table.append(f"| {name} | {figure} | {reference:.3g} | {ours:.3g} | {ratio:.2f} |")
+    text = "\n".join(table)
+    print(text)
+    if args.results:
+        with (ROOT / "bench" / "RESULTS.md").open("a") as results:
+            results.write(
+                f"\n## Streaming under load ({time.strftime('%Y-%m-%d')}, {platform.machine()}, "
+                f"{os.cpu_count()} cores)\n\n`{' '.join(sys.argv)}`\n\n{text}\n"
+            )
+
+
+if __name__ == "__main__":
+    main()
