@@ -344,10 +344,36 @@ SCENARIOS = {
 }
 
 
+def profile(app, folder: Path, name: str) -> subprocess.Popen:
+    """py-spy sampling the app's server while a scenario runs: collapsed stacks per scenario."""
+    folder.mkdir(parents=True, exist_ok=True)
+    spy = subprocess.Popen(
+        [
+            str(Path(sys.executable).parent / "py-spy"),
+            "record",
+            "--pid",
+            str(app.pid),
+            "--format",
+            "raw",
+            "--rate",
+            "200",
+            "--output",
+            str(folder / f"{name}.txt"),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    time.sleep(1)  # attached before the load starts
+    return spy
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scenarios", default="ttft,tokens,c50,c300,disconnect")
     parser.add_argument("--results", action="store_true", help="append to bench/RESULTS.md")
+    parser.add_argument(
+        "--profile", type=Path, help="record the product's server with py-spy into this folder"
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     rows: list[tuple[str, str, float, float]] = []
@@ -358,9 +384,13 @@ def main() -> None:
             for kind in (Reference, Product):
                 model = ModelServer(tokens, rate, Path(folder))
                 app = kind(model, Path(tempfile.mkdtemp(dir=folder)))
+                spy = profile(app, args.profile, name) if args.profile and kind is Product else None
                 try:
                     figures[kind.name] = run(app, model)
                 finally:
+                    if spy is not None:
+                        spy.send_signal(signal.SIGINT)
+                        spy.wait(60)
                     app.stop()
                     model.stop()
                 print(name, kind.name, figures[kind.name], flush=True)
