@@ -1,7 +1,7 @@
 """ASGI entry point (daphne or uvicorn).
 
-The embedding model is loaded in the background as the server starts, so the
-first question does not wait for it.
+The embedding model (and the chat model's client library) load in the
+background as the server starts, so the first question does not wait for them.
 """
 
 import logging
@@ -17,16 +17,18 @@ application = get_asgi_application()
 
 
 def _warm_up() -> None:
-    from retrieval import embeddings
+    from retrieval import embeddings, llm
 
     started = time.perf_counter()
     try:
+        if llm.configured():
+            import langchain_openai  # noqa: F401  (a second's import, not the first question's)
         embeddings.warm_up()
     except Exception:  # the first question will say what is wrong
-        logging.getLogger(__name__).exception("could not load the embedding model")
+        logging.getLogger(__name__).exception("could not load the models")
         return
     logging.getLogger(__name__).info(
-        "embedding model ready in %.1f s", time.perf_counter() - started
+        "models loaded in %.1f s: ready for questions", time.perf_counter() - started
     )
 
 
