@@ -10,6 +10,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from asgiref.sync import sync_to_async
+from django.db import transaction
 from django.utils import timezone
 
 from queries import generation
@@ -43,6 +45,7 @@ class TurnState:
 
     conversation: Conversation
     history: list[Turn]
+    reply: Message  # the answer's row, stored as interrupted until the turn ends
     standalone: str = ""
     passages: list[Passage] = field(default_factory=list)
     answer: str = ""
@@ -68,29 +71,42 @@ def citations(passages: Sequence[Passage]) -> list[dict[str, Any]]:
 
 
 async def astart(question: Question) -> TurnState:
-    """Find or start the conversation and store the question.
+    """Find or start the conversation; store the question and its answer, interrupted so far.
 
     Only quick database work: the stream runs this before its first byte, so
-    that an unknown conversation is still a plain 404.
+    that an unknown conversation is still a plain 404. The three rows are one
+    transaction in a thread of its own, which finishes even when the client
+    leaves meanwhile: a turn is stored whole or not at all, and whatever ends it
+    (the answer's end, a failure, a client gone, a killed process) finds an
+    answer row to leave as it is or to complete.
     """
-    if question.conversation_id is not None:
-        conversation = await Conversation.objects.filter(
-            pk=question.conversation_id, owner_id=question.owner_id
-        ).afirst()
-        if conversation is None:
-            raise NotFound("That conversation does not exist.")
-    else:
-        conversation = await Conversation.objects.acreate(
-            owner_id=question.owner_id, title=" ".join(question.query.split())[:200]
+    return await sync_to_async(_start)(question)
+
+
+def _start(question: Question) -> TurnState:
+    with transaction.atomic():
+        if question.conversation_id is not None:
+            conversation = Conversation.objects.filter(
+                pk=question.conversation_id, owner_id=question.owner_id
+            ).first()
+            if conversation is None:
+                raise NotFound("That conversation does not exist.")
+        else:
+            conversation = Conversation.objects.create(
+                owner_id=question.owner_id, title=" ".join(question.query.split())[:200]
+            )
+        earlier = conversation.messages.exclude(text="").order_by("-created")[:HISTORY_TURNS]
+        history = [Turn(role=m.role, text=m.text) for m in earlier][::-1]
+        Message.objects.create(
+            conversation=conversation, role=Message.Role.USER, text=question.query
         )
-    history = [
-        Turn(role=m.role, text=m.text)
-        async for m in conversation.messages.exclude(text="").order_by("-created")[:HISTORY_TURNS]
-    ][::-1]
-    await Message.objects.acreate(
-        conversation=conversation, role=Message.Role.USER, text=question.query
-    )
-    return TurnState(conversation=conversation, history=history)
+        reply = Message.objects.create(
+            conversation=conversation,
+            role=Message.Role.ASSISTANT,
+            status=Message.Status.INTERRUPTED,
+            finish_reason="interrupted",
+        )
+    return TurnState(conversation=conversation, history=history, reply=reply)
 
 
 async def aretrieve_for(question: Question, state: TurnState) -> list[Passage]:
@@ -125,17 +141,17 @@ async def astream_tokens(question: Question, state: TurnState):
 
 
 async def afinish(state: TurnState, status: str) -> Message:
-    message = await Message.objects.acreate(
-        conversation=state.conversation,
-        role=Message.Role.ASSISTANT,
-        text=state.answer,
-        status=status,
-        citations=citations(state.passages),
-        finish_reason=state.info.finish_reason
-        or ("interrupted" if status == Message.Status.INTERRUPTED else ""),
+    """Store how the answer ended: its text so far, its status and its sources."""
+    reply = state.reply
+    reply.text = state.answer
+    reply.status = status
+    reply.citations = citations(state.passages)
+    reply.finish_reason = state.info.finish_reason or (
+        "interrupted" if status == Message.Status.INTERRUPTED else ""
     )
+    await reply.asave(update_fields=["text", "status", "citations", "finish_reason"])
     await Conversation.objects.filter(pk=state.conversation.pk).aupdate(updated=timezone.now())
-    return message
+    return reply
 
 
 async def aanswer(question: Question) -> dict[str, Any]:

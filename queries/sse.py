@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 from django.http import StreamingHttpResponse
@@ -49,36 +49,16 @@ class LineEndings:
 class EventStreamResponse(StreamingHttpResponse):
     """An event stream that proxies pass through unbuffered, closing its generator itself.
 
-    `on_unsent` runs when the response is closed without its events ever being
-    read: the client left between the view's return and the first byte.
-
     Django closes only its own wrappers when the client goes away; the events
     generator inside would wait for the garbage collector, and with it the
     model's stream and the save of the partial answer. Daphne happens to cancel
     at a point where that does not matter; servers that block in send() do not.
     """
 
-    def __init__(
-        self, events: AsyncIterator[str], *, on_unsent: Callable[[], None] | None = None
-    ) -> None:
-        self._on_unsent = on_unsent  # called by close() if the events never started
-        self._started = False
-        super().__init__(self._tracked(events), content_type="text/event-stream; charset=utf-8")
+    def __init__(self, events: AsyncIterator[str]) -> None:
+        super().__init__(events, content_type="text/event-stream; charset=utf-8")
         self["Cache-Control"] = "no-cache"
         self["X-Accel-Buffering"] = "no"
-
-    async def _tracked(self, events: AsyncIterator[str]) -> AsyncIterator[str]:
-        self._started = True
-        async with contextlib.aclosing(events):
-            async for event in events:
-                yield event
-
-    def close(self) -> None:
-        try:
-            if not self._started and self._on_unsent is not None:
-                self._on_unsent()
-        finally:
-            super().close()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async with contextlib.aclosing(self._iterator) as parts:

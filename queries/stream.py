@@ -21,7 +21,7 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from asgiref.sync import async_to_sync, sync_to_async
+from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from queries import answering
@@ -45,49 +45,10 @@ async def query_stream(request: HttpRequest, user: Any) -> HttpResponse:
     if not await sync_to_async(serializer.is_valid)():
         return JsonResponse(invalid_fields(dict(serializer.errors)), status=400)
     question = serializer.question()
-    state = await _start(question)  # an unknown conversation is still a JSON 404
-    response = EventStreamResponse(
-        answer_events(question, state),
-        # The client left after the question was stored but before the stream began.
-        on_unsent=lambda: _save_from_close(state),
-    )
+    state = await answering.astart(question)  # an unknown conversation is still a JSON 404
+    response = EventStreamResponse(answer_events(question, state))
     response["X-Conversation-Id"] = str(state.conversation.pk)
     return response
-
-
-_closing: set[asyncio.Task[None]] = set()
-
-
-def _save_from_close(state: answering.TurnState) -> None:
-    """Save an interrupted answer from a response's close(), a sync method.
-
-    Servers call close() in a worker thread; a test client may call it on the
-    event loop's own thread, where the save can only be scheduled.
-    """
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        async_to_sync(_save)(state, Message.Status.INTERRUPTED)
-        return
-    task = loop.create_task(_save(state, Message.Status.INTERRUPTED))
-    _closing.add(task)
-    task.add_done_callback(_closing.discard)
-
-
-async def _start(question: answering.Question) -> answering.TurnState:
-    """Store the question; a client that leaves meanwhile still leaves a whole turn.
-
-    Cancelled half-way, the conversation could stay without its question, or the
-    question without an answer: storing runs to its end in any case, and the
-    answer is then saved as interrupted, as for a client that leaves later.
-    """
-    storing = asyncio.ensure_future(answering.astart(question))
-    try:
-        return await asyncio.shield(storing)
-    except asyncio.CancelledError:
-        with contextlib.suppress(Exception):
-            await _save(await storing, Message.Status.INTERRUPTED)
-        raise
 
 
 async def answer_events(
