@@ -117,7 +117,7 @@ def json_object(request: HttpRequest) -> dict[str, Any]:
     """The request's JSON body, which must be an object; a Refusal otherwise."""
     if request.content_type != "application/json":
         raise Refusal(
-            "Send the question as JSON with Content-Type: application/json.",
+            "Send the request body as JSON with Content-Type: application/json.",
             "unsupported_media_type",
             415,
         )

@@ -56,16 +56,18 @@ def create_document(
         with transaction.atomic():
             document.file.save(checked.filename, File(stream, name=checked.filename), save=False)
             document.save()
-            if enqueue:
-                transaction.on_commit(lambda: tasks.enqueue(document))
     except IntegrityError:
         # The same file uploaded twice at once: the other upload won.
         document.file.delete(save=False)
-        uploads.raise_if_duplicate(owner.pk, checked.sha256)
-        raise
+        duplicate = uploads.duplicate_of(owner.pk, checked.sha256)
+        if duplicate is None:
+            raise
+        raise duplicate from None
     except BaseException:
         document.file.delete(save=False)  # no file without its row
         raise
+    if enqueue:  # once the row is committed (at once, or with the caller's transaction)
+        transaction.on_commit(lambda: tasks.enqueue(document))
     return document
 
 

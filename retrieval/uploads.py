@@ -77,13 +77,17 @@ def check_upload(owner_id: int, stream: IO[bytes], filename: str, size: int) -> 
         digest.update(block)
     stream.seek(0)
     checked = CheckedUpload(filename, size, content_type, digest.hexdigest())
-    raise_if_duplicate(owner_id, checked.sha256)
+    duplicate = duplicate_of(owner_id, checked.sha256)
+    if duplicate is not None:
+        raise duplicate
     return checked
 
 
-def raise_if_duplicate(owner_id: int, sha256: str) -> None:
+def duplicate_of(owner_id: int, sha256: str) -> DuplicateDocument | None:
+    """The error for a file this owner has already uploaded; None for a new one."""
     existing = Document.objects.filter(owner_id=owner_id, sha256=sha256).first()
-    if existing is not None:
-        raise DuplicateDocument(
-            f"This file is already uploaded as “{existing.title}”.", existing_id=str(existing.pk)
-        )
+    if existing is None:
+        return None
+    return DuplicateDocument(
+        f"This file is already uploaded as “{existing.title}”.", existing_id=str(existing.pk)
+    )

@@ -224,5 +224,4 @@ class FalkorDBStore(GraphStore):
             await self._graph.delete()
 
     async def close(self) -> None:
-        await self._db.connection.aclose()
-        await self._pool.aclose()
+        await self._pool.aclose()  # the client was given the pool, so it leaves it open
