@@ -183,8 +183,10 @@ class MiniLM:
 
     def load(self) -> None:
         """Build the graph and the tokenizer now (a process warms up at start)."""
+        if "_session" in self.__dict__:  # built: every embedding after the first skips the lock
+            return
         with self._lock:
-            self._session, self._tokenizer  # noqa: B018
+            self._tokenizer, self._session  # noqa: B018  (the session last: it marks "built")
 
     def embed(self, texts: Sequence[str]) -> np.ndarray:
         """Unit-length vectors, one row per text, in the order given."""
