@@ -271,6 +271,7 @@ def scenario_ttft(app, model: ModelServer) -> dict[str, float]:
 
 
 def scenario_tokens(app, model: ModelServer, tokens: int) -> dict[str, float]:
+    asyncio.run(many(app, 1, 0))  # warm: first-use imports are not a per-token cost
     before = cpu_seconds(app.pid)
     stream = asyncio.run(many(app, 1, 0))[0]
     used = cpu_seconds(app.pid) - before

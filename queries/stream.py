@@ -60,17 +60,30 @@ async def answer_events(
     try:
         yield event("status", {"stage": "retrieving"})
         producer = asyncio.create_task(_produce(question, state, queue))
-        while True:
+        finished = False
+        while not finished:
             try:
                 item = await asyncio.wait_for(queue.get(), KEEP_ALIVE_SECONDS)
             except TimeoutError:
                 yield KEEP_ALIVE  # slow, not gone: keep waiting
                 continue
-            if item is _DONE:
-                break
-            if isinstance(item, BaseException):
-                raise item
-            yield event(*item)
+            # Whatever else is waiting goes out in the same write: a fast model
+            # then costs one send per batch instead of one per token.
+            written = []
+            while True:
+                if item is _DONE:
+                    finished = True
+                    break
+                if isinstance(item, BaseException):
+                    if written:
+                        yield "".join(written)
+                    raise item
+                written.append(event(*item))
+                if queue.empty():
+                    break
+                item = queue.get_nowait()
+            if written:
+                yield "".join(written)
         status = Message.Status.COMPLETE
         message = await answering.afinish(state, status)
         yield event(

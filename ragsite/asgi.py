@@ -22,7 +22,7 @@ def _warm_up() -> None:
     started = time.perf_counter()
     try:
         if llm.configured():
-            import langchain_openai  # noqa: F401  (a second's import, not the first question's)
+            import retrieval.openai_stream  # noqa: F401  (a second's import, not the first question's)
         embeddings.warm_up()
     except Exception:  # the first question will say what is wrong
         logging.getLogger(__name__).exception("could not load the models")

@@ -154,6 +154,9 @@ NEO4J_DATABASE = env_str("NEO4J_DATABASE") or None
 OPENAI_API_KEY = env_secret("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL") or None
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
+# A streamed answer whose model sends nothing for this long fails with an
+# `error` event instead of holding the reader (and a connection) forever.
+OPENAI_STREAM_TIMEOUT = env_int("OPENAI_STREAM_TIMEOUT", 60, minimum=1)
 EMBEDDINGS = env_str("EMBEDDINGS", "local").lower()
 if EMBEDDINGS not in {"local", "sentence-transformers", "openai"}:
     raise ImproperlyConfigured(

@@ -27,7 +27,8 @@ class Reply:
     delay: float = 0.0
     fail_after: int | None = None  # send an error event after this many tokens
     cut_after: int | None = None  # drop the connection after this many tokens
-    status: int = 200  # a plain call answers with this HTTP error status instead
+    stall_after: int | None = None  # go silent (connection open) after this many tokens
+    status: int = 200  # answer with this HTTP error status instead
 
 
 @dataclass
@@ -73,6 +74,9 @@ class OpenAIServer:
                 self.wfile.write(data)
 
             def _stream(self, reply: Reply, body: dict[str, Any]) -> None:
+                if reply.status != 200:
+                    self._json(_error(reply.status), reply.status)
+                    return
                 self.send_response(200)
                 self.send_header("Content-Type", "text/event-stream")
                 self.send_header("Connection", "close")
@@ -90,6 +94,9 @@ class OpenAIServer:
                         if reply.cut_after is not None and number >= reply.cut_after:
                             self.wfile.flush()
                             self.connection.shutdown(2)
+                            return
+                        if reply.stall_after is not None and number >= reply.stall_after:
+                            time.sleep(60)  # longer than any client should wait
                             return
                         if reply.delay:
                             time.sleep(reply.delay)

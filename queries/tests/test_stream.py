@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
@@ -96,6 +97,50 @@ async def test_an_upstream_failure_mid_stream_ends_with_an_error_event(
     assert "done" not in [e.event for e in events]
     message = await Message.objects.filter(role="assistant").aget()
     assert message.status == "failed"
+
+
+async def test_a_model_server_that_refuses_twice_ends_the_stream_with_an_error_event(
+    async_client, alice_falcons, alice_auth, openai_configured
+):
+    openai_configured.replies.extend([Reply([], status=503), Reply([], status=503)])
+
+    response = await post_stream(async_client, {"query": "Tell me about falcons"}, alice_auth)
+
+    events, _ = await read_events(response)
+    assert events[-1].event == "error"
+    assert json.loads(events[-1].data)["code"] == "generation_failed"
+    streamed = [r for r in openai_configured.requests if r["body"].get("stream")]
+    assert len(streamed) == 2  # one retry, then the reader is told
+    assert await Message.objects.filter(role="assistant", status="failed").aexists()
+
+
+async def test_a_refusal_then_an_answer_is_retried_and_streams(
+    async_client, alice_falcons, alice_auth, openai_configured
+):
+    openai_configured.replies.extend([Reply([], status=503), Reply(["Fast ", "[1]"])])
+
+    response = await post_stream(async_client, {"query": "Tell me about falcons"}, alice_auth)
+
+    events, _ = await read_events(response)
+    assert "".join(e.data for e in events if e.event == "token") == "Fast [1]"
+    assert events[-1].event == "done"
+
+
+async def test_a_model_that_stalls_mid_answer_ends_with_an_error_and_keeps_the_part_sent(
+    async_client, alice_falcons, alice_auth, openai_configured, settings
+):
+    settings.OPENAI_STREAM_TIMEOUT = 1
+    openai_configured.replies.append(Reply(["The ", "falcon ", "is ", "fast"], stall_after=2))
+
+    response = await post_stream(async_client, {"query": "Tell me about falcons"}, alice_auth)
+
+    # The server stays silent for a minute: only the stream timeout ends this early.
+    events, _ = await asyncio.wait_for(read_events(response), 20)
+    assert "".join(e.data for e in events if e.event == "token") == "The falcon "
+    assert events[-1].event == "error"
+    assert json.loads(events[-1].data)["code"] == "generation_failed"
+    message = await Message.objects.filter(role="assistant").aget()
+    assert (message.status, message.text) == ("failed", "The falcon ")
 
 
 async def test_a_slow_model_gets_keep_alive_comments_and_still_finishes(
