@@ -46,15 +46,17 @@ INSTALLED_APPS = [
     "queries",
 ]
 
+# Django's usual stack; the ragsite versions run their quick hooks on the event
+# loop instead of a thread each (see ragsite/middleware.py).
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    "ragsite.middleware.SecurityMiddleware",
     "servestatic.middleware.ServeStaticMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "ragsite.middleware.SessionMiddleware",
+    "ragsite.middleware.CommonMiddleware",
+    "ragsite.middleware.CsrfViewMiddleware",
+    "ragsite.middleware.AuthenticationMiddleware",
+    "ragsite.middleware.MessageMiddleware",
+    "ragsite.middleware.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "ragsite.urls"

@@ -75,22 +75,15 @@ class LiveApp:
             f"User.objects.create_user({username!r}, password={password!r})",
         )
 
-    def start(self, *, worker: bool = False) -> LiveApp:
+    def start(self, *, worker: bool = False, server: str = "daphne") -> LiveApp:
         self.manage("migrate", "--noinput")
         self.manage("collectstatic", "--noinput")
         port = free_port()
-        self._spawn(
-            [
-                sys.executable,
-                "-m",
-                "daphne",
-                "-b",
-                "127.0.0.1",
-                "-p",
-                str(port),
-                "ragsite.asgi:application",
-            ]
-        )
+        if server == "uvicorn":
+            serve = ["uvicorn", "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"]
+        else:
+            serve = ["daphne", "-b", "127.0.0.1", "-p", str(port)]
+        self._spawn([sys.executable, "-m", *serve, "ragsite.asgi:application"])
         if worker:
             self._spawn([sys.executable, "manage.py", "worker"])
         self.url = f"http://127.0.0.1:{port}"
