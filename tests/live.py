@@ -80,7 +80,16 @@ class LiveApp:
         self.manage("collectstatic", "--noinput")
         port = free_port()
         if server == "uvicorn":
-            serve = ["uvicorn", "--host", "127.0.0.1", "--port", str(port), "--no-access-log", "--log-level", "warning"]
+            serve = [
+                "uvicorn",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(port),
+                "--no-access-log",
+                "--log-level",
+                "warning",
+            ]
         else:
             serve = ["daphne", "-b", "127.0.0.1", "-p", str(port)]
         self._spawn([sys.executable, "-m", *serve, "ragsite.asgi:application"])
