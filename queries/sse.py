@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from django.http import StreamingHttpResponse
@@ -55,10 +55,21 @@ class EventStreamResponse(StreamingHttpResponse):
     at a point where that does not matter; servers that block in send() do not.
     """
 
-    def __init__(self, events: AsyncIterator[str]) -> None:
+    def __init__(
+        self, events: AsyncIterator[str], *, on_close: Callable[[], None] | None = None
+    ) -> None:
         super().__init__(events, content_type="text/event-stream; charset=utf-8")
         self["Cache-Control"] = "no-cache"
         self["X-Accel-Buffering"] = "no"
+        self._on_close = on_close
+
+    def close(self) -> None:
+        """Django's close, then `on_close`: it runs even when the stream never started."""
+        try:
+            super().close()
+        finally:
+            if self._on_close is not None:
+                self._on_close()
 
     async def __aiter__(self) -> AsyncIterator[bytes]:
         async with contextlib.aclosing(self._iterator) as parts:

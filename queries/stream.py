@@ -24,7 +24,7 @@ from typing import Any
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from queries import answering
+from queries import admission, answering
 from queries.api import QuerySerializer
 from queries.models import Message
 from queries.sse import KEEP_ALIVE, EventStreamResponse, event
@@ -45,14 +45,21 @@ async def query_stream(request: HttpRequest, user: Any) -> HttpResponse:
     if not await sync_to_async(serializer.is_valid)():
         return JsonResponse(invalid_fields(dict(serializer.errors)), status=400)
     question = serializer.question()
-    state = await answering.astart(question)  # an unknown conversation is still a JSON 404
-    response = EventStreamResponse(answer_events(question, state))
+    slot = admission.admit()  # a full process says so before the stream starts
+    try:
+        state = await answering.astart(question)  # an unknown conversation is still a JSON 404
+    except BaseException:
+        slot.release()
+        raise
+    # The slot is freed when the answer ends, or when the response closes
+    # without ever streaming (the client left first).
+    response = EventStreamResponse(answer_events(question, state, slot), on_close=slot.release)
     response["X-Conversation-Id"] = str(state.conversation.pk)
     return response
 
 
 async def answer_events(
-    question: answering.Question, state: answering.TurnState
+    question: answering.Question, state: answering.TurnState, slot: admission.Slot | None = None
 ) -> AsyncIterator[str]:
     status = Message.Status.INTERRUPTED
     queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -108,6 +115,8 @@ async def answer_events(
                 await producer
         if status == Message.Status.INTERRUPTED:
             await asyncio.shield(_save(state, status))
+        if slot is not None:
+            slot.release()
 
 
 async def _produce(

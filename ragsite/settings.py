@@ -166,6 +166,10 @@ if EMBEDDINGS not in {"local", "sentence-transformers", "openai"}:
     )
 OPENAI_EMBEDDING_MODEL = env_str("OPENAI_EMBEDDING_MODEL", "text-embedding-3-small")
 
+# Answers one web process streams at once; a question beyond them gets a 503
+# with Retry-After before its stream starts (see queries/admission.py).
+MAX_STREAMS = env_int("MAX_STREAMS", 1500, minimum=1)
+
 REGISTRATION_OPEN = env_bool("REGISTRATION_OPEN", False)
 
 # --- background tasks ------------------------------------------------------

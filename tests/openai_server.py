@@ -14,6 +14,7 @@ import re
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -38,6 +39,8 @@ class OpenAIServer:
     completions: deque[Reply] = field(default_factory=deque)  # plain (non-streamed) calls
     requests: list[dict[str, Any]] = field(default_factory=list)
     tokens_sent: int = 0
+    # When no scripted reply is left: the reply made from the request body, if set.
+    respond: Callable[[dict[str, Any]], Reply] | None = None
 
     def __post_init__(self) -> None:
         server = self
@@ -54,7 +57,7 @@ class OpenAIServer:
                 if self.path.endswith("/embeddings"):
                     self._json(server.embeddings(body))
                 elif self.path.endswith("/chat/completions") and body.get("stream"):
-                    self._stream(server.replies.popleft() if server.replies else Reply([]), body)
+                    self._stream(server.next_reply(body), body)
                 elif self.path.endswith("/chat/completions"):
                     reply = server.completions.popleft() if server.completions else Reply(["[]"])
                     time.sleep(reply.delay)
@@ -123,6 +126,11 @@ class OpenAIServer:
         self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+
+    def next_reply(self, body: dict[str, Any]) -> Reply:
+        if self.replies:
+            return self.replies.popleft()
+        return self.respond(body) if self.respond is not None else Reply([])
 
     @property
     def base_url(self) -> str:

@@ -31,7 +31,8 @@
       .filter(([key]) => key !== "detail" && key !== "code" && key !== "document_id")
       .map(([, value]) => [].concat(value).join(" "));
     const detail = fields.length ? fields.join(" ") : body.detail;
-    if (response.status >= 500 || !detail) {
+    // A 503 names what is busy in words meant for people; other 5xx say nothing useful.
+    if ((response.status >= 500 && response.status !== 503) || !detail) {
       return new ApiError("The server ran into a problem. Please try again in a moment.",
         response.status, body.code || "server_error");
     }
