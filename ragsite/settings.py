@@ -146,6 +146,9 @@ if "." not in GRAPH_STORE_BACKEND:
 GRAPH_STORE_CONNECTIONS = env_int("GRAPH_STORE_CONNECTIONS", 32, minimum=1)
 GRAPH_STORE_WAIT_SECONDS = env_int("GRAPH_STORE_WAIT_SECONDS", 10, minimum=1)
 FALKORDB_PATH = DATA_DIR / "graph" / "falkordb.rdb"
+# A FalkorDB server shared by every process and machine (redis://host:6379);
+# unset, each machine runs the embedded one on FALKORDB_PATH.
+FALKORDB_URL = env_secret("FALKORDB_URL") or None
 FALKORDB_GRAPH = env_str("FALKORDB_GRAPH", "ragsite")
 NEO4J_URI = env_str("NEO4J_URI")
 NEO4J_USER = env_str("NEO4J_USER", "neo4j")

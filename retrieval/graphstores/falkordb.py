@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -32,6 +33,13 @@ _servers_lock = threading.Lock()
 
 # RediSearch query syntax treats these as operators; user words never carry them.
 _FULLTEXT_SPECIAL = set(",.<>{}[]\"':;!@#$%^&*()-+=~|/\\")
+
+
+def _without_password(url: str) -> str:
+    parts = urlsplit(url)
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit(parts._replace(netloc=netloc))
 
 
 def embedded_socket(path: Path) -> str:
@@ -91,39 +99,65 @@ class FalkorDBStore(GraphStore):
     name = "falkordb"
 
     def __init__(
-        self, *, path: Path, graph: str, connections: int = 32, wait: float = 10.0
+        self,
+        *,
+        path: Path,
+        graph: str,
+        url: str | None = None,
+        connections: int = 32,
+        wait: float = 10.0,
     ) -> None:
+        """A FalkorDB server at `url` (redis://, rediss://, unix://) or else the embedded one."""
         from falkordb.asyncio import FalkorDB
         from redis.asyncio import BlockingConnectionPool
         from redis.asyncio.connection import UnixDomainSocketConnection
 
         self.path = path
+        self.url = url
         self.graph_name = graph
-        self.identity = f"falkordb:{path}/{graph}"
         # A query that finds every connection in use waits up to `wait` seconds
         # for one instead of failing at once: a burst of questions queues.
-        self._pool = BlockingConnectionPool(
-            connection_class=UnixDomainSocketConnection,
-            path=embedded_socket(path),
-            max_connections=connections,
-            timeout=wait,
-            decode_responses=True,
-        )
+        if url:
+            self.identity = f"falkordb:{_without_password(url)}/{graph}"
+            self._pool = BlockingConnectionPool.from_url(
+                url, max_connections=connections, timeout=wait, decode_responses=True
+            )
+        else:
+            self.identity = f"falkordb:{path}/{graph}"
+            self._pool = BlockingConnectionPool(
+                connection_class=UnixDomainSocketConnection,
+                path=embedded_socket(path),
+                max_connections=connections,
+                timeout=wait,
+                decode_responses=True,
+            )
         self._db = FalkorDB(connection_pool=self._pool)
         self._graph = self._db.select_graph(graph)
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> FalkorDBStore:
+        path = overrides.get("path")
         return cls(
-            path=Path(overrides.get("path") or settings.FALKORDB_PATH),
+            path=Path(path or settings.FALKORDB_PATH),
             graph=str(overrides.get("graph") or settings.FALKORDB_GRAPH),
+            # A path asks for an embedded store.
+            url=overrides.get("url", None if path else settings.FALKORDB_URL),
             connections=settings.GRAPH_STORE_CONNECTIONS,
             wait=settings.GRAPH_STORE_WAIT_SECONDS,
         )
 
     @classmethod
     def stop_server(cls) -> bool:
+        if settings.FALKORDB_URL:
+            return False  # a server of its own: it is not ours to stop
         return stop_embedded(settings.FALKORDB_PATH)
+
+    @classmethod
+    def configuration_errors(cls) -> list[str]:
+        url = settings.FALKORDB_URL
+        if url and urlsplit(url).scheme not in {"redis", "rediss", "unix"}:
+            return [f"FALKORDB_URL must start with redis://, rediss:// or unix://, not {url!r}."]
+        return []
 
     async def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         try:

@@ -70,3 +70,13 @@ def test_an_unknown_graph_store_name_stops_start_up_naming_the_choices():
 
     assert done.returncode != 0
     assert "GRAPH_STORE must be falkordb or neo4j" in done.stderr
+
+
+def test_a_falkordb_url_of_another_kind_is_a_configuration_error(settings):
+    settings.FALKORDB_URL = "http://graph.example.com:6379"
+
+    errors = check_model_configuration()
+
+    assert [error.id for error in errors] == ["retrieval.E001"]
+    assert "redis://" in errors[0].msg
+    settings.FALKORDB_URL = None  # before the test graph is dropped through the settings

@@ -1,0 +1,100 @@
+"""Two web processes and two workers sharing one FalkorDB server and one database.
+
+The layout of several machines behind one address, on one machine: every
+process reaches the graph store at FALKORDB_URL (falkordblite's server on a
+TCP port), the database at DATABASE_URL (PostgreSQL when the suite runs on it)
+and the uploads in one shared folder. A document uploaded through either web
+process is ingested once, by whichever worker takes it, and either web
+process answers from it.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from tests.falkordb_server import FalkorDBServer
+from tests.live import LiveApp
+
+pytestmark = pytest.mark.slow
+
+TOPICS = {
+    "falcons.txt": "The peregrine falcon dives at over 300 km/h to strike its prey in flight.",
+    "bridges.txt": "The Akashi Kaikyo bridge in Japan has a central span of 1,991 metres.",
+    "tea.txt": "Oolong tea is partly oxidised, between green tea and black tea.",
+    "comets.txt": "Halley's comet returns to the inner solar system every 76 years or so.",
+}
+
+
+@pytest.fixture(scope="module")
+def two_machines(tmp_path_factory) -> Iterator[tuple[LiveApp, LiveApp]]:
+    shared = tmp_path_factory.mktemp("shared")
+    server = FalkorDBServer(tmp_path_factory.mktemp("falkordb"))
+    first = LiveApp(shared, FALKORDB_URL=server.url, LOG_LEVEL="WARNING")
+    second = LiveApp(
+        shared,
+        FALKORDB_URL=server.url,
+        DATABASE_URL=first.env["DATABASE_URL"],
+        LOG_LEVEL="WARNING",
+    )
+    try:
+        first.start(worker=True)
+        second.start(worker=True)
+        first.create_user("alice", "alice-pass-123")
+        yield first, second
+    finally:
+        first.stop()
+        second.stop()
+        server.stop()
+
+
+def bearer(base: str) -> dict[str, str]:
+    tokens = httpx.post(
+        f"{base}/api/auth/token/", json={"username": "alice", "password": "alice-pass-123"}
+    ).json()
+    return {"Authorization": f"Bearer {tokens['access']}"}
+
+
+def wait_until_ready(base: str, headers: dict[str, str], count: int) -> list[dict]:
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        documents = httpx.get(f"{base}/api/documents/", headers=headers).json()["results"]
+        if len(documents) == count and all(d["status"] in ("ready", "failed") for d in documents):
+            return documents
+        time.sleep(0.5)
+    raise AssertionError(f"not ready in time: {documents}")
+
+
+def test_uploads_through_either_web_process_are_ingested_once_and_answered_by_both(
+    two_machines, tmp_path
+):
+    webs = [app.url for app in two_machines]
+    headers = bearer(webs[0])
+    for number, (name, text) in enumerate(TOPICS.items()):
+        path = Path(tmp_path) / name
+        path.write_text(text)
+        with path.open("rb") as file:
+            response = httpx.post(
+                f"{webs[number % 2]}/api/documents/", headers=headers, files={"file": file}
+            )
+        assert response.status_code == 201, response.text
+
+    documents = wait_until_ready(webs[1], headers, len(TOPICS))
+
+    assert {d["status"] for d in documents} == {"ready"}
+    assert all(d["chunks"] == 1 for d in documents)  # once each, not once per worker
+    for web in webs:
+        answer = httpx.post(
+            f"{web}/api/query/",
+            headers=headers,
+            json={"query": "How long is the central span of the Akashi Kaikyo bridge?"},
+            timeout=60,
+        ).json()
+        assert answer["citations"][0]["filename"] == "bridges.txt"
+        assert "1,991" in answer["answer"]
+    # Neither process started a graph server of its own.
+    assert not list((two_machines[0].data / "graph").glob("*.settings"))
