@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -88,13 +88,18 @@ async def aretrieve(
     vector = await asyncio.to_thread(embeddings.embed_query, query)
     candidates = max(max_results * 4, 20)
 
-    rankings: list[tuple[float, list[Hit]]] = []
+    # Both rankings at once: the store answers them side by side.
+    searches: list[tuple[float, Awaitable[list[Hit]]]] = []
     if mode != Mode.FULLTEXT:
-        found = await store.vector_search(owner_id, vector, candidates, document_ids=document_ids)
-        rankings.append((VECTOR_WEIGHT, found))
+        searches.append(
+            (VECTOR_WEIGHT, store.vector_search(owner_id, vector, candidates, document_ids))
+        )
     if mode != Mode.VECTOR:
-        found = await store.fulltext_search(owner_id, query, candidates, document_ids=document_ids)
-        rankings.append((FULLTEXT_WEIGHT, found))
+        searches.append(
+            (FULLTEXT_WEIGHT, store.fulltext_search(owner_id, query, candidates, document_ids))
+        )
+    found = await asyncio.gather(*(search for _, search in searches))
+    rankings = [(weight, hits) for (weight, _), hits in zip(searches, found, strict=True)]
 
     fused = fuse(rankings)
     hits: dict[str, Hit] = {}

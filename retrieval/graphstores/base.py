@@ -16,6 +16,7 @@ statement is atomic on its own, a failure deletes the staged run.
 from __future__ import annotations
 
 import abc
+import asyncio
 import itertools
 import logging
 import uuid
@@ -32,6 +33,11 @@ logger = logging.getLogger(__name__)
 WRITE_BATCH = 100
 MAX_QUERY_WORDS = 12  # words of a question looked up in the fulltext index
 FULLTEXT_POOL = 200  # candidates rescored by BM25
+
+
+def owner_key(owner_id: int) -> str:
+    """The token that scopes a fulltext query to one owner's chunks, inside the index."""
+    return f"owner{int(owner_id)}"
 
 
 @dataclass(frozen=True)
@@ -137,12 +143,14 @@ class GraphStore(abc.ABC):
     fulltext_call_is_limited = True
 
     @abc.abstractmethod
-    def _fulltext_call(self) -> str:
-        """Cypher yielding `node, score` (higher is better) for the fulltext `$query`."""
+    def _fulltext_call(self, query: str = "$query") -> str:
+        """Cypher yielding `node, score` (higher is better) for the fulltext query that
+        the Cypher expression `query` holds, at most `$candidates` when limited."""
 
     @abc.abstractmethod
-    def fulltext_query(self, text: str) -> str | None:
-        """The user's words as a safe query in the backend's fulltext syntax."""
+    def fulltext_query(self, text: str, owner_id: int) -> str | None:
+        """The user's words as a safe query in the backend's fulltext syntax, matching
+        only chunks whose owner_key field is the owner's (see `owner_key`)."""
 
     @abc.abstractmethod
     async def close(self) -> None: ...
@@ -189,6 +197,7 @@ class GraphStore(abc.ABC):
                             "run": run_id,
                             "document_id": document.id,
                             "owner_id": document.owner_id,
+                            "owner_key": owner_key(document.owner_id),
                             "rows": [self._chunk_row(run_id, chunk) for chunk in batch],
                         },
                     )
@@ -211,6 +220,7 @@ class GraphStore(abc.ABC):
                         "owner_id": document.owner_id,
                         "title": document.title,
                         "filename": document.filename,
+                        "chunk_count": len(chunks),
                     },
                 )
                 await tx.run(
@@ -281,16 +291,16 @@ class GraphStore(abc.ABC):
         never change which words are searched or how hits rank.
         """
         words = query_words(text)[:MAX_QUERY_WORDS]
-        counts = {word: await self._match_count(owner_id, word) for word in words}
-        useful = sorted((w for w in words if counts[w]), key=lambda w: counts[w])
+        counts, total = await self._word_counts(owner_id, words)
+        useful = sorted((w for w in words if counts.get(w)), key=lambda w: counts[w])
         if not useful:
             return []
-        total = max(await self._chunk_total(owner_id), 1)
+        total = max(total, 1)
         selective = [w for w in useful if counts[w] <= max(50, total // 20)] or useful[:3]
         params = {
             "owner_id": owner_id,
             "k": FULLTEXT_POOL,
-            "query": self.fulltext_query(" ".join(selective)),
+            "query": self.fulltext_query(" ".join(selective), owner_id),
             "candidates": FULLTEXT_POOL * 4,
             "document_ids": _id_list(document_ids),
         }
@@ -324,16 +334,30 @@ class GraphStore(abc.ABC):
             rows = await self.run(query, params)
         return rows
 
-    async def _match_count(self, owner_id: int, word: str) -> int:
-        query = self.fulltext_query(word)
-        if not query:
-            return 0
+    async def _word_counts(self, owner_id: int, words: Sequence[str]) -> tuple[dict[str, int], int]:
+        """Per word, how many of the owner's chunks hold it; and the owner's chunk total.
+
+        One statement: the index answers each word for this owner only, so the
+        cost follows the owner's documents, not everyone's.
+        """
+        queries = [
+            {"word": word, "query": query}
+            for word in words
+            if (query := self.fulltext_query(word, owner_id))
+        ]
+        if not queries:
+            return {}, 0
         rows = await self.run(
-            self._fulltext_call()
-            + " WITH node WHERE node.owner_id = $owner_id RETURN count(node) AS n",
-            {"query": query, "candidates": 10_000_000, "owner_id": owner_id},
+            cypher.WORD_COUNTS.replace("<call>", self._fulltext_call("q.query")),
+            {
+                "owner_id": owner_id,
+                "document_ids": None,
+                "queries": queries,
+                "candidates": 10_000_000,
+            },
         )
-        return int(rows[0]["n"]) if rows else 0
+        counts = {row["word"]: int(row["n"]) for row in rows}
+        return counts, int(rows[0]["total"]) if rows else 0
 
     async def _chunk_total(self, owner_id: int, document_ids: Sequence[str] | None = None) -> int:
         rows = await self.run(
@@ -364,9 +388,10 @@ class GraphStore(abc.ABC):
             "limit": limit,
             "document_ids": _id_list(document_ids),
         }
-        rows = await self.run(cypher.NEXT_NEIGHBOURS, params)
-        rows += await self.run(cypher.ENTITY_NEIGHBOURS, params)
-        return [_hit(row) for row in rows]
+        neighbours, sharing = await asyncio.gather(
+            self.run(cypher.NEXT_NEIGHBOURS, params), self.run(cypher.ENTITY_NEIGHBOURS, params)
+        )
+        return [_hit(row) for row in neighbours + sharing]
 
 
 def _id_list(ids: Sequence[str] | None) -> list[str] | None:

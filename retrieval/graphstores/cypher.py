@@ -15,7 +15,7 @@ DETACH DELETE c
 STAGE_CHUNKS = """
 UNWIND $rows AS row
 CREATE (c:Chunk {id: row.id, run: $run, document_id: $document_id, owner_id: $owner_id,
-                 index: row.index, text: row.text})
+                 owner_key: $owner_key, index: row.index, text: row.text})
 SET c.page = row.page, c.embedding = <vector>
 WITH c, row
 UNWIND row.entities AS entity
@@ -33,7 +33,8 @@ CREATE (a)-[:NEXT]->(b)
 # One statement, so that readers switch from the old chunks to the new at once.
 COMMIT_RUN = """
 MERGE (d:Document {id: $id})
-SET d.owner_id = $owner_id, d.title = $title, d.filename = $filename
+SET d.owner_id = $owner_id, d.title = $title, d.filename = $filename,
+    d.chunk_count = $chunk_count
 WITH d
 OPTIONAL MATCH (d)-[:HAS_CHUNK]->(old:Chunk)
 DETACH DELETE old
@@ -78,10 +79,34 @@ DETACH DELETE d
 
 # <call> yields `node, score` with score meaning "higher is better".
 # Chunks a search may return: the owner's (or those of some of their documents).
-OWNER_CHUNK_COUNT = """
-MATCH (d:Document)-[:HAS_CHUNK]->(c:Chunk)
+# Documents carry their chunk count, so this reads a few nodes, not every chunk
+# (documents written before they carried it are counted the long way).
+_CHUNK_TOTAL = """
+MATCH (d:Document)
 WHERE d.owner_id = $owner_id AND ($document_ids IS NULL OR d.id IN $document_ids)
-RETURN count(c) AS n
+WITH sum(CASE WHEN d.chunk_count IS NULL THEN size([(d)-[:HAS_CHUNK]->(c:Chunk) | c])
+              ELSE d.chunk_count END) AS total
+"""
+
+OWNER_CHUNK_COUNT = _CHUNK_TOTAL + "RETURN total AS n"
+
+# How many of the owner's chunks hold each word (one fulltext call per word, each
+# scoped to the owner inside the index), and how many chunks the owner has.
+WORD_COUNTS = (
+    _CHUNK_TOTAL
+    + """UNWIND $queries AS q
+<call>
+WITH total, q, node
+WHERE node.owner_id = $owner_id
+RETURN q.word AS word, count(node) AS n, total
+"""
+)
+
+# Chunks written before the fulltext index knew owners get their owner key.
+SET_OWNER_KEYS = """
+MATCH (c:Chunk)
+WHERE c.owner_key IS NULL
+SET c.owner_key = 'owner' + toString(c.owner_id)
 """
 
 SEARCH_TAIL = """

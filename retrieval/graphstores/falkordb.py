@@ -23,7 +23,8 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 
 from retrieval.errors import StoreError
-from retrieval.graphstores.base import GraphStore, Runner
+from retrieval.graphstores import cypher
+from retrieval.graphstores.base import GraphStore, Runner, owner_key
 from retrieval.words import query_words
 
 logger = logging.getLogger(__name__)
@@ -200,10 +201,15 @@ class FalkorDBStore(GraphStore):
                 "CREATE VECTOR INDEX FOR (c:Chunk) ON (c.embedding) "
                 f"OPTIONS {{dimension: {int(dimension)}, similarityFunction: 'cosine'}}"
             )
-        if "FULLTEXT" not in existing.get(("Chunk", "text"), []):
+        if "FULLTEXT" not in existing.get(("Chunk", "owner_key"), []):
+            # Made before queries were scoped to an owner inside the index: give
+            # the chunks their owner key and index it beside the text.
+            if "FULLTEXT" in existing.get(("Chunk", "text"), []):
+                await self.run("CALL db.idx.fulltext.drop('Chunk')")
+            await self.run(cypher.SET_OWNER_KEYS)
             await self._create(
                 "CALL db.idx.fulltext.createNodeIndex("
-                "{label: 'Chunk', language: 'english'}, 'text')"
+                "{label: 'Chunk', language: 'english'}, 'text', 'owner_key')"
             )
 
     async def _create(self, statement: str) -> None:
@@ -242,15 +248,17 @@ class FalkorDBStore(GraphStore):
 
     fulltext_call_is_limited = False
 
-    def _fulltext_call(self) -> str:
-        return "CALL db.idx.fulltext.queryNodes('Chunk', $query) YIELD node, score"
+    def _fulltext_call(self, query: str = "$query") -> str:
+        return f"CALL db.idx.fulltext.queryNodes('Chunk', {query}) YIELD node, score"
 
-    def fulltext_query(self, text: str) -> str | None:
+    def fulltext_query(self, text: str, owner_id: int) -> str | None:
         words = [
             "".join(ch for ch in word if ch not in _FULLTEXT_SPECIAL) for word in query_words(text)
         ]
         words = [word for word in words if word]
-        return "|".join(words) or None
+        if not words:
+            return None
+        return f"@owner_key:{owner_key(owner_id)} @text:({'|'.join(words)})"
 
     async def drop(self) -> None:
         """Delete the whole graph (tests only)."""

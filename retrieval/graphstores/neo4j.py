@@ -14,7 +14,8 @@ from typing import Any
 from django.conf import settings
 
 from retrieval.errors import ConfigurationError, StoreError
-from retrieval.graphstores.base import GraphStore, Runner
+from retrieval.graphstores import cypher
+from retrieval.graphstores.base import GraphStore, Runner, owner_key
 from retrieval.words import query_words
 
 logger = logging.getLogger(__name__)
@@ -33,8 +34,9 @@ _SCHEMA = [
     "CREATE INDEX entity_owner IF NOT EXISTS FOR (e:Entity) ON (e.owner_id)",
     # English stemming and stop words, as FalkorDB's index (language 'english') has,
     # so "falcons" finds "falcon" on both; the default analyzer does not stem.
-    f"CREATE FULLTEXT INDEX {FULLTEXT_INDEX} IF NOT EXISTS FOR (c:Chunk) ON EACH [c.text] "
-    "OPTIONS {indexConfig: {`fulltext.analyzer`: 'english'}}",
+    # The owner key beside the text scopes each query to one owner inside the index.
+    f"CREATE FULLTEXT INDEX {FULLTEXT_INDEX} IF NOT EXISTS FOR (c:Chunk) "
+    "ON EACH [c.text, c.owner_key] OPTIONS {indexConfig: {`fulltext.analyzer`: 'english'}}",
 ]
 MISSING_URI = (
     "The graph store is Neo4j but NEO4J_URI is not set: set NEO4J_URI, NEO4J_USER and "
@@ -135,9 +137,13 @@ class Neo4jStore(GraphStore):
 
     async def _create_indexes(self, dimension: int) -> None:
         fulltext = await self._index_config("FULLTEXT", FULLTEXT_INDEX)
-        if fulltext is not None and fulltext.get("fulltext.analyzer") != "english":
-            # Made before it stemmed: IF NOT EXISTS would keep it as it is.
+        properties = await self._index_properties(FULLTEXT_INDEX)
+        if fulltext is not None and (
+            fulltext.get("fulltext.analyzer") != "english" or "owner_key" not in properties
+        ):
+            # Made before it stemmed or knew owners: IF NOT EXISTS would keep it as it is.
             await self.run(f"DROP INDEX {FULLTEXT_INDEX} IF EXISTS")
+            await self.run(cypher.SET_OWNER_KEYS)
         for statement in _SCHEMA:
             await self.run(statement)
         await self.run(
@@ -151,6 +157,13 @@ class Neo4jStore(GraphStore):
         config = await self._index_config("VECTOR", VECTOR_INDEX) or {}
         value = config.get("vector.dimensions")
         return int(value) if value is not None else None
+
+    async def _index_properties(self, name: str) -> list[str]:
+        rows = await self.run(
+            "SHOW INDEXES YIELD name, properties WHERE name = $name RETURN properties",
+            {"name": name},
+        )
+        return list(rows[0]["properties"] or []) if rows else []
 
     async def _index_config(self, kind: str, name: str) -> dict[str, Any] | None:
         """The indexConfig of a VECTOR or FULLTEXT index; None when there is no such index."""
@@ -167,15 +180,18 @@ class Neo4jStore(GraphStore):
             "YIELD node, score AS half WITH node, 2.0 * half - 1.0 AS score"
         )
 
-    def _fulltext_call(self) -> str:
+    def _fulltext_call(self, query: str = "$query") -> str:
         return (
-            f"CALL db.index.fulltext.queryNodes('{FULLTEXT_INDEX}', $query, "
+            f"CALL db.index.fulltext.queryNodes('{FULLTEXT_INDEX}', {query}, "
             "{limit: $candidates}) YIELD node, score"
         )
 
-    def fulltext_query(self, text: str) -> str | None:
+    def fulltext_query(self, text: str, owner_id: int) -> str | None:
         # \w+ words carry no Lucene syntax; lower case keeps AND/OR/NOT literal.
-        return " OR ".join(query_words(text)) or None
+        words = query_words(text)
+        if not words:
+            return None
+        return f"owner_key:{owner_key(owner_id)} AND text:({' OR '.join(words)})"
 
     async def close(self) -> None:
         await self._driver.close()

@@ -210,3 +210,35 @@ async def test_an_unreachable_neo4j_is_a_store_error_for_reads_and_writes():
             await unreachable.delete_document(str(uuid.uuid4()), owner)
     finally:
         await unreachable.close()
+
+
+async def test_a_store_made_before_owner_keys_is_brought_up_to_date_and_searches_per_owner(
+    store: GraphStore,
+):
+    """Chunks written before the fulltext index knew owners, and documents without
+    a chunk count: setup gives them what they lack, and search finds them."""
+    owner, other = unique_owner(), unique_owner()
+    mine, theirs = doc(owner, "Mine"), doc(other, "Theirs")
+    await store.write_document(mine, chunks(owner, ["falcons dive fast", "falcons nest"]))
+    await store.write_document(theirs, chunks(other, ["falcons everywhere"]))
+    await store.run("MATCH (c:Chunk) REMOVE c.owner_key")
+    await store.run("MATCH (d:Document) REMOVE d.chunk_count")
+    if store.name == "falkordb":
+        await store.run("CALL db.idx.fulltext.drop('Chunk')")
+        await store.run(
+            "CALL db.idx.fulltext.createNodeIndex({label: 'Chunk', language: 'english'}, 'text')"
+        )
+    else:
+        await store.run("DROP INDEX chunk_text IF EXISTS")
+        await store.run(
+            "CREATE FULLTEXT INDEX chunk_text FOR (c:Chunk) ON EACH [c.text] "
+            "OPTIONS {indexConfig: {`fulltext.analyzer`: 'english'}}"
+        )
+
+    await store.setup(4)
+
+    found = await store.fulltext_search(owner, "falcons", 10)
+    assert sorted(hit.text for hit in found) == ["falcons dive fast", "falcons nest"]
+    assert [hit.text for hit in await store.fulltext_search(other, "falcons", 10)] == [
+        "falcons everywhere"
+    ]
