@@ -96,8 +96,11 @@ def _close_async_connections(django_db_setup, django_db_blocker):
     """Async ORM calls in tests run in asgiref's one shared thread, whose connection
     the test client never closes; close it so the test database can be dropped."""
     yield
+    from ragsite import db
+
     with django_db_blocker.unblock():
         asyncio.run(sync_to_async(connections.close_all)())
+        asyncio.run(db.close())
 
 
 def unique_owner() -> int:

@@ -10,7 +10,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.utils import timezone
 
@@ -19,6 +18,7 @@ from queries.citations import MarkerFilter
 from queries.generation import StreamInfo, Turn
 from queries.models import Conversation, Message
 from queries.sse import LineEndings
+from ragsite import db
 from retrieval.errors import RagError
 from retrieval.search import Passage, aretrieve
 
@@ -80,7 +80,7 @@ async def astart(question: Question) -> TurnState:
     (the answer's end, a failure, a client gone, a killed process) finds an
     answer row to leave as it is or to complete.
     """
-    return await sync_to_async(_start)(question)
+    return await db.in_thread(_start)(question)
 
 
 def _start(question: Question) -> TurnState:
@@ -149,9 +149,14 @@ async def afinish(state: TurnState, status: str) -> Message:
     reply.finish_reason = state.info.finish_reason or (
         "interrupted" if status == Message.Status.INTERRUPTED else ""
     )
-    await reply.asave(update_fields=["text", "status", "citations", "finish_reason"])
-    await Conversation.objects.filter(pk=state.conversation.pk).aupdate(updated=timezone.now())
+    await db.in_thread(_finish)(reply, state.conversation.pk)
     return reply
+
+
+def _finish(reply: Message, conversation_id: uuid.UUID) -> None:
+    with transaction.atomic():
+        reply.save(update_fields=["text", "status", "citations", "finish_reason"])
+        Conversation.objects.filter(pk=conversation_id).update(updated=timezone.now())
 
 
 async def aanswer(question: Question) -> dict[str, Any]:

@@ -21,13 +21,13 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from queries import admission, answering
 from queries.api import QuerySerializer
 from queries.models import Message
 from queries.sse import KEEP_ALIVE, EventStreamResponse, event
+from ragsite import db
 from ragsite.api_errors import invalid_fields
 from ragsite.async_api import async_api_view, json_object
 from retrieval.errors import RagError
@@ -42,7 +42,7 @@ _DONE = object()
 @async_api_view("POST")
 async def query_stream(request: HttpRequest, user: Any) -> HttpResponse:
     serializer = QuerySerializer(data=json_object(request), context={"owner_id": user.pk})
-    if not await sync_to_async(serializer.is_valid)():
+    if not await db.in_thread(serializer.is_valid)():
         return JsonResponse(invalid_fields(dict(serializer.errors)), status=400)
     question = serializer.question()
     slot = admission.admit()  # a full process says so before the stream starts

@@ -16,7 +16,6 @@ import json
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
@@ -24,6 +23,7 @@ from rest_framework.authentication import CSRFCheck
 from rest_framework.exceptions import AuthenticationFailed
 from rest_framework_simplejwt.authentication import JWTAuthentication
 
+from ragsite import db
 from ragsite.api_errors import CSRF_FAILED, NOT_JSON, json_error, plain_words, rag_error_body
 from retrieval.errors import RagError
 
@@ -82,7 +82,7 @@ async def authenticate(request: HttpRequest) -> AbstractBaseUser:
     """The user of a bearer token, or of the session when its CSRF token is right."""
     if request.headers.get("Authorization"):
         try:
-            found = await sync_to_async(JWTAuthentication().authenticate)(request)
+            found = await db.in_thread(JWTAuthentication().authenticate)(request)
         except AuthenticationFailed as error:
             detail = error.detail
             message = detail.get("detail", detail) if isinstance(detail, dict) else detail

@@ -168,6 +168,8 @@ if EMBEDDINGS not in {"local", "sentence-transformers", "openai"}:
         f"EMBEDDINGS must be local, sentence-transformers or openai, not {EMBEDDINGS!r}."
     )
 OPENAI_EMBEDDING_MODEL = env_str("OPENAI_EMBEDDING_MODEL", "text-embedding-3-small")
+# Threads of the local embedding model; 0 lets ONNX Runtime use every core.
+EMBEDDING_THREADS = env_int("EMBEDDING_THREADS", 0, minimum=0)
 
 # Answers one web process streams at once; a question beyond them gets a 503
 # with Retry-After before its stream starts (see queries/admission.py).

@@ -15,7 +15,6 @@ with ones sentence-transformers made for the same texts.
 from __future__ import annotations
 
 import json
-import os
 import threading
 from collections.abc import Sequence
 from functools import cached_property
@@ -23,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from django.conf import settings
 
 MAX_TOKENS = 256  # sentence-transformers' max_seq_length for this model
 BATCH = 32
@@ -176,9 +176,13 @@ class MiniLM:
         graph = build_graph(load_file(str(self.path / "model.safetensors")), config)
         options = onnxruntime.SessionOptions()
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
-        threads = self.threads or int(os.environ.get("EMBEDDING_THREADS") or 0)
+        threads = self.threads or settings.EMBEDDING_THREADS
         if threads:
             options.intra_op_num_threads = threads
+        # Threads that spin between runs burn a core each while a web process
+        # waits on the network; they sleep instead.
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        options.add_session_config_entry("session.inter_op.allow_spinning", "0")
         return onnxruntime.InferenceSession(graph, options, providers=["CPUExecutionProvider"])
 
     def load(self) -> None:

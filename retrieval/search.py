@@ -15,9 +15,9 @@ from collections.abc import Awaitable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
-from retrieval import embeddings
 from retrieval.graphstores import Hit, aget_store
 from retrieval.loops import run_sync
+from retrieval.query_vectors import aembed_query
 
 # Reciprocal rank fusion constant (Cormack et al.); 60 is the usual choice.
 RRF_K = 60
@@ -85,7 +85,7 @@ async def aretrieve(
     if document_ids is not None and not document_ids:
         return []
     store = await aget_store()
-    vector = await asyncio.to_thread(embeddings.embed_query, query)
+    vector = await aembed_query(query)
     candidates = max(max_results * 4, 20)
 
     # Both rankings at once: the store answers them side by side.

@@ -1,0 +1,53 @@
+"""Database calls from async code, on the thread that suits the database.
+
+Django runs each request's sync work on a thread of its own, which opens a
+database connection and closes it when the request ends. With SQLite, whose
+writers take turns anyway, the rows of the answer stream (a turn started, an
+answer saved) go to one long-lived thread instead: its connection stays open,
+and under load the writes queue in order rather than sleep on SQLite's lock
+and retry. Other databases keep Django's way (PostgreSQL pools connections).
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import DatabaseError, connections
+
+_writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+
+
+def _sqlite() -> bool:
+    return settings.DATABASES["default"]["ENGINE"].endswith("sqlite3")
+
+
+def in_thread[**P, T](function: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+    """`function` as a coroutine, run where database work of the answer stream runs."""
+
+    @functools.wraps(function)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        if _sqlite():
+            return await sync_to_async(_guarded, thread_sensitive=False, executor=_writer)(
+                function, *args, **kwargs
+            )
+        return await sync_to_async(function)(*args, **kwargs)
+
+    return call
+
+
+def _guarded[T](function: Callable[..., T], *args: object, **kwargs: object) -> T:
+    try:
+        return function(*args, **kwargs)
+    except DatabaseError:
+        # Never reuse a connection an error may have broken: the next call reconnects.
+        connections.close_all()
+        raise
+
+
+async def close() -> None:
+    """Close the long-lived thread's connection (tests drop their database after)."""
+    await sync_to_async(connections.close_all, thread_sensitive=False, executor=_writer)()

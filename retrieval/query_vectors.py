@@ -1,0 +1,96 @@
+"""Question embeddings for async callers: off the event loop, batched, remembered.
+
+Many questions at once used to mean as many single-text model runs at once,
+each on its own thread, each asking for every core: most of a busy web
+process's CPU went to the model's threads waiting on each other. Here the
+questions of one event loop take turns in a single lane: while one batch is
+embedded, the questions that arrive wait and then go together in the next
+(one run for many texts costs little more than a run for one). A question
+asked again (the same words) reuses its vector.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import weakref
+from collections import OrderedDict
+from dataclasses import dataclass, field
+
+from django.conf import settings
+
+from retrieval import embeddings
+
+MAX_BATCH = 64
+REMEMBERED = 2048
+
+# Remembered by model and text, so a change of model never reuses a vector.
+_recent: OrderedDict[tuple[str, str, str], list[float]] = OrderedDict()
+_recent_lock = threading.Lock()
+
+
+@dataclass
+class _Lane:
+    waiting: list[tuple[str, asyncio.Future[list[float]]]] = field(default_factory=list)
+    busy: bool = False
+    task: asyncio.Task[None] | None = None  # held: the loop keeps only weak references
+
+
+_lanes: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Lane] = weakref.WeakKeyDictionary()
+
+
+async def aembed_query(text: str) -> list[float]:
+    """The question's vector, as embeddings.embed_query gives it."""
+    known = _recalled(text)
+    if known is not None:
+        return known
+    loop = asyncio.get_running_loop()
+    lane = _lanes.setdefault(loop, _Lane())
+    future: asyncio.Future[list[float]] = loop.create_future()
+    lane.waiting.append((text, future))
+    if not lane.busy:
+        lane.busy = True
+        lane.task = loop.create_task(_drain(lane))
+    return await future
+
+
+async def _drain(lane: _Lane) -> None:
+    try:
+        while lane.waiting:
+            batch, lane.waiting = lane.waiting[:MAX_BATCH], lane.waiting[MAX_BATCH:]
+            texts = list(dict.fromkeys(text for text, _ in batch))
+            try:
+                vectors = await asyncio.to_thread(embeddings.embed_texts, texts)
+            except Exception as error:
+                for _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            found = dict(zip(texts, vectors, strict=True))
+            for text, vector in found.items():
+                _remember(text, vector)
+            for text, future in batch:
+                if not future.done():  # its asker may have gone
+                    future.set_result(found[text])
+    finally:
+        lane.busy = False
+
+
+def _key(text: str) -> tuple[str, str, str]:
+    return (settings.EMBEDDINGS, settings.OPENAI_EMBEDDING_MODEL, text)
+
+
+def _recalled(text: str) -> list[float] | None:
+    with _recent_lock:
+        vector = _recent.get(_key(text))
+        if vector is not None:
+            _recent.move_to_end(_key(text))
+        return vector
+
+
+def _remember(text: str, vector: list[float]) -> None:
+    with _recent_lock:
+        _recent[_key(text)] = vector
+        _recent.move_to_end(_key(text))
+        while len(_recent) > REMEMBERED:
+            _recent.popitem(last=False)
