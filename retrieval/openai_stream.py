@@ -2,14 +2,17 @@
 
 Relaying a streamed answer is the web process's main per-token work, and most
 of it was the OpenAI SDK building a pydantic object for every chunk before
-LangChain turned it into a dict again. `LeanChatOpenAI` keeps every part of
-ChatOpenAI (request payload, message conversion, usage, callbacks, `invoke`,
-tools, structured output) and changes only how a plain streamed chat
-completion is read: the SDK still sends the request (auth, headers, retries,
-status errors) but hands back the raw response, whose `data:` lines are decoded
-straight into the dicts that LangChain's own converter takes. Anything else (a
-response format, the Responses API, raw headers) goes through ChatOpenAI
-unchanged.
+LangChain turned it into a dict again, and next the SDK's own pipeline for
+sending one request. `LeanChatOpenAI` keeps every part of ChatOpenAI (request
+payload, message conversion, usage, callbacks, `invoke`, tools, structured
+output) and changes only how a plain streamed chat completion travels: with a
+plain key and the model's own HTTP client (retrieval.llm gives it one per event
+loop), the request goes out on that client directly, retried as the SDK
+retries, and the server's `data:` lines are decoded straight into the dicts
+that LangChain's converter takes. Otherwise (an organization, extra headers, a
+key function) the SDK sends the request and the same decoding reads its raw
+response. Anything that is not a plain chat completion (a response format, the
+Responses API, raw headers) goes through ChatOpenAI unchanged.
 
 Errors keep the SDK's types: an HTTP error status raises the matching
 `openai.APIStatusError` subclass, a connection that drops mid-answer
@@ -29,6 +32,20 @@ from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_openai import ChatOpenAI
+from pydantic import SecretStr
+
+# Statuses worth another try, and the waits between tries, as the SDK has them.
+RETRYABLE = {408, 409, 429, 500, 502, 503, 504}
+RETRY_DELAY = 0.5
+STATUS_ERRORS: dict[int, type[openai.APIStatusError]] = {
+    400: openai.BadRequestError,
+    401: openai.AuthenticationError,
+    403: openai.PermissionDeniedError,
+    404: openai.NotFoundError,
+    409: openai.ConflictError,
+    422: openai.UnprocessableEntityError,
+    429: openai.RateLimitError,
+}
 
 
 class LeanChatOpenAI(ChatOpenAI):
@@ -72,30 +89,109 @@ class LeanChatOpenAI(ChatOpenAI):
 
     async def _chunks(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         """The decoded `data:` payloads of one streamed chat completion."""
-        silence = self.stream_chunk_timeout or None
+        key = self.openai_api_key
+        if self.http_async_client is None or not isinstance(key, SecretStr) or self._extras():
+            chunks = self._sdk_chunks(payload)
+        else:
+            chunks = self._direct_chunks(payload, key.get_secret_value())
+        async for chunk in chunks:
+            yield chunk
+
+    def _extras(self) -> bool:
+        """Whether the SDK's request building matters (organization, headers, proxy)."""
+        return bool(self.openai_organization or self.default_headers or self.openai_proxy)
+
+    async def _sdk_chunks(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         create = self.root_async_client.chat.completions.with_streaming_response.create
         async with create(**payload) as response:
-            loop = asyncio.get_running_loop()
+            async for chunk in self._decoded(response.iter_lines(), response.http_request):
+                yield chunk
+
+    async def _direct_chunks(
+        self, payload: dict[str, Any], key: str
+    ) -> AsyncIterator[dict[str, Any]]:
+        """The same request on the model's own HTTP client, without the SDK's request
+        pipeline (a third of a question's CPU in the web process): a bearer key and
+        JSON are all a chat completion needs."""
+        http = self.http_async_client
+        base = (self.openai_api_base or "https://api.openai.com/v1").rstrip("/")
+        request = http.build_request(
+            "POST",
+            f"{base}/chat/completions",
+            json=payload,
+            headers={"Authorization": f"Bearer {key}", "Accept": "text/event-stream"},
+            timeout=self.request_timeout if isinstance(self.request_timeout, float | int) else None,
+        )
+        response = await self._send(http, request)
+        try:
+            async for chunk in self._decoded(response.aiter_lines(), request):
+                yield chunk
+        finally:
+            await response.aclose()
+
+    async def _send(self, http: Any, request: Any) -> Any:
+        """The streamed response once its status is good, retried as the SDK would."""
+        attempts = (self.max_retries or 0) + 1
+        for attempt in range(attempts):
+            last = attempt == attempts - 1
             try:
-                async with asyncio.timeout(silence) as deadline:
-                    async for line in response.iter_lines():
-                        if not line.startswith("data:"):
-                            continue  # comments and keep-alives do not count as progress
-                        data = line[5:].strip()
-                        if data == "[DONE]":
-                            return
-                        chunk = json.loads(data)
-                        if "error" in chunk:
-                            raise _stream_error(chunk, response.http_request)
-                        if silence:
-                            deadline.reschedule(loop.time() + silence)
-                        yield chunk
-            except TimeoutError as error:
-                raise openai.APITimeoutError(response.http_request) from error
-            except (openai.APIError, ValueError):
-                raise
-            except Exception as error:  # the transport's own, e.g. the server hung up
-                raise openai.APIConnectionError(request=response.http_request) from error
+                response = await http.send(request, stream=True)
+            except Exception as error:  # refused, reset, timed out: nothing was streamed
+                if last:
+                    raise openai.APIConnectionError(request=request) from error
+                await asyncio.sleep(RETRY_DELAY * 2**attempt)
+                continue
+            if response.status_code < 400:
+                return response
+            await response.aread()
+            await response.aclose()
+            if last or response.status_code not in RETRYABLE:
+                raise _status_error(response)
+            await asyncio.sleep(RETRY_DELAY * 2**attempt)
+        raise AssertionError("unreachable")
+
+    async def _decoded(
+        self, lines: AsyncIterator[str], request: Any
+    ) -> AsyncIterator[dict[str, Any]]:
+        silence = self.stream_chunk_timeout or None
+        loop = asyncio.get_running_loop()
+        try:
+            async with asyncio.timeout(silence) as deadline:
+                async for line in lines:
+                    if not line.startswith("data:"):
+                        continue  # comments and keep-alives do not count as progress
+                    data = line[5:].strip()
+                    if data == "[DONE]":
+                        return
+                    chunk = json.loads(data)
+                    if "error" in chunk:
+                        raise _stream_error(chunk, request)
+                    if silence:
+                        deadline.reschedule(loop.time() + silence)
+                    yield chunk
+        except TimeoutError as error:
+            raise openai.APITimeoutError(request) from error
+        except (openai.APIError, ValueError):
+            raise
+        except Exception as error:  # the transport's own, e.g. the server hung up
+            raise openai.APIConnectionError(request=request) from error
+
+
+def _status_error(response: Any) -> openai.APIStatusError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    error = body.get("error") if isinstance(body, dict) else None
+    message = error.get("message") if isinstance(error, dict) else None
+    kind = STATUS_ERRORS.get(response.status_code)
+    if kind is None:
+        kind = openai.InternalServerError if response.status_code >= 500 else openai.APIStatusError
+    return kind(
+        message or f"The model server answered HTTP {response.status_code}.",
+        response=response,
+        body=body,
+    )
 
 
 def _stream_error(chunk: dict[str, Any], request: Any) -> openai.APIError:
