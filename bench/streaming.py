@@ -61,6 +61,7 @@ CORPUS = "\n\n".join(
     ]
 )
 SERVER = os.environ.get("BENCH_SERVER", "daphne")  # the product's ASGI server
+PROCESSES = int(os.environ.get("BENCH_PROCESSES", "1"))  # more than one: uvicorn --workers
 QUESTION = "What do we know about the peregrine falcon? ({n})"
 
 
@@ -169,7 +170,7 @@ class Product:
             LOG_LEVEL="WARNING",
         )
         self.app.data.mkdir()
-        self.app.start(server=SERVER)
+        self.app.start(server=SERVER, processes=PROCESSES)
         self.app.create_user("bench", "bench-pass-123")
         (self.app.data / "falcons.txt").write_text(CORPUS)
         self.app.manage("ingest", str(self.app.data / "falcons.txt"), "--owner", "bench")

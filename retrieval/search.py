@@ -11,11 +11,16 @@ from __future__ import annotations
 
 import asyncio
 import math
-from collections.abc import Awaitable, Sequence
+import weakref
+from collections.abc import AsyncIterator, Awaitable, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from enum import StrEnum
 
-from retrieval.graphstores import Hit, aget_store
+from django.conf import settings
+
+from retrieval.errors import StoreError
+from retrieval.graphstores import GraphStore, Hit, aget_store
 from retrieval.loops import run_sync
 from retrieval.query_vectors import aembed_query
 
@@ -34,6 +39,13 @@ FULLTEXT_WEIGHT = 1.0
 RELEVANCE_FLOOR = 0.30
 # Expansion hits rank below the hits they were reached from.
 EXPANSION_WEIGHT = 0.5
+# How long a question may queue for its turn to search before it is told the
+# store is busy (a burst far beyond what the process can serve).
+SEARCH_QUEUE_SECONDS = 60
+
+_gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 class Mode(StrEnum):
@@ -86,6 +98,45 @@ async def aretrieve(
         return []
     store = await aget_store()
     vector = await aembed_query(query)
+    async with _turn():
+        return await _search(store, owner_id, query, vector, max_results, document_ids, mode, floor)
+
+
+def _gate() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    gate = _gates.get(loop)
+    if gate is None:
+        gate = _gates[loop] = asyncio.Semaphore(max(1, settings.GRAPH_STORE_CONNECTIONS // 4))
+    return gate
+
+
+@asynccontextmanager
+async def _turn() -> AsyncIterator[None]:
+    """Searches take turns, a few at a time per process (each runs up to two store
+    queries at once): under a burst, questions queue here in order instead of
+    holding pooled connections while the process catches up."""
+    gate = _gate()
+    try:
+        async with asyncio.timeout(SEARCH_QUEUE_SECONDS):
+            await gate.acquire()
+    except TimeoutError:
+        raise StoreError(StoreError.BUSY) from None
+    try:
+        yield
+    finally:
+        gate.release()
+
+
+async def _search(
+    store: GraphStore,
+    owner_id: int,
+    query: str,
+    vector: list[float],
+    max_results: int,
+    document_ids: Sequence[str] | None,
+    mode: Mode,
+    floor: float,
+) -> list[Passage]:
     candidates = max(max_results * 4, 20)
 
     # Both rankings at once: the store answers them side by side.

@@ -75,11 +75,11 @@ class LiveApp:
             f"User.objects.create_user({username!r}, password={password!r})",
         )
 
-    def start(self, *, worker: bool = False, server: str = "daphne") -> LiveApp:
+    def start(self, *, worker: bool = False, server: str = "daphne", processes: int = 1) -> LiveApp:
         self.manage("migrate", "--noinput")
         self.manage("collectstatic", "--noinput")
         port = free_port()
-        if server == "uvicorn":
+        if server == "uvicorn" or processes > 1:  # daphne runs one process per port
             serve = [
                 "uvicorn",
                 "--host",
@@ -89,6 +89,8 @@ class LiveApp:
                 "--no-access-log",
                 "--log-level",
                 "warning",
+                "--workers",
+                str(processes),
             ]
         else:
             serve = ["daphne", "-b", "127.0.0.1", "-p", str(port)]
