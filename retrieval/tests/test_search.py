@@ -8,9 +8,12 @@ were measured with the shipped MiniLM model).
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
 from retrieval import search
+from retrieval.errors import StoreError
 from retrieval.graphstores import Hit
 from retrieval.search import Mode, fuse, retrieve
 from tests.documents import ingest
@@ -121,3 +124,36 @@ def test_max_results_is_honoured_and_the_floor_refuses_an_unrelated_question(ali
     unrelated = "What is the boiling point of mercury in kelvin?"
     assert retrieve(alice.pk, unrelated) == []
     assert retrieve(alice.pk, unrelated, floor=-1.0) != []  # there were passages to refuse
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+async def test_a_burst_of_searches_queues_for_its_turn_and_every_one_answers(alice, settings):
+    from asgiref.sync import sync_to_async
+
+    settings.GRAPH_STORE_CONNECTIONS = 4  # one search at a time per process
+    document = await sync_to_async(ingest)(alice, "Peregrine falcons nest on tall cliffs.", "f.txt")
+
+    found = await asyncio.gather(
+        *(search.aretrieve(alice.pk, f"Where do falcons nest? ({n})") for n in range(30))
+    )
+
+    assert [[p.document_id for p in passages] for passages in found] == [[str(document.pk)]] * 30
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+async def test_a_search_that_waits_too_long_for_its_turn_is_told_the_store_is_busy(
+    alice, settings, monkeypatch
+):
+    from asgiref.sync import sync_to_async
+
+    settings.GRAPH_STORE_CONNECTIONS = 4
+    monkeypatch.setattr(search, "SEARCH_QUEUE_SECONDS", 0.2)
+    await sync_to_async(ingest)(alice, "Peregrine falcons nest on tall cliffs.", "f.txt")
+    await search._gate().acquire()  # another search holds the only turn
+
+    with pytest.raises(StoreError) as busy:
+        await search.aretrieve(alice.pk, "Where do falcons nest?")
+
+    assert busy.value.message == StoreError.BUSY and busy.value.status == 503
