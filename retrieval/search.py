@@ -10,7 +10,6 @@ the store runs, so no other user's chunk ever reaches this module.
 from __future__ import annotations
 
 import asyncio
-import math
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
@@ -65,14 +64,6 @@ class Passage:
     text: str
     score: float  # cosine similarity to the question
     index: int = 0
-
-
-def _cosine(a: Sequence[float], b: Sequence[float]) -> float:
-    if not a or not b:
-        return 0.0
-    dot = sum(x * y for x, y in zip(a, b, strict=False))
-    norm = math.sqrt(sum(x * x for x in a)) * math.sqrt(sum(y * y for y in b))
-    return dot / norm if norm else 0.0
 
 
 def fuse(rankings: Sequence[tuple[float, Sequence[Hit]]]) -> dict[str, float]:
@@ -147,7 +138,10 @@ async def _search(
         )
     if mode != Mode.VECTOR:
         searches.append(
-            (FULLTEXT_WEIGHT, store.fulltext_search(owner_id, query, candidates, document_ids))
+            (
+                FULLTEXT_WEIGHT,
+                store.fulltext_search(owner_id, query, candidates, document_ids, vector),
+            )
         )
     found = await asyncio.gather(*(search for _, search in searches))
     rankings = [(weight, hits) for (weight, _), hits in zip(searches, found, strict=True)]
@@ -157,7 +151,7 @@ async def _search(
     for _, ranking in rankings:
         for hit in ranking:
             hits.setdefault(hit.chunk_id, hit)
-    similarity = {cid: _cosine(vector, hit.embedding) for cid, hit in hits.items()}
+    similarity = {cid: hit.similarity or 0.0 for cid, hit in hits.items()}
 
     def order(cid: str) -> tuple[float, float]:
         return (-fused[cid], -similarity[cid])
@@ -166,11 +160,11 @@ async def _search(
 
     if mode == Mode.GRAPH and relevant:
         seeds = relevant[:max_results]
-        for hit in await store.expand(owner_id, seeds, document_ids=document_ids):
+        for hit in await store.expand(owner_id, seeds, document_ids=document_ids, embedding=vector):
             if hit.chunk_id in hits:
                 continue
             hits[hit.chunk_id] = hit
-            similarity[hit.chunk_id] = _cosine(vector, hit.embedding)
+            similarity[hit.chunk_id] = hit.similarity or 0.0
             if similarity[hit.chunk_id] >= floor:
                 fused[hit.chunk_id] = EXPANSION_WEIGHT * fused.get(hit.seed or "", 0.0)
                 relevant.append(hit.chunk_id)

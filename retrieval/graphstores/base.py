@@ -76,7 +76,7 @@ class Hit:
     page: int | None
     text: str
     score: float
-    embedding: tuple[float, ...] = ()
+    similarity: float | None = None  # cosine similarity to the question, when one was given
     seed: str | None = None  # for expansion hits: the hit it was reached from
 
 
@@ -135,6 +135,10 @@ class GraphStore(abc.ABC):
         """Dimension of the existing chunk vector index, None if there is none."""
 
     @abc.abstractmethod
+    def similarity_expr(self, stored: str, given: str) -> str:
+        """Cypher for the cosine similarity (-1..1) of a stored embedding and a list of floats."""
+
+    @abc.abstractmethod
     def _vector_call(self) -> str:
         """Cypher yielding `node, score` (cosine similarity) for the `$candidates` chunks
         nearest to `$embedding`, of any owner."""
@@ -156,6 +160,9 @@ class GraphStore(abc.ABC):
     async def close(self) -> None: ...
 
     # --- shared behaviour ---------------------------------------------------
+    def _similarity(self, embedding: Sequence[float] | None) -> str:
+        return self.similarity_expr("node.embedding", "$embedding") if embedding else "null"
+
     async def ping(self) -> None:
         await self.run("RETURN 1 AS ok")
 
@@ -272,7 +279,9 @@ class GraphStore(abc.ABC):
             "document_ids": _id_list(document_ids),
         }
         want = min(k, await self._chunk_total(owner_id, document_ids))
-        return [_hit(row) for row in await self._owner_search(self._vector_call(), params, want)]
+        call = self._vector_call()
+        rows = await self._owner_search(call, params, want, similarity="score")
+        return [_hit(row) for row in rows]
 
     async def fulltext_search(
         self,
@@ -280,6 +289,7 @@ class GraphStore(abc.ABC):
         text: str,
         k: int,
         document_ids: Sequence[str] | None = None,
+        embedding: Sequence[float] | None = None,
     ) -> list[Hit]:
         """The owner's k chunks that best match the words of `text`, scored by BM25.
 
@@ -303,18 +313,23 @@ class GraphStore(abc.ABC):
             "query": self.fulltext_query(" ".join(selective), owner_id),
             "candidates": FULLTEXT_POOL * 4,
             "document_ids": _id_list(document_ids),
+            "embedding": _vector(embedding),
         }
         # The OR query matches at least as many of the owner's chunks as its most
         # common word does: widening until that many are found always ends early.
         most = max(counts[w] for w in selective)
         want = min(FULLTEXT_POOL, most) if self.fulltext_call_is_limited else 0
-        rows = await self._owner_search(self._fulltext_call(), params, want)
+        rows = await self._owner_search(
+            self._fulltext_call(), params, want, similarity=self._similarity(embedding)
+        )
         hits = [_hit(row) for row in rows]
         scores = bm25([hit.text for hit in hits], {w: counts[w] for w in useful}, total)
         ranked = sorted(zip(scores, range(len(hits)), strict=True), reverse=True)
         return [replace(hits[i], score=score) for score, i in ranked[:k] if score > 0]
 
-    async def _owner_search(self, call: str, params: dict[str, Any], want: int) -> list[dict]:
+    async def _owner_search(
+        self, call: str, params: dict[str, Any], want: int, *, similarity: str
+    ) -> list[dict]:
         """SEARCH_TAIL over an index call, asking the index for more until `want` rows.
 
         The indexes hold every owner's chunks and give their top `candidates`
@@ -322,7 +337,7 @@ class GraphStore(abc.ABC):
         documents') chunks could crowd out all of the owner's: widen the net
         (8x each time) until enough are found or it covers every chunk.
         """
-        query = cypher.SEARCH_TAIL.replace("<call>", call)
+        query = cypher.SEARCH_TAIL.replace("<call>", call).replace("<similarity>", similarity)
         rows = await self.run(query, params)
         everything: int | None = None
         while len(rows) < want:
@@ -380,6 +395,7 @@ class GraphStore(abc.ABC):
         *,
         document_ids: Sequence[str] | None = None,
         limit: int = 20,
+        embedding: Sequence[float] | None = None,
     ) -> list[Hit]:
         """Chunks next to the given ones in reading order, then chunks sharing entities."""
         params = {
@@ -387,11 +403,18 @@ class GraphStore(abc.ABC):
             "ids": list(chunk_ids),
             "limit": limit,
             "document_ids": _id_list(document_ids),
+            "embedding": _vector(embedding),
         }
+        similarity = self._similarity(embedding)
         neighbours, sharing = await asyncio.gather(
-            self.run(cypher.NEXT_NEIGHBOURS, params), self.run(cypher.ENTITY_NEIGHBOURS, params)
+            self.run(cypher.NEXT_NEIGHBOURS.replace("<similarity>", similarity), params),
+            self.run(cypher.ENTITY_NEIGHBOURS.replace("<similarity>", similarity), params),
         )
         return [_hit(row) for row in neighbours + sharing]
+
+
+def _vector(embedding: Sequence[float] | None) -> list[float] | None:
+    return [float(x) for x in embedding] if embedding is not None else None
 
 
 def _id_list(ids: Sequence[str] | None) -> list[str] | None:
@@ -409,6 +432,6 @@ def _hit(row: dict[str, Any]) -> Hit:
         page=row["page"],
         text=row["text"],
         score=float(row["score"]),
-        embedding=tuple(float(x) for x in (row.get("embedding") or ())),
+        similarity=float(row["similarity"]) if row.get("similarity") is not None else None,
         seed=row.get("seed"),
     )

@@ -77,8 +77,6 @@ MATCH (d:Document {id: $document_id})
 DETACH DELETE d
 """
 
-# <call> yields `node, score` with score meaning "higher is better".
-# Chunks a search may return: the owner's (or those of some of their documents).
 # Documents carry their chunk count, so this reads a few nodes, not every chunk
 # (documents written before they carried it are counted the long way).
 _CHUNK_TOTAL = """
@@ -109,6 +107,10 @@ WHERE c.owner_key IS NULL
 SET c.owner_key = 'owner' + toString(c.owner_id)
 """
 
+# <call> yields `node, score` with score meaning "higher is better"; <similarity>
+# is the chunk's cosine similarity to $embedding, computed in the store so that
+# no embedding travels back (or null when the caller has none).
+# Chunks a search may return: the owner's (or those of some of their documents).
 SEARCH_TAIL = """
 <call>
 WITH node, score
@@ -116,7 +118,7 @@ WHERE node.owner_id = $owner_id
 MATCH (d:Document)-[:HAS_CHUNK]->(node)
 WHERE $document_ids IS NULL OR d.id IN $document_ids
 RETURN node.id AS chunk_id, d.id AS document_id, d.title AS title, d.filename AS filename,
-       node.index AS index, node.page AS page, node.text AS text, node.embedding AS embedding,
+       node.index AS index, node.page AS page, node.text AS text, <similarity> AS similarity,
        score
 ORDER BY score DESC
 LIMIT $k
@@ -132,7 +134,7 @@ MATCH (d:Document)-[:HAS_CHUNK]->(node)
 WHERE $document_ids IS NULL OR d.id IN $document_ids
 RETURN DISTINCT seed_id AS seed, node.id AS chunk_id, d.id AS document_id, d.title AS title,
        d.filename AS filename, node.index AS index, node.page AS page, node.text AS text,
-       node.embedding AS embedding, 1.0 AS score
+       <similarity> AS similarity, 1.0 AS score
 """
 
 # The document restriction comes before LIMIT (applied after it, chunks of other
@@ -153,5 +155,5 @@ LIMIT $limit
 MATCH (d:Document)-[:HAS_CHUNK]->(node)
 RETURN seed_id AS seed, node.id AS chunk_id, d.id AS document_id, d.title AS title,
        d.filename AS filename, node.index AS index, node.page AS page, node.text AS text,
-       node.embedding AS embedding, toFloat(shared) AS score
+       <similarity> AS similarity, toFloat(shared) AS score
 """

@@ -239,6 +239,9 @@ class FalkorDBStore(GraphStore):
                     return int(options["dimension"])
         return None
 
+    def similarity_expr(self, stored: str, given: str) -> str:
+        return f"1.0 - vec.cosineDistance({stored}, vecf32({given}))"
+
     def _vector_call(self) -> str:
         # FalkorDB returns the cosine distance (1 - cos); turn it into cos.
         return (

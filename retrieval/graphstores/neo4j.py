@@ -1,4 +1,4 @@
-"""Neo4j 5.15 or later (CREATE VECTOR INDEX) through the official async driver.
+"""Neo4j 5.18 or later (vector.similarity.cosine) through the official async driver.
 
 A document write is one explicit transaction, so Neo4j gives all-or-nothing
 on its own; the staged protocol of the base class costs nothing extra here.
@@ -172,6 +172,10 @@ class Neo4jStore(GraphStore):
             {"name": name},
         )
         return ((rows[0]["options"] or {}).get("indexConfig") or {}) if rows else None
+
+    def similarity_expr(self, stored: str, given: str) -> str:
+        # Neo4j's cosine is (1 + cos) / 2, as its vector index scores.
+        return f"2.0 * vector.similarity.cosine({stored}, {given}) - 1.0"
 
     def _vector_call(self) -> str:
         # Neo4j scores cosine as (1 + cos) / 2; turn it back into cos.

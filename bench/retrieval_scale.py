@@ -1,0 +1,174 @@
+"""Retrieval as the store grows: one user's 10,000 and 50,000 chunks, and other users' beside them.
+
+The corpus is the public HaluEval passages (../shared/data/halueval_dev), one
+chunk each, repeated over as many documents as the size needs: every copy
+gets its own document, chunk ids, entity links and reading order, written
+through the same store API that ingestion uses (the passages are embedded
+once; the store cannot tell copies apart, and ranking across copies is not
+what is measured). Each step times the retrieval service on the HaluEval
+questions, with the query embedding reported apart; its cost must not grow
+with the owner's corpus or with other users' data. The last step ingests one
+more document through the real pipeline into the full store, for the
+ingestion rate at that size.
+
+Steps (cumulative, one store):
+  alice-10k     alice owns 10,000 chunks
+  alice-10k+others-50k   50,000 chunks of 5 other users added
+  alice-50k     alice grows to 50,000 chunks (110,000 in the store)
+  ingest        one 1,000-passage document of alice's through the pipeline
+
+    .venv/bin/python bench/retrieval_scale.py [--questions 100] [--results]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import io
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.ingest import DATASET, setup_django  # noqa: E402
+
+PER_DOCUMENT = 1000  # passages (= chunks) per document
+
+
+def load() -> list[dict]:
+    import json
+
+    with DATASET.open() as handle:
+        return [json.loads(line) for line in handle]
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+async def write_copies(owner: int, copies: int, texts: list[str], vectors, entities) -> None:
+    """`copies` documents of `owner`, each holding every passage once."""
+    from retrieval.graphstores import aget_store
+    from retrieval.graphstores.base import ChunkNode, DocumentNode, EntityNode
+
+    store = await aget_store()
+    for _ in range(copies):
+        document = DocumentNode(str(uuid.uuid4()), owner, "HaluEval passages", "halueval.txt")
+        chunks = [
+            ChunkNode(
+                index=i,
+                text=text,
+                page=None,
+                embedding=vectors[i],
+                entities=[EntityNode(f"{owner}:{e.key}", e.name, e.type) for e in entities[i]],
+            )
+            for i, text in enumerate(texts)
+        ]
+        await store.write_document(document, chunks)
+
+
+def measure(owner: int, questions: list[str]) -> dict[str, float]:
+    from retrieval import embeddings
+    from retrieval.search import retrieve
+
+    embed_ms, search_ms = [], []
+    for question in questions:
+        started = time.perf_counter()
+        embeddings.embed_query(question)
+        embed_ms.append((time.perf_counter() - started) * 1000)
+        started = time.perf_counter()
+        retrieve(owner, question)  # the vector is remembered: this is the search alone
+        search_ms.append((time.perf_counter() - started) * 1000)
+    return {
+        "retrieval ms p50": statistics.median(search_ms),
+        "retrieval ms p95": percentile(search_ms, 0.95),
+        "query embedding ms p50": statistics.median(embed_ms),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--questions", type=int, default=100)
+    parser.add_argument("--results", action="store_true", help="append to bench/RESULTS.md")
+    args = parser.parse_args()
+
+    setup_django(tempfile.mkdtemp(prefix="bench-scale-"))
+    from django.contrib.auth import get_user_model
+
+    from retrieval import documents, embeddings, entities, ingestion
+    from retrieval.models import Document
+    from retrieval.query_vectors import aembed_query
+
+    rows = load()
+    texts = [row["knowledge"] for row in rows][:PER_DOCUMENT]
+    questions = [row["question"] for row in rows][: args.questions]
+    started = time.perf_counter()
+    vectors = embeddings.embed_texts(texts)
+    found = [entities.link(text, entities.extract(text)) for text in texts]
+    print(f"embedded and named {len(texts)} passages in {time.perf_counter() - started:.1f} s")
+
+    alice = get_user_model().objects.create_user("alice").pk
+    others = [get_user_model().objects.create_user(f"other{n}").pk for n in range(5)]
+    results: list[tuple[str, str, float]] = []
+
+    def step(name: str, prepare) -> None:
+        started = time.perf_counter()
+        asyncio.run(prepare())
+        print(f"{name}: written in {time.perf_counter() - started:.1f} s", flush=True)
+        asyncio.run(_warm(aembed_query, questions))
+        for figure, value in measure(alice, questions).items():
+            results.append((name, figure, value))
+            print(f"  {figure}: {value:.1f}", flush=True)
+
+    step("alice 10k", lambda: write_copies(alice, 10, texts, vectors, found))
+    async def others_write() -> None:
+        for other in others:
+            await write_copies(other, 10, texts, vectors, found)
+
+    step("alice 10k + others 50k", others_write)
+    step("alice 50k (110k in store)", lambda: write_copies(alice, 40, texts, vectors, found))
+
+    body = "\n\n".join(texts).encode()
+    document = documents.create_document(
+        get_user_model().objects.get(pk=alice), io.BytesIO(body), "more.txt", enqueue=False
+    )
+    started = time.perf_counter()
+    status = ingestion.ingest_document(document.pk)
+    seconds = time.perf_counter() - started
+    chunk_count = Document.objects.get(pk=document.pk).chunk_count
+    if status != "ready":
+        raise SystemExit(f"ingestion failed: {status}")
+    results.append(("ingest into 110k", "chunks/s", chunk_count / seconds))
+    print(f"ingested {chunk_count} chunks in {seconds:.1f} s: {chunk_count / seconds:.1f}/s")
+
+    table = ["| step | figure | value |", "|---|---|---|"]
+    table += [f"| {name} | {figure} | {value:.1f} |" for name, figure, value in results]
+    text = "\n".join(table)
+    print(text)
+    if args.results:
+        with (ROOT / "bench" / "RESULTS.md").open("a") as handle:
+            handle.write(
+                f"\n## Retrieval as the store grows ({time.strftime('%Y-%m-%d')}, "
+                f"{platform.machine()}, {os.cpu_count()} cores)\n\n"
+                f"`{' '.join(sys.argv)}`: {len(questions)} HaluEval questions per step, "
+                "embedded defaults, graph mode, 5 passages.\n\n"
+                f"{text}\n"
+            )
+
+
+async def _warm(aembed_query, questions: list[str]) -> None:
+    """Question vectors first, so the searches below time the store alone."""
+    for question in questions:
+        await aembed_query(question)
+
+
+if __name__ == "__main__":
+    main()
