@@ -143,7 +143,7 @@ if "." not in GRAPH_STORE_BACKEND:
     )
 # Connections one process keeps to the store; a query finding all in use waits
 # this long for one before it fails as "busy".
-GRAPH_STORE_CONNECTIONS = env_int("GRAPH_STORE_CONNECTIONS", 32, minimum=1)
+GRAPH_STORE_CONNECTIONS = env_int("GRAPH_STORE_CONNECTIONS", 64, minimum=1)
 GRAPH_STORE_WAIT_SECONDS = env_int("GRAPH_STORE_WAIT_SECONDS", 10, minimum=1)
 FALKORDB_PATH = DATA_DIR / "graph" / "falkordb.rdb"
 # A FalkorDB server shared by every process and machine (redis://host:6379);

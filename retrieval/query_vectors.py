@@ -60,7 +60,7 @@ async def _drain(lane: _Lane) -> None:
             batch, lane.waiting = lane.waiting[:MAX_BATCH], lane.waiting[MAX_BATCH:]
             texts = list(dict.fromkeys(text for text, _ in batch))
             try:
-                vectors = await asyncio.to_thread(embeddings.embed_texts, texts)
+                vectors = await asyncio.to_thread(embeddings.embed_queries, texts)
             except Exception as error:
                 for _, future in batch:
                     if not future.done():

@@ -97,15 +97,15 @@ def _gate() -> asyncio.Semaphore:
     loop = asyncio.get_running_loop()
     gate = _gates.get(loop)
     if gate is None:
-        gate = _gates[loop] = asyncio.Semaphore(max(1, settings.GRAPH_STORE_CONNECTIONS // 4))
+        gate = _gates[loop] = asyncio.Semaphore(max(1, settings.GRAPH_STORE_CONNECTIONS // 2))
     return gate
 
 
 @asynccontextmanager
 async def _turn() -> AsyncIterator[None]:
-    """Searches take turns, a few at a time per process (each runs up to two store
-    queries at once): under a burst, questions queue here in order instead of
-    holding pooled connections while the process catches up."""
+    """Searches take turns, as many at a time per process as the store's pool can
+    serve (each runs up to two queries at once): under a burst, questions queue
+    here in order instead of timing out on the pool while the process catches up."""
     gate = _gate()
     try:
         async with asyncio.timeout(SEARCH_QUEUE_SECONDS):

@@ -16,13 +16,13 @@ pytestmark = pytest.mark.slow
 def runs(monkeypatch) -> list[int]:
     """How many texts each run of the real model was given."""
     sizes: list[int] = []
-    real = embeddings.embed_texts
+    real = embeddings.embed_queries
 
     def counted(texts: list[str]) -> list[list[float]]:
         sizes.append(len(texts))
         return real(texts)
 
-    monkeypatch.setattr(embeddings, "embed_texts", counted)
+    monkeypatch.setattr(embeddings, "embed_queries", counted)
     monkeypatch.setattr(query_vectors, "_recent", query_vectors.OrderedDict())
     return sizes
 
@@ -49,7 +49,7 @@ async def test_a_model_failure_reaches_every_waiting_question_and_the_next_ones_
     monkeypatch,
 ):
     monkeypatch.setattr(query_vectors, "_recent", query_vectors.OrderedDict())
-    real = embeddings.embed_texts
+    real = embeddings.embed_queries
     failing = {"on": True}
 
     def flaky(texts: list[str]) -> list[list[float]]:
@@ -57,7 +57,7 @@ async def test_a_model_failure_reaches_every_waiting_question_and_the_next_ones_
             raise RuntimeError("model unavailable")
         return real(texts)
 
-    monkeypatch.setattr(embeddings, "embed_texts", flaky)
+    monkeypatch.setattr(embeddings, "embed_queries", flaky)
 
     results = await asyncio.gather(
         *(query_vectors.aembed_query(f"question {n}") for n in range(5)), return_exceptions=True

@@ -131,7 +131,7 @@ def test_max_results_is_honoured_and_the_floor_refuses_an_unrelated_question(ali
 async def test_a_burst_of_searches_queues_for_its_turn_and_every_one_answers(alice, settings):
     from asgiref.sync import sync_to_async
 
-    settings.GRAPH_STORE_CONNECTIONS = 4  # one search at a time per process
+    settings.GRAPH_STORE_CONNECTIONS = 2  # one search at a time per process
     document = await sync_to_async(ingest)(alice, "Peregrine falcons nest on tall cliffs.", "f.txt")
 
     found = await asyncio.gather(
@@ -148,7 +148,7 @@ async def test_a_search_that_waits_too_long_for_its_turn_is_told_the_store_is_bu
 ):
     from asgiref.sync import sync_to_async
 
-    settings.GRAPH_STORE_CONNECTIONS = 4
+    settings.GRAPH_STORE_CONNECTIONS = 2
     monkeypatch.setattr(search, "SEARCH_QUEUE_SECONDS", 0.2)
     await sync_to_async(ingest)(alice, "Peregrine falcons nest on tall cliffs.", "f.txt")
     await search._gate().acquire()  # another search holds the only turn

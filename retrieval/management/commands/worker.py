@@ -45,7 +45,7 @@ class Command(BaseCommand):
                 f"(three heartbeats of a running ingestion), or live ones would be re-queued."
             )
         self.stdout.write("Loading the embedding model…")
-        embeddings.warm_up()
+        embeddings.warm_up(documents=True)
 
         try:
             run_sync(aget_store)  # creates the indexes, checks the dimension
