@@ -415,7 +415,9 @@ def main() -> None:
         with (ROOT / "bench" / "RESULTS.md").open("a") as results:
             results.write(
                 f"\n## Streaming under load ({time.strftime('%Y-%m-%d')}, {platform.machine()}, "
-                f"{os.cpu_count()} cores)\n\n`{' '.join(sys.argv)}`\n\n{text}\n"
+                f"{os.cpu_count()} cores)\n\n`{' '.join(sys.argv)}`: the product on "
+                f"{'uvicorn' if PROCESSES > 1 else SERVER}"
+                f"{f' with {PROCESSES} processes' if PROCESSES > 1 else ''}\n\n{text}\n"
             )
 
 
