@@ -5,7 +5,8 @@ database connection and closes it when the request ends. With SQLite, whose
 writers take turns anyway, the rows of the answer stream (a turn started, an
 answer saved) go to one long-lived thread instead: its connection stays open,
 and under load the writes queue in order rather than sleep on SQLite's lock
-and retry. Other databases keep Django's way (PostgreSQL pools connections).
+and retry. With PostgreSQL each call borrows a connection from the process's
+pool and gives it back at once, so answers streaming for a minute hold none.
 """
 
 from __future__ import annotations
@@ -34,9 +35,17 @@ def in_thread[**P, T](function: Callable[P, T]) -> Callable[P, Awaitable[T]]:
             return await sync_to_async(_guarded, thread_sensitive=False, executor=_writer)(
                 function, *args, **kwargs
             )
-        return await sync_to_async(function)(*args, **kwargs)
+        return await sync_to_async(_released)(function, *args, **kwargs)
 
     return call
+
+
+def _released[T](function: Callable[..., T], *args: object, **kwargs: object) -> T:
+    try:
+        return function(*args, **kwargs)
+    finally:
+        # Back to the pool: an answer holds no connection while it streams.
+        connections.close_all()
 
 
 def _guarded[T](function: Callable[..., T], *args: object, **kwargs: object) -> T:

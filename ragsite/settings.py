@@ -93,6 +93,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "transaction_mode": "IMMEDIATE",
         "timeout": 30,
     }
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # A pool of connections per process (psycopg_pool): a request borrows one and
+    # gives it back, and a burst waits for one rather than failing on the
+    # server's connection limit. Keep processes x DATABASE_POOL_SIZE below it.
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": 1,
+        "max_size": env_int("DATABASE_POOL_SIZE", 16, minimum=1),
+        "timeout": 30,
+    }
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -33,6 +33,7 @@ logger = logging.getLogger(__name__)
 WRITE_BATCH = 100
 MAX_QUERY_WORDS = 12  # words of a question looked up in the fulltext index
 FULLTEXT_POOL = 200  # candidates rescored by BM25
+ENTITY_FANOUT = 100  # entities mentioned by more chunks are not followed by expansion
 
 
 def owner_key(owner_id: int) -> str:
@@ -404,6 +405,7 @@ class GraphStore(abc.ABC):
             "limit": limit,
             "document_ids": _id_list(document_ids),
             "embedding": _vector(embedding),
+            "fanout": ENTITY_FANOUT,
         }
         similarity = self._similarity(embedding)
         neighbours, sharing = await asyncio.gather(

@@ -97,3 +97,27 @@ async def test_a_document_restriction_holds_beyond_the_first_twenty_neighbours(s
     found = await store.expand(owner, [seed], document_ids=[wanted.id], limit=20)
 
     assert [hit.chunk_id for hit in found] == [allowed]
+
+
+async def test_an_entity_most_chunks_mention_is_not_followed(store: GraphStore, monkeypatch):
+    from retrieval.graphstores import base
+
+    monkeypatch.setattr(base, "ENTITY_FANOUT", 3)
+    owner = unique_owner()
+    seed_doc, other_doc = doc(owner, "Seed"), doc(owner, "Other")
+    await store.write_document(seed_doc, chunks(owner, ["Ada in England"], [["Ada", "England"]]))
+    await store.write_document(
+        other_doc,
+        chunks(
+            owner,
+            ["England again", "England once more", "England as ever", "Ada's notes"],
+            [["England"], ["England"], ["England"], ["Ada"]],
+        ),
+    )
+    (seed,) = await ids_of(store, seed_doc.id)
+    *_, about_ada = await ids_of(store, other_doc.id)
+
+    found = [hit for hit in await store.expand(owner, [seed]) if hit.document_id == other_doc.id]
+
+    # England is mentioned by four chunks, more than three: only Ada's neighbour is reached.
+    assert [hit.chunk_id for hit in found] == [about_ada]
