@@ -40,6 +40,14 @@ def own_database(data: Path) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+def bearer(base: str, username: str = "alice", password: str = "alice-pass-123") -> dict[str, str]:
+    """The Authorization header of a user of the live app at `base`, from its token endpoint."""
+    tokens = httpx.post(
+        f"{base}/api/auth/token/", json={"username": username, "password": password}
+    ).json()
+    return {"Authorization": f"Bearer {tokens['access']}"}
+
+
 class LiveApp:
     def __init__(self, data: Path, **environment: str) -> None:
         self.data = data

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from queries.tests.conftest import FALCONS
-from tests.live import LiveApp
+from tests.live import LiveApp, bearer
 from tests.openai_server import OpenAIServer, Reply
 from tests.sse_parser import Parser
 
@@ -36,13 +36,6 @@ def daphne_server(llm: OpenAIServer, tmp_path_factory) -> Iterator[str]:
         app.stop()
 
 
-def token_for(base: str) -> dict[str, str]:
-    tokens = httpx.post(
-        f"{base}/api/auth/token/", json={"username": "alice", "password": "alice-pass-123"}
-    ).json()
-    return {"Authorization": f"Bearer {tokens['access']}"}
-
-
 def test_events_arrive_one_by_one_as_the_model_generates(daphne_server, llm):
     words = [f"word{i} " for i in range(8)] + ["[1]"]
     llm.replies.append(Reply(words, delay=0.25))
@@ -54,7 +47,7 @@ def test_events_arrive_one_by_one_as_the_model_generates(daphne_server, llm):
     with httpx.stream(
         "POST",
         f"{daphne_server}/api/query/stream/",
-        headers=token_for(daphne_server),
+        headers=bearer(daphne_server),
         json={"query": "How fast does a peregrine falcon dive?"},
         timeout=60,
     ) as response:
@@ -81,7 +74,7 @@ def test_a_client_that_disconnects_stops_the_model_and_keeps_the_partial_answer(
     parser = Parser()
     received: list[str] = []
     done_after = 3
-    headers = token_for(daphne_server)
+    headers = bearer(daphne_server)
 
     with httpx.stream(
         "POST",

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from queries.tests.conftest import FALCONS
-from tests.live import LiveApp
+from tests.live import LiveApp, bearer
 from tests.openai_server import OpenAIServer, Reply
 from tests.sse_parser import Parser
 
@@ -63,13 +63,6 @@ def server(tmp_path_factory) -> Iterator[LiveApp]:
     finally:
         app.stop()
         llm.stop()
-
-
-def bearer(base: str) -> dict[str, str]:
-    tokens = httpx.post(
-        f"{base}/api/auth/token/", json={"username": "alice", "password": "alice-pass-123"}
-    ).json()
-    return {"Authorization": f"Bearer {tokens['access']}"}
 
 
 async def ask(client: httpx.AsyncClient, base: str, headers: dict, number: int) -> dict[str, Any]:

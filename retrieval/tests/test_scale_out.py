@@ -18,7 +18,7 @@ import httpx
 import pytest
 
 from tests.falkordb_server import FalkorDBServer
-from tests.live import LiveApp
+from tests.live import LiveApp, bearer
 
 pytestmark = pytest.mark.slow
 
@@ -50,13 +50,6 @@ def two_machines(tmp_path_factory) -> Iterator[tuple[LiveApp, LiveApp]]:
         first.stop()
         second.stop()
         server.stop()
-
-
-def bearer(base: str) -> dict[str, str]:
-    tokens = httpx.post(
-        f"{base}/api/auth/token/", json={"username": "alice", "password": "alice-pass-123"}
-    ).json()
-    return {"Authorization": f"Bearer {tokens['access']}"}
 
 
 def wait_until_ready(base: str, headers: dict[str, str], count: int) -> list[dict]:
