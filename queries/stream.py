@@ -51,15 +51,15 @@ async def query_stream(request: HttpRequest, user: Any) -> HttpResponse:
     except BaseException:
         slot.release()
         raise
-    # The slot is freed when the answer ends, or when the response closes
-    # without ever streaming (the client left first).
-    response = EventStreamResponse(answer_events(question, state, slot), on_close=slot.release)
+    # The place is freed when Django closes the response: after the answer ends,
+    # after its reader left, or without streaming at all (the reader left first).
+    response = EventStreamResponse(answer_events(question, state), on_close=slot.release)
     response["X-Conversation-Id"] = str(state.conversation.pk)
     return response
 
 
 async def answer_events(
-    question: answering.Question, state: answering.TurnState, slot: admission.Slot | None = None
+    question: answering.Question, state: answering.TurnState
 ) -> AsyncIterator[str]:
     status = Message.Status.INTERRUPTED
     queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -115,8 +115,6 @@ async def answer_events(
                 await producer
         if status == Message.Status.INTERRUPTED:
             await asyncio.shield(_save(state, status))
-        if slot is not None:
-            slot.release()
 
 
 async def _produce(
