@@ -9,6 +9,7 @@ RDB file plus an append-only log, so it survives restarts and crashes.
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import logging
 import threading
@@ -211,6 +212,18 @@ class FalkorDBStore(GraphStore):
                 "CALL db.idx.fulltext.createNodeIndex("
                 "{label: 'Chunk', language: 'english'}, 'text', 'owner_key')"
             )
+        await self._await_indexes()
+
+    async def _await_indexes(self, seconds: float = 300) -> None:
+        """Wait while an index is still being built over existing nodes (as Neo4j's
+        db.awaitIndexes): until then it finds only part of them."""
+        deadline = asyncio.get_running_loop().time() + seconds
+        while True:
+            rows = await self.run("CALL db.indexes() YIELD status RETURN status")
+            building = [row["status"] for row in rows if row["status"] != "OPERATIONAL"]
+            if not building or asyncio.get_running_loop().time() > deadline:
+                return
+            await asyncio.sleep(0.1)
 
     async def _create(self, statement: str) -> None:
         try:
