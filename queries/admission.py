@@ -46,7 +46,3 @@ def admit() -> Slot:
     refusal = Refusal(FULL, "too_busy", 503)
     refusal.response["Retry-After"] = str(RETRY_AFTER_SECONDS)
     raise refusal
-
-
-def in_progress() -> int:
-    return _open

@@ -81,16 +81,18 @@ def _key(text: str) -> tuple[str, str, str]:
 
 
 def _recalled(text: str) -> list[float] | None:
+    key = _key(text)
     with _recent_lock:
-        vector = _recent.get(_key(text))
+        vector = _recent.get(key)
         if vector is not None:
-            _recent.move_to_end(_key(text))
+            _recent.move_to_end(key)
         return vector
 
 
 def _remember(text: str, vector: list[float]) -> None:
+    key = _key(text)
     with _recent_lock:
-        _recent[_key(text)] = vector
-        _recent.move_to_end(_key(text))
+        _recent[key] = vector
+        _recent.move_to_end(key)
         while len(_recent) > REMEMBERED:
             _recent.popitem(last=False)
