@@ -101,7 +101,8 @@ class LiveApp:
                 str(processes),
             ]
         else:
-            serve = ["daphne", "-b", "127.0.0.1", "-p", str(port)]
+            # Twisted's default listen backlog (50) drops connections opened in a burst.
+            serve = ["daphne", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog=2048"]
         self._spawn([sys.executable, "-m", *serve, "ragsite.asgi:application"])
         if worker:
             self._spawn([sys.executable, "manage.py", "worker"])

@@ -32,6 +32,11 @@ class Reply:
     status: int = 200  # answer with this HTTP error status instead
 
 
+class _Server(ThreadingHTTPServer):
+    # The standard library's listen backlog (5) drops connections opened in a burst.
+    request_queue_size = 1024
+
+
 @dataclass
 class OpenAIServer:
     dimensions: int = 1536
@@ -123,7 +128,7 @@ class OpenAIServer:
                 self.wfile.write(b"data: " + json.dumps(payload).encode() + b"\n\n")
                 self.wfile.flush()
 
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._http = _Server(("127.0.0.1", 0), Handler)
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
 
