@@ -12,6 +12,8 @@ Scenarios:
               (client's first token minus the model server's own first-token delay;
               the model streams 200 tokens/s, so the first token travels alone)
   tokens      one long answer at full speed: tokens/s and server CPU per 1,000 tokens
+  cpu         200 short answers one after another: server CPU per question (what
+              bounds how many questions a second one process can start)
   c50, c300, c1000
               that many streams at once (ramped over 5 s), 20 tokens/s each: errors,
               exact text, time to first token, gaps between tokens beyond the model's
@@ -286,6 +288,24 @@ def scenario_tokens(app, model: ModelServer, tokens: int) -> dict[str, float]:
     }
 
 
+def scenario_cpu(app, model: ModelServer, count: int) -> dict[str, float]:
+    asyncio.run(many(app, 5, 0))  # warm
+    before = cpu_seconds(app.pid)
+    started = time.perf_counter()
+
+    async def run() -> list[Stream]:
+        async with httpx.AsyncClient(timeout=60) as client:
+            return [await ask(client, app.url, app.headers, n) for n in range(count)]
+
+    streams = asyncio.run(run())
+    elapsed = time.perf_counter() - started
+    return {
+        "server CPU ms per question": (cpu_seconds(app.pid) - before) / count * 1000,
+        "wall ms per question": elapsed / count * 1000,
+        "errors": sum(bool(s.error) for s in streams),
+    }
+
+
 def scenario_load(app, model: ModelServer, count: int, tokens: int, rate: float):
     streams = asyncio.run(many(app, count, ramp=5.0))
     good = [s for s in streams if s.done and not s.error and s.text == expected(tokens)]
@@ -341,6 +361,7 @@ def scenario_disconnect(app, model: ModelServer, count: int, leave_after: int):
 SCENARIOS = {
     "ttft": (40, 200, lambda app, model: scenario_ttft(app, model)),
     "tokens": (2000, 0, lambda app, model: scenario_tokens(app, model, 2000)),
+    "cpu": (1, 0, lambda app, model: scenario_cpu(app, model, 200)),
     "c50": (40, 20, lambda app, model: scenario_load(app, model, 50, 40, 20)),
     "c300": (40, 20, lambda app, model: scenario_load(app, model, 300, 40, 20)),
     "c1000": (40, 20, lambda app, model: scenario_load(app, model, 1000, 40, 20)),

@@ -127,6 +127,10 @@ class GraphStore(abc.ABC):
     def vector_expr(self, expression: str) -> str:
         """Cypher turning a list of floats into the type the vector index reads."""
 
+    def vector_param(self, embedding: Sequence[float] | None) -> Any:
+        """An embedding as a query parameter (the driver's own encoding by default)."""
+        return [float(x) for x in embedding] if embedding is not None else None
+
     @abc.abstractmethod
     async def _create_indexes(self, dimension: int) -> None:
         """Create the vector, fulltext and lookup indexes if missing."""
@@ -244,7 +248,7 @@ class GraphStore(abc.ABC):
             "index": chunk.index,
             "text": chunk.text,
             "page": chunk.page,
-            "embedding": [float(x) for x in chunk.embedding],
+            "embedding": self.vector_param(chunk.embedding),
             "entities": [{"key": e.key, "name": e.name, "type": e.type} for e in chunk.entities],
         }
 
@@ -276,12 +280,16 @@ class GraphStore(abc.ABC):
             "owner_id": owner_id,
             "k": k,
             "candidates": max(k * 10, 100),
-            "embedding": [float(x) for x in embedding],
+            "embedding": self.vector_param(embedding),
             "document_ids": _id_list(document_ids),
         }
-        want = min(k, await self._chunk_total(owner_id, document_ids))
-        call = self._vector_call()
-        rows = await self._owner_search(call, params, want, similarity="score")
+        rows = await self._owner_search(
+            self._vector_call(),
+            params,
+            k,
+            similarity="score",
+            available=lambda: self._chunk_total(owner_id, document_ids),
+        )
         return [_hit(row) for row in rows]
 
     async def fulltext_search(
@@ -314,7 +322,7 @@ class GraphStore(abc.ABC):
             "query": self.fulltext_query(" ".join(selective), owner_id),
             "candidates": FULLTEXT_POOL * 4,
             "document_ids": _id_list(document_ids),
-            "embedding": _vector(embedding),
+            "embedding": self.vector_param(embedding),
         }
         # The OR query matches at least as many of the owner's chunks as its most
         # common word does: widening until that many are found always ends early.
@@ -329,7 +337,13 @@ class GraphStore(abc.ABC):
         return [replace(hits[i], score=score) for score, i in ranked[:k] if score > 0]
 
     async def _owner_search(
-        self, call: str, params: dict[str, Any], want: int, *, similarity: str
+        self,
+        call: str,
+        params: dict[str, Any],
+        want: int,
+        *,
+        similarity: str,
+        available: Callable[[], Awaitable[int]] | None = None,
     ) -> list[dict]:
         """SEARCH_TAIL over an index call, asking the index for more until `want` rows.
 
@@ -337,9 +351,13 @@ class GraphStore(abc.ABC):
         before the owner filter, so other users' (or the owner's other
         documents') chunks could crowd out all of the owner's: widen the net
         (8x each time) until enough are found or it covers every chunk.
+        `available` counts the chunks that could match at most; it is asked
+        only when the first try comes back short, which is rare.
         """
         query = cypher.SEARCH_TAIL.replace("<call>", call).replace("<similarity>", similarity)
         rows = await self.run(query, params)
+        if len(rows) < want and available is not None:
+            want = min(want, await available())
         everything: int | None = None
         while len(rows) < want:
             if everything is None:
@@ -404,7 +422,7 @@ class GraphStore(abc.ABC):
             "ids": list(chunk_ids),
             "limit": limit,
             "document_ids": _id_list(document_ids),
-            "embedding": _vector(embedding),
+            "embedding": self.vector_param(embedding),
             "fanout": ENTITY_FANOUT,
         }
         similarity = self._similarity(embedding)
@@ -413,10 +431,6 @@ class GraphStore(abc.ABC):
             self.run(cypher.ENTITY_NEIGHBOURS.replace("<similarity>", similarity), params),
         )
         return [_hit(row) for row in neighbours + sharing]
-
-
-def _vector(embedding: Sequence[float] | None) -> list[float] | None:
-    return [float(x) for x in embedding] if embedding is not None else None
 
 
 def _id_list(ids: Sequence[str] | None) -> list[str] | None:

@@ -13,7 +13,7 @@ import asyncio
 import fcntl
 import logging
 import threading
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
 from typing import Any
@@ -35,6 +35,23 @@ _servers_lock = threading.Lock()
 
 # RediSearch query syntax treats these as operators; user words never carry them.
 _FULLTEXT_SPECIAL = set(",.<>{}[]\"':;!@#$%^&*()-+=~|/\\")
+
+
+class VectorLiteral:
+    """An embedding written once as the Cypher list the client puts in the query text.
+
+    The client writes parameters into the query text value by value, which for a
+    384-float vector costs a quarter of a millisecond each time; nine significant
+    digits keep every float32 exact (the index stores float32).
+    """
+
+    __slots__ = ("text",)
+
+    def __init__(self, values: Sequence[float]) -> None:
+        self.text = "[" + ",".join([format(float(x), ".9g") for x in values]) + "]"
+
+    def __str__(self) -> str:
+        return self.text
 
 
 def _without_password(url: str) -> str:
@@ -181,6 +198,9 @@ class FalkorDBStore(GraphStore):
 
     def vector_expr(self, expression: str) -> str:
         return f"vecf32({expression})"
+
+    def vector_param(self, embedding: Sequence[float] | None) -> Any:
+        return VectorLiteral(embedding) if embedding is not None else None
 
     async def _create_indexes(self, dimension: int) -> None:
         existing = await self._index_types()

@@ -28,6 +28,20 @@ async def test_it_stores_chunks_in_reading_order_with_page_owner_and_embedding(s
     assert stored[1].embedding == pytest.approx([2.0, 1.0, 0.0, 0.5])
 
 
+async def test_embeddings_keep_every_digit_the_index_stores(store: GraphStore):
+    owner = unique_owner()
+    document = doc(owner)
+    precise = [0.123456789, -3.33333333e-7, 12345.6789, -0.987654321]
+    await store.write_document(document, chunks(owner, ["precise"], vectors=[precise]))
+
+    stored = await graph.stored_chunks(store, document.id)
+    hits = await store.vector_search(owner, precise, k=1)
+
+    # The index keeps float32: every value comes back as the nearest float32.
+    assert stored[0].embedding == pytest.approx(precise, rel=1e-7)
+    assert hits[0].score == pytest.approx(1.0, abs=1e-6)
+
+
 async def test_it_links_chunks_to_entities_merged_across_documents(store: GraphStore):
     owner = unique_owner()
     first, second = doc(owner, "One"), doc(owner, "Two")
