@@ -91,12 +91,13 @@ def _start(question: Question) -> TurnState:
             ).first()
             if conversation is None:
                 raise NotFound("That conversation does not exist.")
+            earlier = conversation.messages.exclude(text="").order_by("-created")[:HISTORY_TURNS]
+            history = [Turn(role=m.role, text=m.text) for m in earlier][::-1]
         else:
             conversation = Conversation.objects.create(
                 owner_id=question.owner_id, title=" ".join(question.query.split())[:200]
             )
-        earlier = conversation.messages.exclude(text="").order_by("-created")[:HISTORY_TURNS]
-        history = [Turn(role=m.role, text=m.text) for m in earlier][::-1]
+            history = []
         Message.objects.create(
             conversation=conversation, role=Message.Role.USER, text=question.query
         )

@@ -9,9 +9,9 @@ import os
 import threading
 import time
 
-from django.core.asgi import get_asgi_application
-
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ragsite.settings")
+
+from ragsite.asgi_handler import get_asgi_application  # settings first
 
 application = get_asgi_application()
 
