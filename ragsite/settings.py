@@ -154,6 +154,9 @@ if "." not in GRAPH_STORE_BACKEND:
 # this long for one before it fails as "busy".
 GRAPH_STORE_CONNECTIONS = env_int("GRAPH_STORE_CONNECTIONS", 64, minimum=1)
 GRAPH_STORE_WAIT_SECONDS = env_int("GRAPH_STORE_WAIT_SECONDS", 10, minimum=1)
+# One statement that has not been answered after this long fails (a stopped or
+# hung store) instead of holding its caller forever.
+GRAPH_STORE_TIMEOUT = env_int("GRAPH_STORE_TIMEOUT", 30, minimum=1)
 FALKORDB_PATH = DATA_DIR / "graph" / "falkordb.rdb"
 # A FalkorDB server shared by every process and machine (redis://host:6379);
 # unset, each machine runs the embedded one on FALKORDB_PATH.
@@ -171,6 +174,9 @@ OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
 # A streamed answer whose model sends nothing for this long fails with an
 # `error` event instead of holding the reader (and a connection) forever.
 OPENAI_STREAM_TIMEOUT = env_int("OPENAI_STREAM_TIMEOUT", 60, minimum=1)
+# The longest answer the model may write (tokens), and the longest it may take (seconds).
+OPENAI_MAX_TOKENS = env_int("OPENAI_MAX_TOKENS", 1024, minimum=1)
+ANSWER_TIMEOUT = env_int("ANSWER_TIMEOUT", 300, minimum=1)
 EMBEDDINGS = env_str("EMBEDDINGS", "local").lower()
 if EMBEDDINGS not in {"local", "sentence-transformers", "openai"}:
     raise ImproperlyConfigured(

