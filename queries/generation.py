@@ -7,10 +7,13 @@ so no further tokens are requested from the model server.
 
 from __future__ import annotations
 
+import asyncio
 import re
+import sys
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
@@ -24,7 +27,12 @@ class GenerationError(RagError, code="generation_failed", status=502):
     pass
 
 
+class GenerationTimeout(GenerationError, code="generation_timeout", status=504):
+    pass
+
+
 MODEL_FAILED = "The language model did not answer. Please try again in a moment."
+MODEL_SLOW = "The language model took too long to answer. Please try again in a moment."
 
 
 # Words that make a question lean on an earlier turn.
@@ -86,8 +94,17 @@ async def stream_answer(
         question=query,
     )
     stream = (model or chat_model()).astream(messages)
+    # The whole answer has ANSWER_TIMEOUT; each wait for the model's next piece
+    # gets what is left of it (never a timeout around a `yield`, which would
+    # fire in the reader's code instead of here).
+    deadline = asyncio.get_running_loop().time() + settings.ANSWER_TIMEOUT
     try:
-        async for chunk in stream:
+        while True:
+            left = deadline - asyncio.get_running_loop().time()
+            try:
+                chunk = await asyncio.wait_for(anext(stream), max(left, 0))
+            except StopAsyncIteration:
+                break
             reason = chunk.response_metadata.get("finish_reason")
             if reason:
                 info.finish_reason = str(reason)
@@ -96,7 +113,9 @@ async def stream_answer(
                 yield text
     except RagError:
         raise
-    except Exception as error:  # the model's server failed or went away
+    except Exception as error:  # the model's server failed, went silent or went away
+        if _timed_out(error):
+            raise GenerationTimeout(MODEL_SLOW) from error
         raise GenerationError(MODEL_FAILED) from error
     finally:
         await stream.aclose()  # type: ignore[attr-defined]
@@ -104,6 +123,14 @@ async def stream_answer(
         # OpenAI-compatible servers end every answer with a finish reason; a
         # stream that stops without one was cut off.
         raise GenerationError("The model stopped before finishing its answer.")
+
+
+def _timed_out(error: Exception) -> bool:
+    """The answer's deadline passed, or the model went silent (the client's own timeout)."""
+    openai = sys.modules.get("openai")  # loaded only when an OpenAI model is configured
+    return isinstance(error, TimeoutError) or (
+        openai is not None and isinstance(error, openai.APITimeoutError)
+    )
 
 
 async def standalone_question(query: str, history: Sequence[Turn]) -> str:

@@ -55,6 +55,7 @@ def chat_openai(*, streaming: bool = False, timeout: float = 120) -> ChatOpenAI:
         settings.OPENAI_BASE_URL,
         api_key(),
         settings.OPENAI_STREAM_TIMEOUT,
+        settings.OPENAI_MAX_TOKENS,
     )
     model = cache.get(key)
     if model is None:
@@ -70,6 +71,7 @@ def _build(streaming: bool, timeout: float) -> ChatOpenAI:
         api_key=api_key(),
         base_url=settings.OPENAI_BASE_URL,
         temperature=0,
+        max_tokens=settings.OPENAI_MAX_TOKENS,
         streaming=streaming,
         stream_usage=streaming,
         timeout=timeout,

@@ -6,8 +6,10 @@ import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
+from queries.models import Message
 from retrieval.models import Document
 from retrieval.tests import samples
+from tests.openai_server import Reply
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -167,6 +169,32 @@ def test_conversations_are_listed_newest_first_and_a_follow_up_keeps_its_place(
     listed = api.get("/api/conversations/").json()["results"]
     assert [c["id"] for c in listed] == [second, first]
     assert listed[1]["updated"] > listed[0]["updated"]  # used last, still listed second
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("reply", "status", "code"),
+    [
+        ({"status": 500}, 502, "generation_failed"),
+        ({"cut_after": 1}, 502, "generation_failed"),
+        ({"stall_after": 1}, 504, "generation_timeout"),
+    ],
+)
+def test_a_failing_model_gives_the_json_twin_a_gateway_error_and_saves_the_turn_as_failed(
+    api, alice, alice_falcons, openai_configured, settings, reply, status, code
+):
+    settings.OPENAI_STREAM_TIMEOUT = 1
+    openai_configured.replies.extend([Reply(["The ", "falcon"], **reply)] * 2)  # and its retry
+    as_user(api, login(api, "alice", "alice-pass-123"))
+
+    response = api.post("/api/query/", {"query": "Tell me about falcons"}, format="json")
+
+    assert response.status_code == status
+    body = response.json()
+    assert body["code"] == code and "Traceback" not in body["detail"]
+    assert list(Message.objects.filter(role="assistant").values_list("status", flat=True)) == [
+        "failed"
+    ]
 
 
 def test_unknown_api_paths_answer_json(api, alice):

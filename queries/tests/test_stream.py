@@ -138,9 +138,45 @@ async def test_a_model_that_stalls_mid_answer_ends_with_an_error_and_keeps_the_p
     events, _ = await asyncio.wait_for(read_events(response), 20)
     assert "".join(e.data for e in events if e.event == "token") == "The falcon "
     assert events[-1].event == "error"
-    assert json.loads(events[-1].data)["code"] == "generation_failed"
+    assert json.loads(events[-1].data)["code"] == "generation_timeout"
     message = await Message.objects.filter(role="assistant").aget()
     assert (message.status, message.text) == ("failed", "The falcon ")
+
+
+async def test_an_answer_past_its_deadline_ends_with_an_error_and_the_model_is_hung_up_on(
+    async_client, alice_falcons, alice_auth, openai_configured, settings
+):
+    settings.ANSWER_TIMEOUT = 1
+    words = [f"w{n} " for n in range(40)]
+    openai_configured.replies.append(Reply(words, delay=0.3))  # never silent, never done
+
+    response = await post_stream(async_client, {"query": "Tell me about falcons"}, alice_auth)
+
+    events, _ = await asyncio.wait_for(read_events(response), 20)
+    sent = "".join(e.data for e in events if e.event == "token")
+    assert 0 < len(sent.split()) < 10
+    assert events[-1].event == "error"
+    error = json.loads(events[-1].data)
+    assert error["code"] == "generation_timeout" and "too long" in error["message"]
+    message = await Message.objects.filter(role="assistant").aget()
+    assert (message.status, message.text) == ("failed", sent)
+    # Hung up: the model server stops writing (it would take 12 s to send every word).
+    written = openai_configured.tokens_sent
+    await asyncio.sleep(1.5)
+    assert openai_configured.tokens_sent <= written + 1 < len(words)
+
+
+async def test_the_model_is_asked_for_at_most_the_configured_answer_length(
+    async_client, alice_falcons, alice_auth, openai_configured, settings
+):
+    settings.OPENAI_MAX_TOKENS = 77
+    openai_configured.replies.append(Reply(["Fast [1]"]))
+
+    response = await post_stream(async_client, {"query": "Tell me about falcons"}, alice_auth)
+
+    await read_events(response)
+    chat = [r["body"] for r in openai_configured.requests if r["body"].get("stream")]
+    assert chat[0]["max_completion_tokens"] == 77
 
 
 async def test_a_slow_model_gets_keep_alive_comments_and_still_finishes(
