@@ -157,6 +157,10 @@ GRAPH_STORE_WAIT_SECONDS = env_int("GRAPH_STORE_WAIT_SECONDS", 10, minimum=1)
 # One statement that has not been answered after this long fails (a stopped or
 # hung store) instead of holding its caller forever.
 GRAPH_STORE_TIMEOUT = env_int("GRAPH_STORE_TIMEOUT", 30, minimum=1)
+# An ingestion step that meets an outage (store, remote embeddings) is tried
+# again this many times, the pause doubling from INGEST_RETRY_SECONDS.
+INGEST_RETRIES = env_int("INGEST_RETRIES", 4, minimum=0)
+INGEST_RETRY_SECONDS = env_int("INGEST_RETRY_SECONDS", 2, minimum=0)
 FALKORDB_PATH = DATA_DIR / "graph" / "falkordb.rdb"
 # A FalkorDB server shared by every process and machine (redis://host:6379);
 # unset, each machine runs the embedded one on FALKORDB_PATH.
@@ -171,8 +175,9 @@ NEO4J_DATABASE = env_str("NEO4J_DATABASE") or None
 OPENAI_API_KEY = env_secret("OPENAI_API_KEY")
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL") or None
 OPENAI_MODEL = env_str("OPENAI_MODEL", "gpt-4o-mini")
-# A streamed answer whose model sends nothing for this long fails with an
-# `error` event instead of holding the reader (and a connection) forever.
+# A model server (answers, embeddings, entity extraction) silent for this long
+# fails the call: a streamed answer ends with an `error` event instead of
+# holding the reader (and a connection) forever.
 OPENAI_STREAM_TIMEOUT = env_int("OPENAI_STREAM_TIMEOUT", 60, minimum=1)
 # The longest answer the model may write (tokens), and the longest it may take (seconds).
 OPENAI_MAX_TOKENS = env_int("OPENAI_MAX_TOKENS", 1024, minimum=1)

@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from functools import cache
 
 from django.conf import settings
 from langchain_core.embeddings import Embeddings
 
 from retrieval import llm
+from retrieval.errors import EmbeddingError
 
 _lock = threading.Lock()
 
@@ -81,6 +84,8 @@ def _build() -> Embeddings:
             model=settings.OPENAI_EMBEDDING_MODEL,
             api_key=llm.api_key(),
             base_url=settings.OPENAI_BASE_URL,
+            timeout=settings.OPENAI_STREAM_TIMEOUT,  # a server that never answers
+            max_retries=1,
             # Servers other than OpenAI's take text, not OpenAI's token ids.
             check_embedding_ctx_length=settings.OPENAI_BASE_URL is None,
         )
@@ -117,11 +122,13 @@ def warm_up(*, documents: bool = False) -> None:
 
 
 def embed_texts(texts: list[str]) -> list[list[float]]:
-    return get_embeddings().embed_documents(texts)
+    with _remote_failures():
+        return get_embeddings().embed_documents(texts)
 
 
 def embed_query(text: str) -> list[float]:
-    return get_embeddings().embed_query(text)
+    with _remote_failures():
+        return get_embeddings().embed_query(text)
 
 
 def embed_queries(texts: list[str]) -> list[list[float]]:
@@ -129,7 +136,25 @@ def embed_queries(texts: list[str]) -> list[list[float]]:
     model = get_embeddings()
     if isinstance(model, LocalEmbeddings):
         return model.embed_queries(texts)
-    return model.embed_documents(texts)  # the same vectors for these models
+    with _remote_failures():
+        return model.embed_documents(texts)  # the same vectors for these models
+
+
+@contextmanager
+def _remote_failures() -> Iterator[None]:
+    """A remote model's failure as an EmbeddingError a person can read (a local one's is a bug)."""
+    try:
+        yield
+    except Exception as error:
+        if settings.EMBEDDINGS != "openai":
+            raise
+        import openai
+
+        slow = isinstance(error, openai.APITimeoutError)
+        raise EmbeddingError(
+            EmbeddingError.SLOW if slow else EmbeddingError.FAILED,
+            code="embeddings_timeout" if slow else None,
+        ) from error
 
 
 def reset() -> None:

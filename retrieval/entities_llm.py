@@ -32,7 +32,7 @@ def enabled() -> bool:
 
 
 def chat_model():  # -> ChatOpenAI
-    return llm.chat_openai(timeout=60)
+    return llm.chat_openai()
 
 
 async def aextract(text: str) -> list[Entity]:

@@ -64,5 +64,12 @@ class StoreQueryError(StoreError, code="graph_store_error", status=500, retry=Fa
     REFUSED = "The graph store could not run a query. If this persists, contact an administrator."
 
 
+class EmbeddingError(RagError, code="embeddings_unavailable", status=502, retry=True):
+    """The remote embedding model failed; the local one never raises this."""
+
+    FAILED = "The embedding model did not answer. Try again in a moment."
+    SLOW = "The embedding model took too long to answer. Try again in a moment."
+
+
 class ConfigurationError(RagError, code="misconfigured", status=500):
     pass

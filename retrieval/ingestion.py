@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
+from django.conf import settings
 from django.utils import timezone
 
 from retrieval import chunking, embeddings, entities, entities_llm, parsing
@@ -99,7 +101,7 @@ async def _ingest_claimed(
         vectors: list[list[float]] = []
         for start in range(0, total, EMBED_BATCH):
             batch = [piece.text for piece in pieces[start : start + EMBED_BATCH]]
-            vectors.extend(await asyncio.to_thread(embeddings.embed_texts, batch))
+            vectors.extend(await _with_retries(lambda b=batch: _embed(b)))
             await report(Status.EMBEDDING, len(vectors), total)
 
         owner = document.owner_id
@@ -116,18 +118,25 @@ async def _ingest_claimed(
             )
             for piece, vector in zip(pieces, vectors, strict=True)
         ]
-        await report(Status.INDEXING, 0, total)
+
+        async def write() -> None:
+            await report(Status.INDEXING, 0, total)
+            store = await aget_store()
+            await store.write_document(
+                DocumentNode(
+                    id=str(document.pk),
+                    owner_id=owner,
+                    title=document.title,
+                    filename=document.filename,
+                ),
+                nodes,
+                on_progress=lambda written: report(Status.INDEXING, written, total),
+            )
+
+        # All or nothing each time: a failed try leaves only staged chunks,
+        # which the next try (or the next ingestion) clears before writing.
+        await _with_retries(write)
         store = await aget_store()
-        await store.write_document(
-            DocumentNode(
-                id=str(document.pk),
-                owner_id=owner,
-                title=document.title,
-                filename=document.filename,
-            ),
-            nodes,
-            on_progress=lambda written: report(Status.INDEXING, written, total),
-        )
         updated = await _set(
             document.pk,
             status=Status.READY,
@@ -151,8 +160,36 @@ async def _ingest_claimed(
         return Status.FAILED
 
 
+async def _with_retries[T](step: Callable[[], Awaitable[T]]) -> T:
+    """Run `step`; when it fails in a way that may pass (a store or model outage),
+    wait and run it again, INGEST_RETRIES times, doubling the pause from
+    INGEST_RETRY_SECONDS. The last failure says what was tried."""
+    started = time.monotonic()
+    pause = float(settings.INGEST_RETRY_SECONDS)
+    for attempt in range(1, settings.INGEST_RETRIES + 2):
+        try:
+            return await step()
+        except RagError as error:
+            if not error.retry:
+                raise
+            if attempt > settings.INGEST_RETRIES:
+                waited = time.monotonic() - started
+                raise type(error)(
+                    f"{error.message} (Tried {attempt} times over {waited:.0f} s.)",
+                    code=error.code,
+                ) from error
+            logger.warning("%s Trying again in %.0f s.", error.message, pause)
+            await asyncio.sleep(pause)
+            pause *= 2
+    raise AssertionError("unreachable")
+
+
 def ingest_document(document_id: object, *, on_progress: ProgressHook | None = None) -> str:
     return run_sync(aingest_document, document_id, on_progress=on_progress)
+
+
+async def _embed(texts: list[str]) -> list[list[float]]:
+    return await asyncio.to_thread(embeddings.embed_texts, texts)
 
 
 def _read(document: Document) -> bytes:

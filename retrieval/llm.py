@@ -36,7 +36,7 @@ def api_key() -> str:
     return settings.OPENAI_API_KEY or "not-needed"
 
 
-def chat_openai(*, streaming: bool = False, timeout: float = 120) -> ChatOpenAI:
+def chat_openai(*, streaming: bool = False, timeout: float | None = None) -> ChatOpenAI:
     """The configured model, on this event loop's HTTP client.
 
     langchain-openai otherwise shares one cached client per process, whose pooled
@@ -47,6 +47,7 @@ def chat_openai(*, streaming: bool = False, timeout: float = 120) -> ChatOpenAI:
         loop: asyncio.AbstractEventLoop | None = asyncio.get_running_loop()
     except RuntimeError:
         loop = None
+    timeout = timeout or settings.OPENAI_STREAM_TIMEOUT
     cache = _models.setdefault(loop, {}) if loop is not None else {}
     key = (
         streaming,

@@ -60,10 +60,11 @@ def test_a_store_that_cannot_be_reached_after_parsing_fails_the_document_with_it
     # A real driver against a port where nothing listens: the store is down.
     settings.GRAPH_STORE_BACKEND = settings.GRAPH_STORE_BACKENDS["neo4j"]
     settings.NEO4J_URI = "bolt://127.0.0.1:9"
+    settings.INGEST_RETRIES, settings.INGEST_RETRY_SECONDS = 2, 0
 
     status = ingestion.ingest_document(document.pk)
 
     document.refresh_from_db()
     assert status == document.status == "failed"
-    assert document.error == StoreError.UNREACHABLE
+    assert document.error == f"{StoreError.UNREACHABLE} (Tried 3 times over 0 s.)"
     assert document.chunks_total == 1  # parsed and embedded before the store was needed

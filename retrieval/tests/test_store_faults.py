@@ -12,8 +12,6 @@ import asyncio
 import json
 import os
 import signal
-import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import suppress
@@ -26,6 +24,7 @@ from queries.tests.conftest import FALCONS
 from retrieval.errors import StoreError
 from retrieval.graphstores.falkordb import FalkorDBStore
 from tests.live import LiveApp, bearer
+from tests.silent_server import silent_port
 from tests.sse_parser import Parser
 
 pytestmark = pytest.mark.slow
@@ -130,29 +129,8 @@ def test_a_stopped_store_fails_a_question_in_time_and_the_next_works_once_it_run
 
 @pytest.fixture
 def silent_server() -> Iterator[str]:
-    """A TCP port that accepts connections and never says a word."""
-    listener = socket.create_server(("127.0.0.1", 0))
-    accepted: list[socket.socket] = []
-    stop = threading.Event()
-
-    def accept() -> None:
-        listener.settimeout(0.2)
-        while not stop.is_set():
-            try:
-                accepted.append(listener.accept()[0])
-            except TimeoutError:
-                continue
-
-    thread = threading.Thread(target=accept, daemon=True)
-    thread.start()
-    try:
-        yield f"redis://127.0.0.1:{listener.getsockname()[1]}"
-    finally:
-        stop.set()
-        thread.join()
-        for connection in accepted:
-            connection.close()
-        listener.close()
+    with silent_port() as port:
+        yield f"redis://127.0.0.1:{port}"
 
 
 def test_a_store_server_that_never_answers_fails_the_statement_after_its_timeout(
@@ -172,3 +150,68 @@ def test_a_store_server_that_never_answers_fails_the_statement_after_its_timeout
 
     assert failure.value.code == "graph_store_timeout"
     assert time.monotonic() - started < 10
+
+
+COUNT_CHUNKS = """
+import asyncio
+from retrieval.graphstores import aget_store
+from tests import graph
+
+async def count():
+    store = await aget_store()
+    print(await graph.count_chunks(store, {document_id!r}))
+
+asyncio.run(count())
+"""
+
+
+def test_a_store_killed_under_an_ingestion_is_started_again_and_the_document_ends_ready_once(
+    tmp_path,
+):
+    app = LiveApp(
+        tmp_path, CHUNK_SIZE="100", CHUNK_OVERLAP="0", INGEST_RETRY_SECONDS="1", LOG_LEVEL="WARNING"
+    )
+    app.start(worker=True)
+    try:
+        app.create_user("alice", "alice-pass-123")
+        headers = bearer(app.url)
+        text = "\n\n".join(f"Falcon report {n}: a peregrine dived at Houston." for n in range(1500))
+        uploaded = httpx.post(
+            f"{app.url}/api/documents/",
+            headers=headers,
+            files={"file": ("reports.txt", text.encode(), "text/plain")},
+            timeout=30,
+        )
+        assert uploaded.status_code == 201, uploaded.text
+        document_id = uploaded.json()["id"]
+        pid = embedded_pid(tmp_path)
+
+        os.kill(pid, signal.SIGKILL)  # before or while its chunks are written
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            document = httpx.get(f"{app.url}/api/documents/{document_id}/", headers=headers).json()
+            if document["status"] in ("ready", "failed"):
+                break
+            time.sleep(0.3)
+
+        assert (document["status"], document["error"]) == ("ready", "")
+        assert embedded_pid(tmp_path) != pid
+        total = document["chunks"]
+        assert total > 500  # many write batches
+        stored = app.manage("shell", "-c", COUNT_CHUNKS.format(document_id=document_id))
+        assert int(stored.split()[-1]) == total  # every chunk once, none staged and left behind
+        # The web process meets the dead server on its first question (a 503),
+        # moves to the one the worker started, and answers the next.
+        for _ in range(2):
+            answer = httpx.post(
+                f"{app.url}/api/query/",
+                json={"query": "Where did falcon report 7 dive?"},
+                headers=headers,
+                timeout=60,
+            )
+            if answer.status_code != 503:
+                break
+        assert answer.status_code == 200
+        assert answer.json()["citations"][0]["document_id"] == document_id
+    finally:
+        app.stop()
