@@ -20,6 +20,7 @@ from queries.models import Conversation, Message
 from queries.sse import LineEndings
 from ragsite import db
 from retrieval.errors import RagError
+from retrieval.models import Document
 from retrieval.search import Passage, aretrieve
 
 HISTORY_TURNS = 6
@@ -121,7 +122,17 @@ async def aretrieve_for(question: Question, state: TurnState) -> list[Passage]:
         if question.document_ids is not None
         else None,
     )
+    if state.passages:  # a document deleted a moment ago may still have chunks in the store
+        live = await db.in_thread(_existing)(
+            question.owner_id, {p.document_id for p in state.passages}
+        )
+        state.passages = [p for p in state.passages if p.document_id in live]
     return state.passages
+
+
+def _existing(owner_id: int, document_ids: set[str]) -> set[str]:
+    found = Document.objects.filter(owner_id=owner_id, pk__in=document_ids)
+    return {str(pk) for pk in found.values_list("pk", flat=True)}
 
 
 async def astream_tokens(question: Question, state: TurnState):

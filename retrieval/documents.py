@@ -72,11 +72,32 @@ def create_document(
 
 
 def delete_document(document: Document) -> None:
-    """Remove a document everywhere: graph store, file, row."""
+    """Remove a document everywhere: graph store, file, row.
+
+    Outside a transaction (the API, the documents page) the graph store is
+    cleared first, so a store that is down keeps the row and says so. Inside one
+    (admin's delete, a cascade) the store is never called while the transaction
+    holds the database: the row and file go with the transaction, and the
+    chunks are left to the worker once it commits (see `forget_chunks_later`).
+    """
+    if transaction.get_connection().in_atomic_block:
+        forget_chunks_later(str(document.pk), document.owner_id)
+        name, storage = document.file.name, document.file.storage
+        transaction.on_commit(lambda: storage.delete(name) if name else None)
+        document._graph_cleared = True  # type: ignore[attr-defined]  (see retrieval.signals)
+        document.delete()
+        return
     run_sync(adelete_graph, str(document.pk), document.owner_id)
     document.file.delete(save=False)
-    document._graph_cleared = True  # type: ignore[attr-defined]  (see retrieval.signals)
+    document._graph_cleared = True  # type: ignore[attr-defined]
     document.delete()
+
+
+def forget_chunks_later(document_id: str, owner_id: int) -> None:
+    """Once the current transaction commits, have the worker delete the document's
+    chunks (tried again while the store is down). Until they are gone, answers
+    leave out chunks whose document no longer exists."""
+    transaction.on_commit(lambda: tasks.delete_graph_task.enqueue(document_id, owner_id))
 
 
 async def adelete_graph(document_id: str, owner_id: int) -> None:

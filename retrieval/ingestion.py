@@ -101,7 +101,7 @@ async def _ingest_claimed(
         vectors: list[list[float]] = []
         for start in range(0, total, EMBED_BATCH):
             batch = [piece.text for piece in pieces[start : start + EMBED_BATCH]]
-            vectors.extend(await _with_retries(lambda b=batch: _embed(b)))
+            vectors.extend(await with_retries(lambda b=batch: _embed(b)))
             await report(Status.EMBEDDING, len(vectors), total)
 
         owner = document.owner_id
@@ -135,7 +135,7 @@ async def _ingest_claimed(
 
         # All or nothing each time: a failed try leaves only staged chunks,
         # which the next try (or the next ingestion) clears before writing.
-        await _with_retries(write)
+        await with_retries(write)
         store = await aget_store()
         updated = await _set(
             document.pk,
@@ -160,7 +160,7 @@ async def _ingest_claimed(
         return Status.FAILED
 
 
-async def _with_retries[T](step: Callable[[], Awaitable[T]]) -> T:
+async def with_retries[T](step: Callable[[], Awaitable[T]]) -> T:
     """Run `step`; when it fails in a way that may pass (a store or model outage),
     wait and run it again, INGEST_RETRIES times, doubling the pause from
     INGEST_RETRY_SECONDS. The last failure says what was tried."""

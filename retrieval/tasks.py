@@ -31,6 +31,16 @@ async def ingest_document_task(document_id: str) -> str:
         return await aingest_document(document_id)
 
 
+@task
+async def delete_graph_task(document_id: str, owner_id: int) -> None:
+    """A deleted document's chunks, cleared from the graph store after its row is gone."""
+    from retrieval.documents import adelete_graph
+    from retrieval.ingestion import with_retries
+
+    async with loop_scope():
+        await with_retries(lambda: adelete_graph(document_id, owner_id))
+
+
 def enqueue(document: Document) -> None:
     ingest_document_task.enqueue(str(document.pk))
 

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import io
+import time
 
 import pytest
 from asgiref.sync import async_to_sync, sync_to_async
+from django.core.management import call_command
+from django.db import transaction
 
+from queries.answering import Question, aanswer
 from retrieval import documents, ingestion
 from retrieval.errors import StoreError
-from retrieval.graphstores import aget_store
+from retrieval.graphstores import aget_store, forget_stores
 from retrieval.models import Document
 from tests import graph
+from tests.silent_server import silent_port
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -68,3 +73,31 @@ def test_a_store_that_cannot_be_reached_after_parsing_fails_the_document_with_it
     assert status == document.status == "failed"
     assert document.error == f"{StoreError.UNREACHABLE} (Tried 3 times over 0 s.)"
     assert document.chunks_total == 1  # parsed and embedded before the store was needed
+
+
+def test_a_delete_inside_a_transaction_never_waits_on_the_store_and_answers_leave_it_out(
+    alice, settings
+):
+    document = upload(alice, "Peregrine falcons nest on cliffs above the sea.", "falcons.txt")
+    assert ingestion.ingest_document(document.pk) == "ready"
+    question = Question(owner_id=alice.pk, query="Where do peregrine falcons nest?")
+    assert async_to_sync(aanswer)(question)["citations"]
+    deleted = Document(pk=document.pk, owner_id=alice.pk)  # delete() forgets the pk
+
+    # The store hangs (a port that never answers): a call to it would take a second.
+    with silent_port() as port:
+        settings.FALKORDB_URL, settings.GRAPH_STORE_TIMEOUT = f"redis://127.0.0.1:{port}", 1
+        forget_stores()
+        started = time.monotonic()
+        with transaction.atomic():  # as admin's delete view runs it
+            documents.delete_document(document)
+        elapsed = time.monotonic() - started
+    settings.FALKORDB_URL = None
+    forget_stores()
+
+    assert elapsed < 0.5  # the store was not called while the database was held
+    assert not Document.objects.filter(pk=deleted.pk).exists()
+    assert in_graph(deleted)[0] > 0  # its chunks wait for the worker...
+    assert async_to_sync(aanswer)(question)["citations"] == []  # ...and are never cited
+    call_command("worker", batch=True)
+    assert in_graph(deleted) == (0, [])
