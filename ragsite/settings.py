@@ -129,6 +129,9 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 # --- uploads and ingestion -------------------------------------------------
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 50, minimum=1)
 CHUNK_SIZE = env_int("CHUNK_SIZE", 1000, minimum=100)
+# A document that makes more passages than this fails with that reason (about
+# 20 MB of text at the default size) instead of holding a worker for an hour.
+MAX_CHUNKS_PER_DOCUMENT = env_int("MAX_CHUNKS_PER_DOCUMENT", 20000, minimum=1)
 CHUNK_OVERLAP = env_int("CHUNK_OVERLAP", 150, minimum=0)
 if CHUNK_OVERLAP >= CHUNK_SIZE:
     raise ImproperlyConfigured("CHUNK_OVERLAP must be smaller than CHUNK_SIZE.")

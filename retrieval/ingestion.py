@@ -18,7 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from retrieval import chunking, embeddings, entities, entities_llm, parsing
-from retrieval.errors import RagError
+from retrieval.errors import IngestionError, RagError
 from retrieval.graphstores import ChunkNode, DocumentNode, EntityNode, aget_store
 from retrieval.loops import run_sync
 from retrieval.models import Document
@@ -92,7 +92,16 @@ async def _ingest_claimed(
     try:
         data = await asyncio.to_thread(_read, document)
         parsed = await asyncio.to_thread(parsing.parse, data, document.content_type)
-        pieces = chunking.split(parsed, document.content_type)
+        # CPU work runs off the event loop, which keeps the heartbeat and
+        # progress going (a 5 MiB text takes seconds to split and link).
+        pieces = await asyncio.to_thread(chunking.split, parsed, document.content_type)
+        if len(pieces) > settings.MAX_CHUNKS_PER_DOCUMENT:
+            raise IngestionError(
+                f"This document makes {len(pieces):,} passages, more than the "
+                f"{settings.MAX_CHUNKS_PER_DOCUMENT:,} one document may have. Split it into "
+                "smaller files.",
+                code="too_many_chunks",
+            )
         found = await _extract_entities(parsed)
         await _set(document.pk, pages=parsed.pages)
 
@@ -105,19 +114,7 @@ async def _ingest_claimed(
             await report(Status.EMBEDDING, len(vectors), total)
 
         owner = document.owner_id
-        nodes = [
-            ChunkNode(
-                index=piece.index,
-                text=piece.text,
-                page=piece.page,
-                embedding=vector,
-                entities=[
-                    EntityNode(key=f"{owner}:{entity.key}", name=entity.name, type=entity.type)
-                    for entity in entities.link(piece.text, found)
-                ],
-            )
-            for piece, vector in zip(pieces, vectors, strict=True)
-        ]
+        nodes = await asyncio.to_thread(_nodes, owner, pieces, vectors, found)
 
         async def write() -> None:
             await report(Status.INDEXING, 0, total)
@@ -186,6 +183,28 @@ async def with_retries[T](step: Callable[[], Awaitable[T]]) -> T:
 
 def ingest_document(document_id: object, *, on_progress: ProgressHook | None = None) -> str:
     return run_sync(aingest_document, document_id, on_progress=on_progress)
+
+
+def _nodes(
+    owner: int,
+    pieces: list[chunking.TextChunk],
+    vectors: list[list[float]],
+    found: list[entities.Entity],
+) -> list[ChunkNode]:
+    """The chunks as the store takes them, each linked to the entities it names."""
+    return [
+        ChunkNode(
+            index=piece.index,
+            text=piece.text,
+            page=piece.page,
+            embedding=vector,
+            entities=[
+                EntityNode(key=f"{owner}:{entity.key}", name=entity.name, type=entity.type)
+                for entity in entities.link(piece.text, found)
+            ],
+        )
+        for piece, vector in zip(pieces, vectors, strict=True)
+    ]
 
 
 async def _embed(texts: list[str]) -> list[list[float]]:

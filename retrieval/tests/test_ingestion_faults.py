@@ -101,3 +101,17 @@ def test_a_delete_inside_a_transaction_never_waits_on_the_store_and_answers_leav
     assert async_to_sync(aanswer)(question)["citations"] == []  # ...and are never cited
     call_command("worker", batch=True)
     assert in_graph(deleted) == (0, [])
+
+
+def test_a_document_with_more_passages_than_allowed_fails_with_that_reason_and_leaves_nothing(
+    alice, settings
+):
+    settings.CHUNK_SIZE, settings.CHUNK_OVERLAP, settings.MAX_CHUNKS_PER_DOCUMENT = 100, 0, 40
+    document = upload(alice, LONG, "reports.txt")  # 150 paragraphs
+
+    status = ingestion.ingest_document(document.pk)
+
+    document.refresh_from_db()
+    assert status == document.status == "failed"
+    assert "more than the 40 one document may have" in document.error
+    assert in_graph(document) == (0, [])
