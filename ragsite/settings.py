@@ -132,6 +132,10 @@ CHUNK_SIZE = env_int("CHUNK_SIZE", 1000, minimum=100)
 # A document that makes more passages than this fails with that reason (about
 # 20 MB of text at the default size) instead of holding a worker for an hour.
 MAX_CHUNKS_PER_DOCUMENT = env_int("MAX_CHUNKS_PER_DOCUMENT", 20000, minimum=1)
+# Reading an upload runs in a child process stopped after this long or past this
+# much memory (a damaged PDF can hang a parser; a zipped XML can unpack to GBs).
+PARSE_TIMEOUT = env_int("PARSE_TIMEOUT", 300, minimum=1)
+PARSE_MEMORY_MB = env_int("PARSE_MEMORY_MB", 2048, minimum=256)
 CHUNK_OVERLAP = env_int("CHUNK_OVERLAP", 150, minimum=0)
 if CHUNK_OVERLAP >= CHUNK_SIZE:
     raise ImproperlyConfigured("CHUNK_OVERLAP must be smaller than CHUNK_SIZE.")

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from django.conf import settings
 from django.utils import timezone
 
-from retrieval import chunking, embeddings, entities, entities_llm, parsing
+from retrieval import child, chunking, embeddings, entities, entities_llm, parsing
 from retrieval.errors import IngestionError, RagError
 from retrieval.graphstores import ChunkNode, DocumentNode, EntityNode, aget_store
 from retrieval.loops import run_sync
@@ -91,7 +91,15 @@ async def _ingest_claimed(
 ) -> str:
     try:
         data = await asyncio.to_thread(_read, document)
-        parsed = await asyncio.to_thread(parsing.parse, data, document.content_type)
+        parsed = await asyncio.to_thread(
+            child.run_limited,
+            parsing.parse,
+            data,
+            document.content_type,
+            seconds=settings.PARSE_TIMEOUT,
+            memory_mb=settings.PARSE_MEMORY_MB,
+            what="Reading this file",
+        )
         # CPU work runs off the event loop, which keeps the heartbeat and
         # progress going (a 5 MiB text takes seconds to split and link).
         pieces = await asyncio.to_thread(chunking.split, parsed, document.content_type)

@@ -219,16 +219,16 @@ def test_a_long_ingestion_keeps_its_document_fresh(alice, monkeypatch):
 
     monkeypatch.setattr(ingestion, "HEARTBEAT_SECONDS", 0.05)
     document = upload(alice, samples.MARKDOWN.encode(), "apollo.md")
-    real_parse = ingestion.parsing.parse
+    real_split = ingestion.chunking.split
     seen = {}
 
-    def slow_parse(*args, **kwargs):  # a large PDF; runs in a worker thread
+    def slow_split(*args, **kwargs):  # a huge text; runs off the event loop
         started = Document.objects.get(pk=document.pk).updated
         time.sleep(0.5)
         seen["touched"] = Document.objects.get(pk=document.pk).updated - started
-        return real_parse(*args, **kwargs)
+        return real_split(*args, **kwargs)
 
-    monkeypatch.setattr(ingestion.parsing, "parse", slow_parse)
+    monkeypatch.setattr(ingestion.chunking, "split", slow_split)
 
     assert ingestion.ingest_document(document.pk) == "ready"
     assert seen["touched"] > timedelta(seconds=0.3)
