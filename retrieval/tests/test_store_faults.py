@@ -18,6 +18,7 @@ from contextlib import suppress
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from queries.tests.conftest import FALCONS
@@ -38,11 +39,13 @@ def embedded_pid(data: Path) -> int:
 
 
 def gone(pid: int, seconds: float = 10) -> bool:
+    """Dead, whether or not its parent has reaped it yet (a zombie is not waited out)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
         try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
+            if psutil.Process(pid).status() == psutil.STATUS_ZOMBIE:
+                return True
+        except psutil.NoSuchProcess:
             return True
         time.sleep(0.05)
     return False
