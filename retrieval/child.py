@@ -41,10 +41,10 @@ def run_limited[T](
             )
         try:
             outcome, value = receive.recv()
-        except EOFError:  # the child died without a word: killed for its memory
+        except EOFError:  # the child died without a word (most often, out of memory)
             child.join(5)
             raise IngestionError(
-                f"{what} needed more than {memory_mb} MB of memory, so it was stopped.",
+                f"{what} stopped unexpectedly; it may need more than {memory_mb} MB of memory.",
                 code="too_large",
             ) from None
     finally:

@@ -59,3 +59,19 @@ def test_the_parsers_own_refusal_reaches_the_caller_in_its_words():
         )
 
     assert refused.value.code != "too_slow" and "Traceback" not in refused.value.message
+
+
+def crash() -> None:
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)  # as the kernel does to a process out of memory
+
+
+def test_work_whose_process_dies_is_reported_and_not_waited_for():
+    started = time.monotonic()
+    with pytest.raises(IngestionError) as stopped:
+        run_limited(crash, seconds=60, memory_mb=512, what="Reading this file")
+
+    assert stopped.value.message.startswith("Reading this file stopped unexpectedly")
+    assert time.monotonic() - started < 10
