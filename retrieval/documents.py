@@ -78,12 +78,10 @@ def delete_document(document: Document) -> None:
     cleared first, so a store that is down keeps the row and says so. Inside one
     (admin's delete, a cascade) the store is never called while the transaction
     holds the database: the row and file go with the transaction, and the
-    chunks are left to the worker once it commits (see `forget_chunks_later`).
+    chunks are left to the worker once it commits (see `clear_after_commit`).
     """
     if transaction.get_connection().in_atomic_block:
-        forget_chunks_later(str(document.pk), document.owner_id)
-        name, storage = document.file.name, document.file.storage
-        transaction.on_commit(lambda: storage.delete(name) if name else None)
+        clear_after_commit(document)
         document._graph_cleared = True  # type: ignore[attr-defined]  (see retrieval.signals)
         document.delete()
         return
@@ -93,11 +91,15 @@ def delete_document(document: Document) -> None:
     document.delete()
 
 
-def forget_chunks_later(document_id: str, owner_id: int) -> None:
-    """Once the current transaction commits, have the worker delete the document's
-    chunks (tried again while the store is down). Until they are gone, answers
-    leave out chunks whose document no longer exists."""
+def clear_after_commit(document: Document) -> None:
+    """Once the current transaction commits, delete the document's file and have the
+    worker delete its chunks (tried again while the store is down). Until they are
+    gone, answers leave out chunks whose document no longer exists."""
+    document_id, owner_id = str(document.pk), document.owner_id
+    name, storage = document.file.name, document.file.storage
     transaction.on_commit(lambda: tasks.delete_graph_task.enqueue(document_id, owner_id))
+    if name:
+        transaction.on_commit(lambda: storage.delete(name))
 
 
 async def adelete_graph(document_id: str, owner_id: int) -> None:

@@ -55,6 +55,11 @@ class IngestionError(RagError, code="ingestion_failed", status=422):
 class StoreError(RagError, code="graph_store_unavailable", status=503, retry=True):
     UNREACHABLE = "The graph store is not reachable right now. Try again in a moment."
     BUSY = "The graph store is busy right now. Try again in a moment."
+
+
+class StoreTimeout(StoreError, code="graph_store_timeout"):
+    """A statement got no answer within GRAPH_STORE_TIMEOUT (a stopped or hung store)."""
+
     TIMEOUT = "The graph store did not answer in time. Try again in a moment."
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db import transaction
 from django.db.models.signals import post_delete
 from django.dispatch import receiver
 
@@ -20,10 +19,8 @@ from retrieval.models import Document
 def clear_leftovers(sender: type[Document], instance: Document, **kwargs: Any) -> None:
     if getattr(instance, "_graph_cleared", False):
         return
-    from retrieval.documents import forget_chunks_later
+    from retrieval.documents import clear_after_commit
 
     # A cascade runs inside the deleting transaction: the store is not called
     # while it holds the database; the worker clears the chunks after the commit.
-    forget_chunks_later(str(instance.pk), instance.owner_id)
-    name, storage = instance.file.name, instance.file.storage
-    transaction.on_commit(lambda: storage.delete(name) if name else None)
+    clear_after_commit(instance)

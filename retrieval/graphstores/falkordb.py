@@ -24,7 +24,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import RedisError, ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from retrieval.errors import StoreError, StoreQueryError
+from retrieval.errors import StoreError, StoreQueryError, StoreTimeout
 from retrieval.graphstores import cypher
 from retrieval.graphstores.base import GraphStore, Runner, owner_key
 from retrieval.words import query_words
@@ -244,11 +244,11 @@ class FalkorDBStore(GraphStore):
             if isinstance(error.__cause__, TimeoutError):  # no free connection in time
                 raise StoreError(StoreError.BUSY) from error
             if isinstance(error.__cause__, RedisTimeoutError):  # connected, then silence
-                raise StoreError(StoreError.TIMEOUT, code="graph_store_timeout") from error
+                raise StoreTimeout(StoreTimeout.TIMEOUT) from error
             await self._recover(pool)
             raise StoreError(StoreError.UNREACHABLE) from error
         except RedisTimeoutError as error:
-            raise StoreError(StoreError.TIMEOUT, code="graph_store_timeout") from error
+            raise StoreTimeout(StoreTimeout.TIMEOUT) from error
         except ResponseError as error:  # the server answered: it refused the statement
             raise StoreQueryError(StoreQueryError.REFUSED) from error
         except (RedisError, OSError) as error:

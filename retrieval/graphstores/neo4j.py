@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 
-from retrieval.errors import ConfigurationError, StoreError
+from retrieval.errors import ConfigurationError, StoreError, StoreTimeout
 from retrieval.graphstores import cypher
 from retrieval.graphstores.base import GraphStore, Runner, owner_key
 from retrieval.words import query_words
@@ -64,7 +64,7 @@ async def _deadline(seconds: float) -> AsyncIterator[None]:
         async with asyncio.timeout(seconds):
             yield
     except TimeoutError:
-        raise StoreError(StoreError.TIMEOUT, code="graph_store_timeout") from None
+        raise StoreTimeout(StoreTimeout.TIMEOUT) from None
 
 
 class Neo4jStore(GraphStore):
