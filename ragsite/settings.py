@@ -8,7 +8,7 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from ragsite.env import env_bool, env_int, env_list, env_secret, env_str
+from ragsite.env import env_bool, env_float, env_int, env_list, env_secret, env_str
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -168,6 +168,12 @@ GRAPH_STORE_TIMEOUT = env_int("GRAPH_STORE_TIMEOUT", 30, minimum=1)
 # again this many times, the pause doubling from INGEST_RETRY_SECONDS.
 INGEST_RETRIES = env_int("INGEST_RETRIES", 4, minimum=0)
 INGEST_RETRY_SECONDS = env_int("INGEST_RETRY_SECONDS", 2, minimum=0)
+# A running ingestion touches its document this often while it moves on; one
+# that has not moved on (a new stage, a batch of passages) for
+# INGEST_STALL_SECONDS is stopped and fails with that reason. A document whose
+# worker died stops beating and is re-queued (`worker --recover-after`).
+INGEST_HEARTBEAT_SECONDS = env_float("INGEST_HEARTBEAT_SECONDS", 15.0, minimum=0.1)
+INGEST_STALL_SECONDS = env_int("INGEST_STALL_SECONDS", 600, minimum=1)
 FALKORDB_PATH = DATA_DIR / "graph" / "falkordb.rdb"
 # A FalkorDB server shared by every process and machine (redis://host:6379);
 # unset, each machine runs the embedded one on FALKORDB_PATH.

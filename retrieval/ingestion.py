@@ -26,9 +26,11 @@ from retrieval.models import Document
 logger = logging.getLogger(__name__)
 
 EMBED_BATCH = 64
-# A running ingestion touches `updated` this often, so a document in progress
-# whose `updated` is older than a few beats has lost its worker.
-HEARTBEAT_SECONDS = 15.0
+# What a document is doing at each stage, as a stalled ingestion reports it.
+STEPS = {
+    Document.Status.EMBEDDING: "embedding its passages",
+    Document.Status.INDEXING: "writing it to the graph store",
+}
 UNEXPECTED_FAILURE = (
     "Something went wrong while processing this document. Try re-ingesting it; "
     "if it fails again, contact an administrator."
@@ -48,7 +50,10 @@ async def aingest_document(document_id: object, *, on_progress: ProgressHook | N
     if document is None:
         return "missing"
 
+    watch = _Watch()
+
     async def report(stage: str, done: int, total: int) -> None:
+        watch.moved(STEPS.get(stage, stage))
         await _set(document.pk, status=stage, chunks_done=done, chunks_total=total)
         if on_progress is not None:
             outcome = on_progress(stage, done, total)
@@ -71,23 +76,65 @@ async def aingest_document(document_id: object, *, on_progress: ProgressHook | N
     if not claimed:
         logger.info("document %s is already being ingested", document.pk)
         return "busy"
-    heartbeat = asyncio.create_task(_heartbeat(document.pk))
+    work = asyncio.create_task(_ingest_claimed(document, report, watch))
+    heartbeat = asyncio.create_task(_heartbeat(document.pk, watch, work))
     try:
-        return await _ingest_claimed(document, report)
+        return await work
+    except asyncio.CancelledError:
+        if not watch.stopped:
+            raise
+        message = (
+            f"Processing this document stopped making progress ({watch.step}, nothing "
+            f"moved for {settings.INGEST_STALL_SECONDS} s). Try re-ingesting it; if it "
+            "stops again, contact an administrator."
+        )
+        logger.warning("document %s: %s", document.pk, message)
+        await _set(document.pk, status=Status.FAILED, error=message)
+        return Status.FAILED
     finally:
         heartbeat.cancel()
 
 
-async def _heartbeat(document_id: object) -> None:
+class _Watch:
+    """When the ingestion last moved on, and what it is doing since."""
+
+    def __init__(self) -> None:
+        self.step = "reading the file"
+        self.at = time.monotonic()
+        self.stopped = False
+
+    def moved(self, step: str) -> None:
+        self.step = step
+        self.at = time.monotonic()
+
+    def still_for(self) -> float:
+        return time.monotonic() - self.at
+
+
+async def _heartbeat(document_id: object, watch: _Watch, work: asyncio.Task[str]) -> None:
+    """Touch `updated` while the ingestion moves on; stop it once it has not for
+    INGEST_STALL_SECONDS.
+
+    A beat that only proved the worker alive would keep a hung step (a parser
+    stuck in a loop, a call that never returns) "in progress" for ever; a beat
+    that stops lets the document fail with its reason, or, if the whole worker
+    is stuck, another worker take it over (`tasks.requeue_interrupted`).
+    """
+    stall = float(settings.INGEST_STALL_SECONDS)
     while True:
-        await asyncio.sleep(HEARTBEAT_SECONDS)
+        until_stalled = stall - watch.still_for()
+        await asyncio.sleep(max(0.0, min(settings.INGEST_HEARTBEAT_SECONDS, until_stalled)))
+        if watch.still_for() >= stall:
+            watch.stopped = True
+            work.cancel()
+            return
         await Document.objects.filter(pk=document_id, status__in=Document.IN_PROGRESS).aupdate(
             updated=timezone.now()
         )
 
 
 async def _ingest_claimed(
-    document: Document, report: Callable[[str, int, int], Awaitable[None]]
+    document: Document, report: Callable[[str, int, int], Awaitable[None]], watch: _Watch
 ) -> str:
     try:
         data = await asyncio.to_thread(_read, document)
@@ -100,6 +147,7 @@ async def _ingest_claimed(
             memory_mb=settings.PARSE_MEMORY_MB,
             what="Reading this file",
         )
+        watch.moved("splitting it into passages")
         # CPU work runs off the event loop, which keeps the heartbeat and
         # progress going (a 5 MiB text takes seconds to split and link).
         pieces = await asyncio.to_thread(chunking.split, parsed, document.content_type)
@@ -110,6 +158,7 @@ async def _ingest_claimed(
                 "smaller files.",
                 code="too_many_chunks",
             )
+        watch.moved("finding names in it")
         found = await _extract_entities(parsed)
         await _set(document.pk, pages=parsed.pages)
 
@@ -122,6 +171,7 @@ async def _ingest_claimed(
             await report(Status.EMBEDDING, len(vectors), total)
 
         owner = document.owner_id
+        watch.moved("linking its passages to names")
         nodes = await asyncio.to_thread(_nodes, owner, pieces, vectors, found)
 
         async def write() -> None:

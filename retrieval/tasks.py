@@ -71,8 +71,9 @@ def _queue(documents: QuerySet[Document], document: Document) -> bool:
 def requeue_interrupted(*, idle: timedelta = timedelta(minutes=5)) -> list[Document]:
     """Documents left mid-ingestion by a killed worker go back to the queue.
 
-    A running ingestion touches `updated` at least every HEARTBEAT_SECONDS, so
-    a document in progress with no update for `idle` has lost its worker. Each
+    A running ingestion touches `updated` every INGEST_HEARTBEAT_SECONDS while
+    it moves on, so a document in progress with no update for `idle` has lost
+    its worker (or its worker is stuck). Each
     is re-queued by one conditional UPDATE, so one that finished or beat in the
     meantime is left alone (never ingested twice at once).
     """

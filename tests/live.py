@@ -103,9 +103,9 @@ class LiveApp:
         else:
             # Twisted's default listen backlog (50) drops connections opened in a burst.
             serve = ["daphne", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog=2048"]
-        self._spawn([sys.executable, "-m", *serve, "ragsite.asgi:application"])
+        self._spawn("web", [sys.executable, "-m", *serve, "ragsite.asgi:application"])
         if worker:
-            self._spawn([sys.executable, "manage.py", "worker"])
+            self.start_worker()
         self.url = f"http://127.0.0.1:{port}"
         for _ in range(300):
             try:
@@ -115,11 +115,16 @@ class LiveApp:
                 time.sleep(0.1)
         raise RuntimeError("daphne did not start")
 
-    def _spawn(self, command: list[str]) -> None:
-        log = (self.data / f"{Path(command[-1]).name}.log").open("w")
-        self.processes.append(
-            subprocess.Popen(command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT)
+    def start_worker(self, *args: str) -> subprocess.Popen:
+        return self._spawn("worker", [sys.executable, "manage.py", "worker", *args])
+
+    def _spawn(self, name: str, command: list[str]) -> subprocess.Popen:
+        log = (self.data / f"{name}.log").open("a")  # a restarted worker adds to its log
+        process = subprocess.Popen(
+            command, cwd=ROOT, env=self.env, stdout=log, stderr=subprocess.STDOUT
         )
+        self.processes.append(process)
+        return process
 
     def stop(self) -> None:
         for process in self.processes:

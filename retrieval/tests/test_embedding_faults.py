@@ -50,3 +50,25 @@ def test_a_document_meeting_a_silent_embedding_server_fails_with_that_reason(
     document.refresh_from_db()
     assert status == document.status == "failed"
     assert document.error.startswith(EmbeddingError.SLOW) and "Tried 2 times" in document.error
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_ingestion_that_stops_moving_on_is_stopped_with_its_reason(
+    hung_embeddings, alice, settings
+):
+    # The embedding call would wait 20 s for its answer; nothing moves for 3 s.
+    settings.OPENAI_STREAM_TIMEOUT, settings.INGEST_RETRIES = 20, 0
+    settings.INGEST_STALL_SECONDS, settings.INGEST_HEARTBEAT_SECONDS = 3, 0.1
+    embeddings.reset()
+    document = documents.create_document(
+        alice, io.BytesIO(b"Peregrine falcons nest on cliffs."), "falcons.txt", enqueue=False
+    )
+
+    status = ingestion.ingest_document(document.pk)
+
+    document.refresh_from_db()
+    assert status == document.status == "failed"
+    assert document.error.startswith(
+        "Processing this document stopped making progress (finding names in it, "
+        "nothing moved for 3 s)."
+    )

@@ -214,10 +214,10 @@ def test_a_document_being_ingested_is_not_queued_again(alice):
     assert (document.status, document.chunks_done) == ("embedding", 3)
 
 
-def test_a_long_ingestion_keeps_its_document_fresh(alice, monkeypatch):
+def test_a_long_ingestion_keeps_its_document_fresh(alice, monkeypatch, settings):
     import time
 
-    monkeypatch.setattr(ingestion, "HEARTBEAT_SECONDS", 0.05)
+    settings.INGEST_HEARTBEAT_SECONDS = 0.05
     document = upload(alice, samples.MARKDOWN.encode(), "apollo.md")
     real_split = ingestion.chunking.split
     seen = {}

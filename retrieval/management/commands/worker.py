@@ -11,10 +11,11 @@ import threading
 from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
-from retrieval import embeddings, ingestion, tasks
+from retrieval import embeddings, tasks
 from retrieval.errors import RagError
 from retrieval.graphstores import aget_store
 from retrieval.loops import run_sync
@@ -26,7 +27,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument(
             "--recover-after",
-            type=int,
+            type=float,
             default=60,
             metavar="SECONDS",
             help="re-queue documents in progress with no update for this long",
@@ -37,12 +38,13 @@ class Command(BaseCommand):
         )
 
     def handle(
-        self, *args: Any, recover_after: int, max_tasks: int | None, batch: bool, **options: Any
+        self, *args: Any, recover_after: float, max_tasks: int | None, batch: bool, **options: Any
     ) -> None:
-        if recover_after < 3 * ingestion.HEARTBEAT_SECONDS:
+        beats = 3 * settings.INGEST_HEARTBEAT_SECONDS
+        if recover_after < beats:
             raise CommandError(
-                f"--recover-after must be at least {3 * ingestion.HEARTBEAT_SECONDS:.0f} seconds "
-                f"(three heartbeats of a running ingestion), or live ones would be re-queued."
+                f"--recover-after must be at least {beats:g} seconds (three heartbeats of a "
+                "running ingestion, INGEST_HEARTBEAT_SECONDS), or live ones would be re-queued."
             )
         self.stdout.write("Loading the embedding model…")
         embeddings.warm_up(documents=True)
