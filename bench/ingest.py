@@ -3,10 +3,10 @@
 Builds a corpus of PDFs from the public HaluEval passages in ../shared/data
 (real Wikipedia text, about 30 passages a page), ingests it through the same
 service the worker uses, and prints pages/s, chunks/s, the time spent in each
-stage and the peak memory of the process. Appends the figures to
+stage and the peak memory of the process; with --results appends the figures to
 bench/RESULTS.md.
 
-    .venv/bin/python bench/ingest.py [--documents 10] [--pages 30]
+    .venv/bin/python bench/ingest.py [--documents 10] [--pages 30] [--results]
 """
 
 from __future__ import annotations
@@ -16,17 +16,24 @@ import atexit
 import io
 import json
 import os
-import platform
 import resource
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 DATASET = ROOT.parent / "shared" / "data" / "halueval_dev" / "halueval_dev.jsonl"
-RESULTS = ROOT / "bench" / "RESULTS.md"
+
+
+def require_dataset() -> None:
+    """The HaluEval passages live beside the repository, not in it: say so plainly."""
+    if not DATASET.exists():
+        raise SystemExit(
+            f"The HaluEval dev set is not at {DATASET}. This benchmark reads it from the "
+            "shared data folder next to the repository (shared/data/halueval_dev, see its "
+            "README); put halueval_dev.jsonl there and run it again."
+        )
 
 
 def setup_django(data_dir: str) -> None:
@@ -69,7 +76,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--documents", type=int, default=10)
     parser.add_argument("--pages", type=int, default=30, help="pages per document")
+    parser.add_argument("--results", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
+    require_dataset()
 
     setup_django(tempfile.mkdtemp(prefix="bench-ingest-"))
     from django.contrib.auth import get_user_model
@@ -128,25 +137,19 @@ def main() -> None:
     }
     for key, value in figures.items():
         print(f"{key:>14}: {value}")
-    write_results(figures)
+    if args.results:
+        write_results(figures)
 
 
 def write_results(figures: dict) -> None:
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    machine = f"{os.cpu_count()} cores, Python {platform.python_version()}"
-    lines = [
-        f"\n## Ingestion, {when} ({machine})\n",
+    from bench import results
+
+    results.append(
+        "Ingestion",
         "Embedded defaults: FalkorDB (falkordblite), local all-MiniLM-L6-v2 on the CPU, "
-        "CHUNK_SIZE 1000 / CHUNK_OVERLAP 150. Corpus: PDFs built from the HaluEval dev passages.\n",
-        "| " + " | ".join(figures) + " |",
-        "|" + "---|" * len(figures),
-        "| " + " | ".join(str(v) for v in figures.values()) + " |",
-        "",
-    ]
-    if not RESULTS.exists():
-        RESULTS.write_text("# Benchmark results\n\nFigures appended by the scripts in bench/.\n")
-    with RESULTS.open("a") as handle:
-        handle.write("\n".join(lines))
+        "CHUNK_SIZE 1000 / CHUNK_OVERLAP 150. Corpus: PDFs built from the HaluEval dev passages.",
+        results.table(list(figures), [list(figures.values())]),
+    )
 
 
 if __name__ == "__main__":

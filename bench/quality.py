@@ -6,13 +6,13 @@ held out, and their questions measure refusals. Every question goes through
 the same retrieval and generation services as the API (local extractive
 model, embedded FalkorDB, local MiniLM embeddings).
 
-Prints and appends to bench/RESULTS.md, per mode: recall@1, recall@5 and
+Prints (and with --results appends to bench/RESULTS.md), per mode: recall@1, recall@5 and
 MRR@10 of the gold passage's document among the retrieved passages; answer
 match (normalised gold answer inside the answer); correct refusals (held-out
 questions answered with the fixed "I don't know" sentence); wrong refusals
 (answerable questions refused); p50/p95 of retrieval and of the whole answer.
 
-    .venv/bin/python bench/quality.py [--limit N] [--modes graph,hybrid,...]
+    .venv/bin/python bench/quality.py [--limit N] [--modes graph,hybrid,...] [--results]
 """
 
 from __future__ import annotations
@@ -25,9 +25,10 @@ import tempfile
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ingest import DATASET, RESULTS, setup_django
+from bench import results as bench_results
+from bench.ingest import DATASET, require_dataset, setup_django
 
 
 def main() -> None:
@@ -35,8 +36,9 @@ def main() -> None:
     parser.add_argument("--limit", type=int, help="use only the first N rows")
     parser.add_argument("--modes", default="vector,fulltext,hybrid,graph")
     parser.add_argument("--data-dir", help="keep the ingested passages here and reuse them")
+    parser.add_argument("--results", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
-
+    require_dataset()
     setup_django(args.data_dir or tempfile.mkdtemp(prefix="bench-quality-"))
     from django.contrib.auth import get_user_model
 
@@ -59,28 +61,23 @@ def main() -> None:
         tally = asyncio.run(aevaluate(owner.pk, Mode(name), pool, held_out, gold))
         results[name] = tally.figures()
         print(name, json.dumps({k: round(v, 3) for k, v in results[name].items()}))
-    write_results(results, len(pool), len(held_out), RELEVANCE_FLOOR)
+    if args.results:
+        write_results(results, len(pool), len(held_out), RELEVANCE_FLOOR)
 
 
 def write_results(results: dict[str, dict[str, float]], pool: int, held: int, floor: float) -> None:
-    from datetime import UTC, datetime
-
-    when = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     columns = list(next(iter(results.values())))
-    lines = [
-        f"\n## Answer quality, {when}\n",
+    rows = [
+        [mode, *(f"{v:.3f}" if "ms" not in k else f"{v:.0f}" for k, v in figures.items())]
+        for mode, figures in results.items()
+    ]
+    bench_results.append(
+        "Answer quality",
         f"HaluEval QA dev set: {pool} passages ingested, {held} held out for refusals. "
         f"Embedded defaults, local extractive model, relevance floor {floor}. "
-        "Rates are shares of the answerable (or held-out) questions.\n",
-        "| mode | " + " | ".join(columns) + " |",
-        "|---|" + "---|" * len(columns),
-    ]
-    for mode, figures in results.items():
-        cells = [f"{v:.3f}" if "ms" not in k else f"{v:.0f}" for k, v in figures.items()]
-        lines.append(f"| {mode} | " + " | ".join(cells) + " |")
-    lines.append("")
-    with RESULTS.open("a") as handle:
-        handle.write("\n".join(lines))
+        "Rates are shares of the answerable (or held-out) questions.",
+        bench_results.table(["mode", *columns], rows),
+    )
 
 
 if __name__ == "__main__":

@@ -25,8 +25,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import io
-import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -37,7 +35,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import DATASET, setup_django  # noqa: E402
+from bench import results as bench_results  # noqa: E402
+from bench.ingest import DATASET, require_dataset, setup_django  # noqa: E402
 
 PER_DOCUMENT = 1000  # passages (= chunks) per document
 
@@ -107,7 +106,7 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=100)
     parser.add_argument("--results", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
-
+    require_dataset()
     setup_django(tempfile.mkdtemp(prefix="bench-scale-"))
     from django.contrib.auth import get_user_model
 
@@ -163,14 +162,12 @@ def main() -> None:
     text = "\n".join(table)
     print(text)
     if args.results:
-        with (ROOT / "bench" / "RESULTS.md").open("a") as handle:
-            handle.write(
-                f"\n## Retrieval as the store grows ({time.strftime('%Y-%m-%d')}, "
-                f"{platform.machine()}, {os.cpu_count()} cores)\n\n"
-                f"`{' '.join(sys.argv)}`: {len(questions)} HaluEval questions per step, "
-                "embedded defaults, graph mode, 5 passages.\n\n"
-                f"{text}\n"
-            )
+        bench_results.append(
+            "Retrieval as the store grows",
+            f"{len(questions)} HaluEval questions per step, embedded defaults, graph mode, "
+            "5 passages.",
+            text,
+        )
 
 
 async def _warm(aembed_query, questions: list[str]) -> None:

@@ -25,7 +25,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import sys
 import tempfile
 import time
@@ -39,10 +38,11 @@ from httpx_sse import aconnect_sse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import results  # noqa: E402
+from bench.ingest import DATASET, require_dataset  # noqa: E402
 from bench.streaming import CORPUS, ModelServer, expected, percentile, rss_mb  # noqa: E402
 from tests.live import LiveApp  # noqa: E402
 
-DATASET = ROOT.parent / "shared" / "data" / "halueval_dev" / "halueval_dev.jsonl"
 TOKENS, RATE = 40, 20.0
 DOCUMENTS, PASSAGES_EACH = 20, 40
 
@@ -203,8 +203,7 @@ def main() -> None:
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--results", action="store_true", help="append to bench/RESULTS.md")
     args = parser.parse_args()
-    if not DATASET.exists():
-        sys.exit(f"{DATASET} is missing: this benchmark reads HaluEval passages from there.")
+    require_dataset()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as folder:
         model = ModelServer(TOKENS, RATE, Path(folder))
@@ -276,17 +275,13 @@ def main() -> None:
     for problem in problems:
         print(f"  problem: {problem}")
     if args.results:
-        table = "\n".join(
-            ["| figure | value |", "|---|---|", *(f"| {k} | {v} |" for k, v in figures.items())]
+        results.append(
+            "Soak: answers while documents come and go",
+            f"one daphne process and one worker, embedded defaults, {DOCUMENTS} documents of "
+            f"{PASSAGES_EACH} HaluEval passages uploaded 5 s in, one deleted mid-ingestion; "
+            f"model server {TOKENS} tokens at {RATE:g}/s",
+            results.table(["figure", "value"], list(figures.items())),
         )
-        with (ROOT / "bench" / "RESULTS.md").open("a") as results:
-            results.write(
-                f"\n## Soak: answers while documents come and go ({time.strftime('%Y-%m-%d')}, "
-                f"{platform.machine()}, {os.cpu_count()} cores)\n\n`{' '.join(sys.argv)}`: one "
-                f"daphne process and one worker, embedded defaults, {DOCUMENTS} documents of "
-                f"{PASSAGES_EACH} HaluEval passages uploaded 5 s in, one deleted mid-ingestion; "
-                f"model server {TOKENS} tokens at {RATE:g}/s\n\n{table}\n"
-            )
 
 
 if __name__ == "__main__":

@@ -32,7 +32,6 @@ import argparse
 import asyncio
 import json
 import os
-import platform
 import signal
 import statistics
 import subprocess
@@ -48,6 +47,7 @@ from httpx_sse import aconnect_sse
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from bench import results  # noqa: E402
 from tests.live import LiveApp, free_port  # noqa: E402
 
 CORPUS = "\n\n".join(
@@ -439,13 +439,8 @@ def main() -> None:
     text = "\n".join(table)
     print(text)
     if args.results:
-        with (ROOT / "bench" / "RESULTS.md").open("a") as results:
-            results.write(
-                f"\n## Streaming under load ({time.strftime('%Y-%m-%d')}, {platform.machine()}, "
-                f"{os.cpu_count()} cores)\n\n`{' '.join(sys.argv)}`: the product on "
-                f"{'uvicorn' if PROCESSES > 1 else SERVER}"
-                f"{f' with {PROCESSES} processes' if PROCESSES > 1 else ''}\n\n{text}\n"
-            )
+        server = f"uvicorn with {PROCESSES} processes" if PROCESSES > 1 else SERVER
+        results.append("Streaming under load", f"the product on {server}", text)
 
 
 if __name__ == "__main__":
