@@ -200,6 +200,27 @@ async def test_other_owners_documents_do_not_change_fulltext_ranking(store: Grap
     ]
 
 
+async def test_an_owner_whose_id_starts_with_anothers_does_not_change_their_word_counts(
+    store: GraphStore,
+):
+    # Word counts are scoped by the owner's key inside the index ("owner12" must
+    # not match "owner123"): a neighbour's common words would sink the ranking.
+    alice = unique_owner()
+    bob = int(f"{alice}3")
+    texts = ["the falcon dives fast", "the falcon nests on cliffs near the river"]
+    await store.write_document(doc(alice, "Alice"), chunks(alice, texts))
+    before = await store.fulltext_search(alice, "falcon river cliffs", k=5)
+
+    await store.write_document(
+        doc(bob, "Bob"), chunks(bob, [f"river cliffs falcon {i}" for i in range(60)])
+    )
+    after = await store.fulltext_search(alice, "falcon river cliffs", k=5)
+
+    assert before and [(h.text, round(h.score, 6)) for h in after] == [
+        (h.text, round(h.score, 6)) for h in before
+    ]
+
+
 async def test_fulltext_finds_other_forms_of_a_word(store: GraphStore):
     owner = unique_owner()
     await store.write_document(doc(owner), chunks(owner, ["The falcon dives.", "Ducks swim."]))

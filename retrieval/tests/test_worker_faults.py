@@ -71,7 +71,8 @@ def test_a_worker_killed_mid_document_is_replaced_and_the_document_is_ingested_o
         stored = app.manage("shell", "-c", COUNT_CHUNKS.format(document_id=document_id))
         assert int(stored.split()[-1]) == total  # every chunk once
         log = (tmp_path / "worker.log").read_text()
-        assert log.count("Re-queued interrupted ingestion") == 1
+        # Re-queued once: at the new worker's start, or by its watch soon after.
+        assert log.count(f"re-queued interrupted ingestion of {document_id}") == 1
         answer = httpx.post(
             f"{app.url}/api/query/",
             json={"query": "Where did falcon report 7 dive?"},
