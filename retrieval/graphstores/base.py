@@ -184,6 +184,7 @@ class GraphStore(abc.ABC):
                 code="embedding_dimension_mismatch",
             )
         await self._create_indexes(dimension)
+        await self.run(cypher.SET_CHUNK_COUNTS)
 
     async def write_document(
         self,
