@@ -19,6 +19,7 @@ from queries.generation import StreamInfo, Turn
 from queries.models import Conversation, Message
 from queries.sse import LineEndings
 from ragsite import db
+from retrieval import query_vectors
 from retrieval.errors import RagError
 from retrieval.models import Document
 from retrieval.search import Passage, aretrieve
@@ -80,7 +81,12 @@ async def astart(question: Question) -> TurnState:
     leaves meanwhile: a turn is stored whole or not at all, and whatever ends it
     (the answer's end, a failure, a client gone, a killed process) finds an
     answer row to leave as it is or to complete.
+
+    A new conversation's question is searched as asked: its embedding is made
+    on another thread while the rows are written.
     """
+    if question.conversation_id is None:
+        query_vectors.prefetch(question.query)
     return await db.in_thread(_start)(question)
 
 

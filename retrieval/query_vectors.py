@@ -32,6 +32,7 @@ _recent_lock = threading.Lock()
 @dataclass
 class _Lane:
     waiting: list[tuple[str, asyncio.Future[list[float]]]] = field(default_factory=list)
+    pending: dict[str, asyncio.Future[list[float]]] = field(default_factory=dict)
     busy: bool = False
     task: asyncio.Task[None] | None = None  # held: the loop keeps only weak references
 
@@ -44,34 +45,52 @@ async def aembed_query(text: str) -> list[float]:
     known = _recalled(text)
     if known is not None:
         return known
+    # Shielded: one asker leaving does not cancel the vector others wait for.
+    return await asyncio.shield(_asked(text))
+
+
+def prefetch(text: str) -> None:
+    """Start embedding `text` now, for an `aembed_query` of it a moment later.
+
+    A new conversation's question is searched as asked, so its vector can be
+    made while the turn's rows are written; the later call waits for the same
+    run instead of starting another.
+    """
+    if _recalled(text) is None:
+        _asked(text)
+
+
+def _asked(text: str) -> asyncio.Future[list[float]]:
+    """The future vector of `text`: the one already on its way, or a new place in the lane."""
     loop = asyncio.get_running_loop()
     lane = _lanes.setdefault(loop, _Lane())
-    future: asyncio.Future[list[float]] = loop.create_future()
-    lane.waiting.append((text, future))
-    if not lane.busy:
-        lane.busy = True
-        lane.task = loop.create_task(_drain(lane))
-    return await future
+    future = lane.pending.get(text)
+    if future is None:
+        future = lane.pending[text] = loop.create_future()
+        lane.waiting.append((text, future))
+        if not lane.busy:
+            lane.busy = True
+            lane.task = loop.create_task(_drain(lane))
+    return future
 
 
 async def _drain(lane: _Lane) -> None:
     try:
         while lane.waiting:
             batch, lane.waiting = lane.waiting[:MAX_BATCH], lane.waiting[MAX_BATCH:]
-            texts = list(dict.fromkeys(text for text, _ in batch))
+            texts = [text for text, _ in batch]
             try:
                 vectors = await asyncio.to_thread(embeddings.embed_queries, texts)
             except Exception as error:
-                for _, future in batch:
-                    if not future.done():
-                        future.set_exception(error)
+                for text, future in batch:
+                    lane.pending.pop(text, None)
+                    future.set_exception(error)
+                    future.exception()  # whoever still waits meets it; nobody left is fine
                 continue
-            found = dict(zip(texts, vectors, strict=True))
-            for text, vector in found.items():
+            for (text, future), vector in zip(batch, vectors, strict=True):
                 _remember(text, vector)
-            for text, future in batch:
-                if not future.done():  # its asker may have gone
-                    future.set_result(found[text])
+                lane.pending.pop(text, None)
+                future.set_result(vector)
     finally:
         lane.busy = False
 
