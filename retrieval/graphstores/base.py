@@ -165,6 +165,10 @@ class GraphStore(abc.ABC):
     async def close(self) -> None: ...
 
     # --- shared behaviour ---------------------------------------------------
+    def mentions_expr(self, entity: str) -> str:
+        """Cypher for how many chunks mention an entity (openCypher; a backend may count faster)."""
+        return f"size([({entity})<-[:MENTIONS]-(m) | m])"
+
     def _similarity(self, embedding: Sequence[float] | None) -> str:
         return self.similarity_expr("node.embedding", "$embedding") if embedding else "null"
 
@@ -429,7 +433,12 @@ class GraphStore(abc.ABC):
         similarity = self._similarity(embedding)
         neighbours, sharing = await asyncio.gather(
             self.run(cypher.NEXT_NEIGHBOURS.replace("<similarity>", similarity), params),
-            self.run(cypher.ENTITY_NEIGHBOURS.replace("<similarity>", similarity), params),
+            self.run(
+                cypher.ENTITY_NEIGHBOURS.replace("<similarity>", similarity).replace(
+                    "<mentions>", self.mentions_expr("e")
+                ),
+                params,
+            ),
         )
         return [_hit(row) for row in neighbours + sharing]
 

@@ -156,12 +156,13 @@ RETURN DISTINCT seed_id AS seed, node.id AS chunk_id, d.id AS document_id, d.tit
 #
 # Entities mentioned by more than $fanout chunks (a country named on every other
 # page) are not followed: they link nearly everything, so they say little about
-# which chunks belong together, and they cost the most to follow.
+# which chunks belong together, and they cost the most to follow. <mentions>
+# counts an entity's mentions (with a count the backend keeps, where it has one).
 ENTITY_NEIGHBOURS = """
 UNWIND $ids AS seed_id
 MATCH (seed:Chunk {id: seed_id})-[:MENTIONS]->(e:Entity)
 WHERE seed.owner_id = $owner_id
-WITH seed_id, e, size([(e)<-[:MENTIONS]-(m) | m]) AS mentions
+WITH seed_id, e, <mentions> AS mentions
 WHERE mentions <= $fanout
 MATCH (e)<-[:MENTIONS]-(node:Chunk)
 WHERE node.owner_id = $owner_id AND node.id <> seed_id
