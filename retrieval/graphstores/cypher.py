@@ -121,17 +121,24 @@ SET c.owner_key = 'owner' + toString(c.owner_id)
 # is the chunk's cosine similarity to $embedding, computed in the store so that
 # no embedding travels back (or null when the caller has none).
 # Chunks a search may return: the owner's (or those of some of their documents).
+# The best $k are chosen on the chunks' own properties and only they are matched
+# to their Document (which also leaves out chunks staged by a write in progress:
+# they may take a place among the $k for the seconds a write lasts). Matching
+# every candidate first cost 19 against 12 ms p50 for a fulltext search at
+# 50,000 chunks, where a question's words match thousands.
 SEARCH_TAIL = """
 <call>
 WITH node, score
 WHERE node.owner_id = $owner_id
+  AND ($document_ids IS NULL OR node.document_id IN $document_ids)
+WITH node, score
+ORDER BY score DESC
+LIMIT $k
 MATCH (d:Document)-[:HAS_CHUNK]->(node)
-WHERE $document_ids IS NULL OR d.id IN $document_ids
 RETURN node.id AS chunk_id, d.id AS document_id, d.title AS title, d.filename AS filename,
        node.index AS index, node.page AS page, node.text AS text, <similarity> AS similarity,
        score
 ORDER BY score DESC
-LIMIT $k
 """
 
 # Graph expansion from the best hits: reading-order neighbours, then chunks
