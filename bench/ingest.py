@@ -38,7 +38,6 @@ def require_dataset() -> None:
 
 def setup_django(data_dir: str) -> None:
     os.environ["DATA_DIR"] = data_dir
-    os.environ.setdefault("DJANGO_SECRET_KEY", "bench-only")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ragsite.settings")
     os.environ["HF_HUB_OFFLINE"] = "1"
     sys.path.insert(0, str(ROOT))

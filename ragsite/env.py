@@ -7,6 +7,8 @@ DJANGO_DEBUG=ture fails loudly at start-up instead of silently meaning "off".
 from __future__ import annotations
 
 import os
+import secrets
+import time
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
@@ -67,3 +69,34 @@ def env_secret(name: str) -> str:
     if path:
         return Path(path).read_text().strip()
     return ""
+
+
+def private_folder(path: Path) -> Path:
+    """Create `path` readable by this user only (0700), or make it so: it holds the
+    database (sessions, password hashes), the uploads and the keys."""
+    path.mkdir(mode=0o700, parents=True, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        path.chmod(0o700)
+    return path
+
+
+def data_secret(path: Path) -> str:
+    """A random key kept in `path` (0600 from its first byte), made on first use.
+
+    Every process of one installation finds the same key there (web, worker,
+    `manage.py` commands); each installation has its own. Two processes starting
+    at once make it once: the second finds the file the first created.
+    """
+    try:
+        handle = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        for _ in range(50):  # written a moment ago by another process: wait for its bytes
+            key = path.read_text().strip()
+            if key:
+                return key
+            time.sleep(0.02)
+        raise ImproperlyConfigured(f"{path} is empty: delete it to have a new key made.") from None
+    key = secrets.token_urlsafe(50)
+    with os.fdopen(handle, "w") as file:
+        file.write(key + "\n")
+    return key

@@ -2,28 +2,47 @@
 
 from __future__ import annotations
 
+import os
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
-from ragsite.env import env_bool, env_float, env_int, env_list, env_secret, env_str
+from ragsite.env import (
+    data_secret,
+    env_bool,
+    env_float,
+    env_int,
+    env_list,
+    env_secret,
+    env_str,
+    private_folder,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-DATA_DIR = Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve()
-DATA_DIR.mkdir(parents=True, exist_ok=True)  # SQLite cannot create its folder
+DATA_DIR = private_folder(Path(env_str("DATA_DIR", str(BASE_DIR / "data"))).resolve())
+# Whatever the processes write (the database, uploads, the graph store's files,
+# the keys) is readable by this user only.
+os.umask(0o077)
+FILE_UPLOAD_PERMISSIONS = 0o600
+FILE_UPLOAD_DIRECTORY_PERMISSIONS = 0o700
 
 DEBUG = env_bool("DJANGO_DEBUG", False)
-SECRET_KEY = env_secret("DJANGO_SECRET_KEY")
-if not SECRET_KEY:
-    if not DEBUG:
-        raise ImproperlyConfigured(
-            "DJANGO_SECRET_KEY is required unless DJANGO_DEBUG is on. "
-            "Copy .env.example to .env or export the variable."
-        )
-    SECRET_KEY = "insecure-development-key-only-used-with-DJANGO_DEBUG-on"
+# Set DJANGO_SECRET_KEY (or DJANGO_SECRET_KEY_FILE) where several machines must
+# share one; otherwise each data directory keeps a random key of its own.
+SECRET_KEY = env_secret("DJANGO_SECRET_KEY") or data_secret(DATA_DIR / "secret_key")
+# Access tokens are signed with a key of their own, so that a leaked session key
+# does not also let anyone mint API tokens (and the other way round).
+JWT_SIGNING_KEY = env_secret("JWT_SIGNING_KEY") or data_secret(DATA_DIR / "jwt_signing_key")
+if not DEBUG:
+    for _name, _key in (("DJANGO_SECRET_KEY", SECRET_KEY), ("JWT_SIGNING_KEY", JWT_SIGNING_KEY)):
+        if len(_key) < 50:
+            raise ImproperlyConfigured(
+                f"{_name} must be at least 50 characters long (it is {len(_key)}). Make one "
+                "with: python -c 'import secrets; print(secrets.token_urlsafe(50))'"
+            )
 
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
@@ -232,6 +251,7 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "ragsite.api_errors.exception_handler",
 }
 SIMPLE_JWT = {
+    "SIGNING_KEY": JWT_SIGNING_KEY,
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
     "ROTATE_REFRESH_TOKENS": True,

@@ -5,7 +5,6 @@ import tempfile
 
 _data = tempfile.mkdtemp(prefix="ragsite-test-")
 os.environ.setdefault("DATA_DIR", _data)
-os.environ.setdefault("DJANGO_SECRET_KEY", "test-only-secret-key-long-enough-for-hmac-sha256")
 os.environ.setdefault("FALKORDB_GRAPH", "ragsite_test")
 os.environ["HF_HUB_OFFLINE"] = "1"
 

@@ -54,7 +54,6 @@ class LiveApp:
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "ragsite.settings",
-            "DJANGO_SECRET_KEY": "live-test-secret-key-long-enough-for-jwt-hmac",
             "DATA_DIR": str(data),
             "DATABASE_URL": own_database(data),
             "HF_HUB_OFFLINE": "1",
