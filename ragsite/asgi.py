@@ -1,5 +1,7 @@
 """ASGI entry point (daphne or uvicorn).
 
+Request bodies over their limit are refused as they arrive (ragsite.body_limit).
+
 The embedding model (and the chat model's client library) load in the
 background as the server starts, so the first question does not wait for them.
 """
@@ -12,8 +14,10 @@ import time
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ragsite.settings")
 
 from ragsite.asgi_handler import get_asgi_application  # settings first
+from ragsite.body_limit import BodyLimit, install_in_daphne
 
-application = get_asgi_application()
+install_in_daphne()  # daphne buffers bodies before the application sees them
+application = BodyLimit(get_asgi_application())
 
 
 def _warm_up() -> None:

@@ -147,6 +147,9 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 # --- uploads and ingestion -------------------------------------------------
 MAX_UPLOAD_MB = env_int("MAX_UPLOAD_MB", 50, minimum=1)
+# Any other request body (a question, a login, a form) is refused past this,
+# as it arrives and before anything is buffered (ragsite.body_limit).
+MAX_BODY_KB = env_int("MAX_BODY_KB", 1024, minimum=16)
 CHUNK_SIZE = env_int("CHUNK_SIZE", 1000, minimum=100)
 # A document that makes more passages than this fails with that reason (about
 # 20 MB of text at the default size) instead of holding a worker for an hour.
