@@ -23,7 +23,7 @@ from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
 from django.http import HttpRequest, HttpResponseBase
-from django.middleware import clickjacking, common, csrf, security
+from django.middleware import clickjacking, common, csp, csrf, security
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS", "TRACE"}
 
@@ -66,6 +66,10 @@ class MessageMiddleware(InLoop, messages.MessageMiddleware):
 
 
 class XFrameOptionsMiddleware(InLoop, clickjacking.XFrameOptionsMiddleware):
+    pass
+
+
+class ContentSecurityPolicyMiddleware(InLoop, csp.ContentSecurityPolicyMiddleware):
     pass
 
 

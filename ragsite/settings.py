@@ -8,6 +8,7 @@ from pathlib import Path
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.csp import CSP
 
 from ragsite.env import (
     data_secret,
@@ -47,6 +48,42 @@ if not DEBUG:
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "localhost,127.0.0.1")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", "")
 
+# --- HTTPS and browser protections ----------------------------------------------
+# With debug off the site is taken to be served over HTTPS: plain HTTP is
+# redirected, cookies are sent over HTTPS only, browsers are told to keep to
+# HTTPS (HSTS). DJANGO_HTTPS=false turns this off for a plain-HTTP run on one's
+# own machine (bin/run does, unless told otherwise).
+HTTPS = env_bool("DJANGO_HTTPS", not DEBUG)
+SECURE_SSL_REDIRECT = HTTPS
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # a load balancer's check speaks plain HTTP
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = HTTPS
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", HTTPS)
+SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+# Behind a proxy that ends TLS, the request's scheme comes from its header; set
+# this only when the proxy always sets (or strips) it.
+if env_bool("DJANGO_BEHIND_PROXY", False):
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_CONTENT_TYPE_NOSNIFF = True
+# Django's checks for its protective middleware look for it by its own dotted
+# paths; ragsite.middleware subclasses it, and ragsite.checks checks those.
+SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003"]
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Scripts and styles from this site's own files only: no inline script, no other
+# origin, no framing. (The API docs page allows its own inline style.)
+SECURE_CSP = {
+    "default-src": [CSP.SELF],
+    "script-src": [CSP.SELF],
+    "style-src": [CSP.SELF],
+    "img-src": [CSP.SELF, "data:"],
+    "connect-src": [CSP.SELF],
+    "object-src": [CSP.NONE],
+    "base-uri": [CSP.NONE],
+    "form-action": [CSP.SELF],
+    "frame-ancestors": [CSP.NONE],
+}
+
 INSTALLED_APPS = [
     "daphne",
     "django.contrib.admin",
@@ -61,6 +98,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_tasks_db",
+    "ragsite",
     "retrieval",
     "queries",
 ]
@@ -76,6 +114,7 @@ MIDDLEWARE = [
     "ragsite.middleware.AuthenticationMiddleware",
     "ragsite.middleware.MessageMiddleware",
     "ragsite.middleware.XFrameOptionsMiddleware",
+    "ragsite.middleware.ContentSecurityPolicyMiddleware",
 ]
 
 ROOT_URLCONF = "ragsite.urls"

@@ -6,6 +6,7 @@ import tempfile
 _data = tempfile.mkdtemp(prefix="ragsite-test-")
 os.environ.setdefault("DATA_DIR", _data)
 os.environ.setdefault("FALKORDB_GRAPH", "ragsite_test")
+os.environ.setdefault("DJANGO_HTTPS", "false")  # the test client speaks plain HTTP
 os.environ["HF_HUB_OFFLINE"] = "1"
 
 from ragsite.settings import *  # noqa: E402,F403

@@ -57,6 +57,7 @@ class LiveApp:
             "DATA_DIR": str(data),
             "DATABASE_URL": own_database(data),
             "HF_HUB_OFFLINE": "1",
+            "DJANGO_HTTPS": "false",  # plain HTTP on this machine
             **environment,
         }
         self.processes: list[subprocess.Popen] = []
