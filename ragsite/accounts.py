@@ -16,8 +16,11 @@ from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
+from rest_framework_simplejwt.settings import api_settings
+from rest_framework_simplejwt.tokens import RefreshToken
 from rest_framework_simplejwt.views import TokenBlacklistView
 
+from ragsite.tokens import end_tokens
 from retrieval.errors import RagError
 
 
@@ -72,11 +75,16 @@ class RegisterView(APIView):
 
 
 class LogoutView(TokenBlacklistView):
-    """Blacklist the refresh token: it can no longer make access tokens."""
+    """Blacklist the refresh token, and end every token its user holds (access tokens too)."""
 
     @extend_schema(responses={205: None})
     def post(self, request: Request, *args, **kwargs) -> Response:
-        super().post(request, *args, **kwargs)
+        super().post(request, *args, **kwargs)  # refuses a token that is not valid
+        # Valid, and now blacklisted (which a verifying read would refuse).
+        refresh = RefreshToken(request.data["refresh"], verify=False)
+        user = get_user_model().objects.filter(pk=refresh[api_settings.USER_ID_CLAIM]).first()
+        if user is not None:
+            end_tokens(user)
         return Response(status=status.HTTP_205_RESET_CONTENT)
 
 

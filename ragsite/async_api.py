@@ -21,10 +21,10 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.authentication import CSRFCheck
 from rest_framework.exceptions import AuthenticationFailed
-from rest_framework_simplejwt.authentication import JWTAuthentication
 
 from ragsite import db
 from ragsite.api_errors import CSRF_FAILED, NOT_JSON, json_error, plain_words, rag_error_body
+from ragsite.tokens import RevocableJWTAuthentication
 from retrieval.errors import RagError
 
 View = Callable[..., Awaitable[HttpResponse]]
@@ -82,7 +82,7 @@ async def authenticate(request: HttpRequest) -> AbstractBaseUser:
     """The user of a bearer token, or of the session when its CSRF token is right."""
     if request.headers.get("Authorization"):
         try:
-            found = await db.in_thread(JWTAuthentication().authenticate)(request)
+            found = await db.in_thread(RevocableJWTAuthentication().authenticate)(request)
         except AuthenticationFailed as error:
             detail = error.detail
             message = detail.get("detail", detail) if isinstance(detail, dict) else detail

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import timedelta
 
 from django.db import close_old_connections
@@ -92,10 +93,15 @@ def watch_interrupted(stop: threading.Event, *, idle: timedelta, every: float) -
     document still looking alive at start-up, so start-up alone would leave it
     stuck in progress.
     """
-    while not stop.wait(every):
+    run_every(stop, every, lambda: requeue_interrupted(idle=idle))
+
+
+def run_every(stop: threading.Event, seconds: float, job: Callable[[], object]) -> None:
+    """Run `job` every `seconds` until `stop` is set, on a thread beside the worker."""
+    while not stop.wait(seconds):
         try:
-            requeue_interrupted(idle=idle)
-        except Exception:  # a database hiccup must not end the watch
-            logger.exception("could not check for interrupted ingestions")
+            job()
+        except Exception:  # a database hiccup must not end the loop
+            logger.exception("a periodic job of the worker failed")
         finally:
             close_old_connections()

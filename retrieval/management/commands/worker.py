@@ -2,7 +2,8 @@
 
 Loads the embedding model and checks the graph store once before taking any
 task, puts documents a killed worker left half-done back in the queue (at
-start-up and then periodically), then runs django-tasks-db's worker loop.
+start-up and then periodically), drops expired token rows (at start-up and
+then hourly), then runs django-tasks-db's worker loop.
 """
 
 from __future__ import annotations
@@ -15,10 +16,13 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
+from ragsite.tokens import flush_expired
 from retrieval import embeddings, tasks
 from retrieval.errors import RagError
 from retrieval.graphstores import aget_store
 from retrieval.loops import run_sync
+
+HOUSEKEEPING_SECONDS = 3600  # expired token rows dropped this often
 
 
 class Command(BaseCommand):
@@ -53,6 +57,7 @@ class Command(BaseCommand):
             run_sync(aget_store)  # creates the indexes, checks the dimension
         except RagError as error:
             raise CommandError(error.message) from None
+        flush_expired()
         idle = timedelta(seconds=recover_after)
         for document in tasks.requeue_interrupted(idle=idle):
             self.stdout.write(f"Re-queued interrupted ingestion of “{document.title}”.")
@@ -72,6 +77,13 @@ class Command(BaseCommand):
             daemon=True,
         )
         watch.start()
+        housekeeping = threading.Thread(
+            target=tasks.run_every,
+            args=(stop, HOUSEKEEPING_SECONDS, flush_expired),
+            name="housekeeping",
+            daemon=True,
+        )
+        housekeeping.start()
         try:
             call_command("db_worker", **worker_options)
         finally:
