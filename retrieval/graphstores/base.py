@@ -202,7 +202,8 @@ class GraphStore(abc.ABC):
         try:
             async with self.transaction() as tx:
                 replaced = await tx.run(
-                    cypher.ENTITY_KEYS_OF_DOCUMENT, {"document_id": document.id}
+                    cypher.ENTITY_KEYS_OF_DOCUMENT,
+                    {"document_id": document.id, "owner_id": document.owner_id},
                 )
                 await tx.run(cypher.DISCARD_STALE_RUNS, {"document_id": document.id})
                 written = 0
@@ -267,10 +268,11 @@ class GraphStore(abc.ABC):
 
     async def delete_document(self, document_id: str, owner_id: int) -> None:
         """Remove the document, its chunks and entities no remaining chunk mentions."""
+        params = {"document_id": document_id, "owner_id": owner_id}
         async with self.transaction() as tx:
-            mentioned = await tx.run(cypher.ENTITY_KEYS_OF_DOCUMENT, {"document_id": document_id})
-            await tx.run(cypher.DELETE_DOCUMENT_CHUNKS, {"document_id": document_id})
-            await tx.run(cypher.DELETE_DOCUMENT_NODE, {"document_id": document_id})
+            mentioned = await tx.run(cypher.ENTITY_KEYS_OF_DOCUMENT, params)
+            await tx.run(cypher.DELETE_DOCUMENT_CHUNKS, params)
+            await tx.run(cypher.DELETE_DOCUMENT_NODE, params)
             await tx.run(cypher.DELETE_ORPHAN_ENTITIES, {"keys": [row["key"] for row in mentioned]})
 
     async def vector_search(

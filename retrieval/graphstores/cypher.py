@@ -52,6 +52,7 @@ DETACH DELETE c
 # entities they mentioned can have become orphans, so only those are checked.
 ENTITY_KEYS_OF_DOCUMENT = """
 MATCH (c:Chunk {document_id: $document_id})-[:MENTIONS]->(e:Entity)
+WHERE c.owner_id = $owner_id
 RETURN DISTINCT e.key AS key
 """
 
@@ -67,13 +68,17 @@ WHERE NOT (e)<-[:MENTIONS]-(:Chunk)
 DELETE e
 """
 
+# Deletes match the owner too: a document id from anywhere else (a bug, a
+# forged request) can never reach another user's chunks.
 DELETE_DOCUMENT_CHUNKS = """
 MATCH (c:Chunk {document_id: $document_id})
+WHERE c.owner_id = $owner_id
 DETACH DELETE c
 """
 
 DELETE_DOCUMENT_NODE = """
 MATCH (d:Document {id: $document_id})
+WHERE d.owner_id = $owner_id
 DETACH DELETE d
 """
 

@@ -63,6 +63,17 @@ async def test_rewriting_a_document_replaces_its_chunks(store: GraphStore):
     assert [e.name for e in await graph.stored_entities(store, owner)] == ["New"]
 
 
+async def test_a_delete_naming_another_owner_removes_nothing(store: GraphStore):
+    alice, mallory = unique_owner(), unique_owner()
+    document = doc(alice, "Alice")
+    await store.write_document(document, chunks(alice, ["the falcon dives fast"]))
+
+    await store.delete_document(document.id, mallory)
+
+    found = await store.fulltext_search(alice, "falcon", 5)
+    assert [hit.document_id for hit in found] == [document.id]
+
+
 async def test_deleting_a_document_keeps_entities_other_documents_mention(store: GraphStore):
     owner = unique_owner()
     kept, deleted = doc(owner, "Kept"), doc(owner, "Gone")
