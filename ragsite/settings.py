@@ -270,6 +270,9 @@ EMBEDDING_THREADS = env_int("EMBEDDING_THREADS", 0, minimum=0)
 MAX_STREAMS = env_int("MAX_STREAMS", 1500, minimum=1)
 
 REGISTRATION_OPEN = env_bool("REGISTRATION_OPEN", False)
+# The API's description (/api/schema/, /api/docs/): for anyone, or (false) only
+# for signed-in users.
+API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", True)
 
 # --- background tasks ------------------------------------------------------
 TASKS = {

@@ -13,6 +13,7 @@ from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
+from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
 from rest_framework_simplejwt.serializers import TokenRefreshSerializer
@@ -21,6 +22,12 @@ from rest_framework_simplejwt.settings import api_settings
 from ragsite.models import TokenFence
 
 LOGGED_OUT = "This token was ended by a logout: log in again to get a new one."
+
+
+class RevocableJWTScheme(SimpleJWTScheme):
+    """The OpenAPI schema describes this authentication as simplejwt's bearer token."""
+
+    target_class = "ragsite.tokens.RevocableJWTAuthentication"
 
 
 class RevocableJWTAuthentication(JWTAuthentication):

@@ -4,6 +4,7 @@ from django.urls import include, path
 from django.utils.csp import CSP
 from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.routers import SimpleRouter
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
@@ -15,8 +16,9 @@ from retrieval.api import DocumentViewSet
 
 # The docs page loads its script from a URL of its own (no inline script) and
 # keeps one inline style block of its template.
+readers = [AllowAny] if settings.API_DOCS_PUBLIC else [IsAuthenticated]
 docs = csp_override({**settings.SECURE_CSP, "style-src": [CSP.SELF, CSP.UNSAFE_INLINE]})(
-    SpectacularSwaggerSplitView.as_view(url_name="schema")
+    SpectacularSwaggerSplitView.as_view(url_name="schema", permission_classes=readers)
 )
 
 router = SimpleRouter()
@@ -30,7 +32,7 @@ api = [
     path("auth/register/", RegisterView.as_view(), name="register"),
     path("query/", QueryView.as_view(), name="query"),
     path("query/stream/", query_stream, name="query-stream"),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("schema/", SpectacularAPIView.as_view(permission_classes=readers), name="schema"),
     path("docs/", docs, name="docs"),
     *router.urls,
 ]

@@ -220,6 +220,9 @@ def test_schema_and_docs_are_served_with_local_assets(api):
     assert list(paths["/api/auth/logout/"]["post"]["responses"]) == ["205"]
     registered = paths["/api/auth/register/"]["post"]["responses"]["201"]
     assert "content" in registered
+    bearer_scheme = schema.json()["components"]["securitySchemes"]["jwtAuth"]
+    assert (bearer_scheme["type"], bearer_scheme["scheme"]) == ("http", "bearer")
+    assert {"jwtAuth": []} in paths["/api/documents/"]["get"]["security"]
     docs = api.get("/api/docs/").content.decode()
     assert "swagger-ui" in docs and "cdn" not in docs.lower()
     assert "/static/drf_spectacular_sidecar/" in docs

@@ -59,3 +59,29 @@ def test_with_https_on_plain_http_is_redirected_and_browsers_told_to_stay(client
     assert redirected.headers["Location"].startswith("https://")
     assert over_https.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     assert health.status_code != 301  # a load balancer's plain-HTTP check still reaches it
+
+
+SCHEMA_STATUS = (
+    "from django.test import Client; "
+    "print(Client().get('/api/schema/').status_code, Client().get('/api/docs/').status_code)"
+)
+
+
+def test_the_api_description_can_be_kept_for_signed_in_users(tmp_path):
+    def statuses(**environment: str) -> str:
+        shown = manage(
+            tmp_path,
+            "shell",
+            "-c",
+            SCHEMA_STATUS,
+            DJANGO_ALLOWED_HOSTS="testserver",
+            DJANGO_HTTPS="false",
+            **environment,
+        )
+        assert shown.returncode == 0, shown.stderr
+        return shown.stdout.split("\n")[-2]
+
+    manage(tmp_path, "migrate", "--noinput")
+
+    assert statuses() == "200 200"
+    assert statuses(API_DOCS_PUBLIC="false") == "401 401"
