@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
@@ -18,6 +19,7 @@ from retrieval.errors import RagError
 from retrieval.models import Document
 
 REFRESH_SECONDS = 3
+PAGE_SIZE = 50
 
 
 @login_required
@@ -35,12 +37,13 @@ def documents(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, f"{document.filename} is queued for processing.")
         return redirect("documents")
-    listed = Document.objects.filter(owner=request.user).order_by("-created")
-    busy = any(document.is_busy for document in listed)
+    listed = Document.objects.filter(owner=request.user).order_by("-created", "-pk")
+    page = Paginator(listed, PAGE_SIZE).get_page(request.GET.get("page"))
+    busy = any(document.is_busy for document in page)
     return render(
         request,
         "documents.html",
-        {"documents": listed, "refresh": REFRESH_SECONDS if busy else None},
+        {"documents": page, "page": page, "refresh": REFRESH_SECONDS if busy else None},
     )
 
 

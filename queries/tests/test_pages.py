@@ -83,6 +83,21 @@ def test_the_documents_page_lists_only_the_callers_documents_in_full(client, ali
     assert 'http-equiv="refresh"' not in page  # nothing in progress
 
 
+def test_the_documents_page_pages_through_many_documents(client, alice):
+    for n in range(53):
+        _document(alice, f"report-{n:02}.txt")
+    client.force_login(alice)
+
+    first = client.get("/documents/").content.decode()
+    second = client.get("/documents/?page=2").content.decode()
+
+    assert first.count('class="danger"') == 50 and second.count('class="danger"') == 3
+    assert "report-52.txt" in first and "report-00.txt" in second  # newest first
+    assert "Page 1 of 2 (53 documents)" in first
+    assert 'href="?page=2" rel="next"' in first
+    assert 'href="?page=1" rel="prev"' in second
+
+
 def test_the_documents_page_refreshes_while_a_document_is_processed(client, alice):
     _document(alice, "falcons.txt", status="embedding", chunks_done=2, chunks_total=4)
     client.force_login(alice)
