@@ -479,6 +479,26 @@ def test_an_expired_session_offers_to_sign_in_again(page):
     expect(alert.get_by_role("link", name="Sign in again")).to_be_visible()
 
 
+def test_the_sidebar_shows_more_conversations_on_request(context, app, username):
+    app.manage(
+        "shell",
+        "-c",
+        "from django.contrib.auth.models import User; from queries.models import Conversation; "
+        f"owner = User.objects.get(username={username!r}); "
+        "[Conversation.objects.create(owner=owner, title=f'Question {n:02}') for n in range(53)]",
+    )
+    page = context.new_page()
+    sign_in(page, app, username)
+    listed = page.locator("#conversations li:not(.more)")
+
+    expect(listed).to_have_count(50)
+    page.get_by_role("button", name="Show more").click()
+
+    expect(listed).to_have_count(53)
+    expect(page.get_by_role("button", name="Show more")).to_have_count(0)
+    expect(page.locator("#conversations")).to_contain_text("Question 00")
+
+
 def test_a_failed_document_shows_its_reason_in_the_sidebar(page):
     """A PDF with no text turns Failed and the sidebar says why beside it."""
     page.get_by_label("Upload").set_input_files(

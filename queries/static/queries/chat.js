@@ -4,7 +4,7 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const state = { conversation: null, controller: null, poll: null };
+  const state = { conversation: null, controller: null, poll: null, pages: {} };
   const STAGES = {
     retrieving: "Searching your documents…",
     generating: "Writing the answer…",
@@ -45,19 +45,47 @@
     return doc.status === "queued" ? name : `${name} ${doc.progress}%`;
   }
 
-  // Fill a sidebar list from a list endpoint; the empty-state note shows when
-  // there is nothing. Returns the items, or null when the request failed.
+  // The API's links are absolute; requests stay on this page's origin.
+  function pathOf(url) {
+    const parsed = new URL(url, location.href);
+    return parsed.pathname + parsed.search;
+  }
+
+  // Fill a sidebar list from a list endpoint, as many pages as the reader has
+  // asked for ("Show more" asks for one more); the empty-state note shows when
+  // there is nothing. Returns the items, or null when a request failed.
   async function fillList(path, listId, emptyId, render) {
-    let data;
+    const wanted = state.pages[listId] || 1;
+    const items = [];
+    let next = path;
     try {
-      data = await api(path);
+      for (let page = 0; page < wanted && next; page += 1) {
+        const data = await api(next);
+        items.push(...data.results);
+        next = data.next ? pathOf(data.next) : null;
+      }
     } catch (error) {
       showError(error);
       return null;
     }
-    $(listId).replaceChildren(...data.results.map(render));
-    $(emptyId).hidden = data.results.length > 0;
-    return data.results;
+    const rows = items.map(render);
+    if (next) {
+      const more = document.createElement("li");
+      more.className = "more";
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "link";
+      button.textContent = "Show more";
+      button.addEventListener("click", () => {
+        state.pages[listId] = wanted + 1;
+        fillList(path, listId, emptyId, render);
+      });
+      more.append(button);
+      rows.push(more);
+    }
+    $(listId).replaceChildren(...rows);
+    $(emptyId).hidden = items.length > 0;
+    return items;
   }
 
   function documentItem(doc) {
