@@ -10,6 +10,7 @@ question (the shipped MiniLM embeddings) and quotes them, each followed by the
 from __future__ import annotations
 
 import asyncio
+import html
 import re
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
@@ -24,7 +25,9 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 from queries.prompts import I_DONT_KNOW
 
-_PASSAGE = re.compile(r"^\[(\d+)\] \((.*?)\)\n(.*?)(?=\n\n\[\d+\] \(|\Z)", re.M | re.S)
+# A passage of queries.prompts.format_passages: its text is escaped, so the
+# first closing tag is its own.
+_PASSAGE = re.compile(r'<passage n="(\d+)"[^>]*>\n(.*?)\n</passage>', re.S)
 # Sentence ends, including sentences glued together without a space ("1990.The").
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|(?<=[a-z)][.!?])(?=[A-Z])")
 _WORD = re.compile(r"\w+")
@@ -126,10 +129,12 @@ def coverage(terms: list[str], text: str) -> float:
 
 
 def read_prompt(messages: list[BaseMessage]) -> tuple[str, list[tuple[int, str]]]:
-    """The question and the numbered passages from the answer prompt."""
-    question = next((str(m.content) for m in reversed(messages) if isinstance(m, HumanMessage)), "")
-    system = str(messages[0].content) if messages else ""
-    passages = [(int(n), text.strip()) for n, _, text in _PASSAGE.findall(system)]
+    """The question (the last user message) and the numbered passages (from the
+    <passages> block of the user message before it)."""
+    said = [str(m.content) for m in messages if isinstance(m, HumanMessage)]
+    question = said[-1] if said else ""
+    block = next((text for text in reversed(said[:-1]) if text.startswith("<passages>")), "")
+    passages = [(int(n), html.unescape(text).strip()) for n, text in _PASSAGE.findall(block)]
     return question, passages
 
 

@@ -336,7 +336,9 @@ def test_markdown_from_the_model_is_sanitised(page, app, falcons, model):
                 "<button>Sign in again</button></form> ",
                 '<span id="question">shadow</span> ',
                 "Use `arr[1]` in code; falcons are fast![1] ",
-                "[link](javascript:window.hacked=3) [1]",
+                "[link](javascript:window.hacked=3) [1] ",
+                "[your bank](https://evil.example/login) ",
+                "<https://falcons.example/facts>",
             ]
         )
     )
@@ -357,6 +359,10 @@ def test_markdown_from_the_model_is_sanitised(page, app, falcons, model):
     for link in answer.locator(".answer-text a", has_text="link").all():
         link.click(force=True)
     assert page.evaluate("window.hacked") is None
+    # A link says where it really goes, unless its words already do.
+    expect(answer.locator(".answer-text")).to_contain_text("your bank (evil.example)")
+    expect(answer.locator(".answer-text")).not_to_contain_text("facts (falcons.example)")
+    expect(answer.locator(".answer-text .link-host")).to_have_count(1)
 
 
 def test_a_model_failure_mid_answer_keeps_the_text_and_explains(page, falcons, model):

@@ -79,7 +79,7 @@ async def test_chat_openai_streams_tokens_and_invented_citations_are_removed(
     assert json.loads(events[-1].data)["finish_reason"] == "stop"
     chat = [r["body"] for r in openai_configured.requests if "chat" in r["path"]]
     assert chat[0]["stream"] is True and chat[0]["model"] == "test-model"
-    assert "300 km/h" in chat[0]["messages"][0]["content"]  # the passages are in the prompt
+    assert "300 km/h" in chat[0]["messages"][-2]["content"]  # the passages, quoted as data
 
 
 @pytest.mark.parametrize("failure", [{"fail_after": 2}, {"cut_after": 2}])
@@ -268,8 +268,14 @@ async def test_with_a_model_follow_ups_are_rewritten_and_history_is_sent(
     rewrite, answer = chat[1], chat[2]
     assert rewrite["messages"][-1]["content"] == "and how fast are they?"
     assert "Where do peregrine falcons nest?" in json.dumps(rewrite["messages"])
-    assert [m["role"] for m in answer["messages"]] == ["system", "user", "assistant", "user"]
+    roles = [m["role"] for m in answer["messages"]]
+    assert roles == ["system", "user", "assistant", "user", "user"]
     assert answer["messages"][2]["content"] == "They nest on cliffs [1]."
+    # The passages travel as quoted data in a message of their own, not as instructions.
+    assert answer["messages"][3]["content"].startswith('<passages>\n<passage n="1"')
+    assert "300 km/h" in answer["messages"][3]["content"]
+    assert "300 km/h" not in answer["messages"][0]["content"]
+    assert answer["messages"][4]["content"] == "and how fast are they?"
     cited = json.loads(next(e.data for e in events if e.event == "citations"))
     assert "300 km/h" in cited[0]["chunk_text"]
 

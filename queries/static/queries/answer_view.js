@@ -41,7 +41,19 @@
     for (const link of turn.body.querySelectorAll("a:not(.marker)")) {
       link.target = "_blank";
       link.rel = "noopener noreferrer";
+      showWhere(link);
     }
+  }
+
+  // A link's words are the model's (or a document's): say where it really
+  // goes, unless the words already show it.
+  function showWhere(link) {
+    const where = link.protocol === "mailto:" ? link.href.slice(7) : link.hostname;
+    if (!where || link.textContent.includes(where)) return;
+    const note = document.createElement("span");
+    note.className = "link-host";
+    note.textContent = ` (${where})`;
+    link.after(note);
   }
 
   // [n] markers become links to their citation, in the rendered text only
