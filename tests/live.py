@@ -40,6 +40,12 @@ def own_database(data: Path) -> str:
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
+# A long text document: at CHUNK_SIZE=100 it makes about 1,000 passages, many write batches.
+REPORTS = "\n\n".join(
+    f"Falcon report {n}: a peregrine dived at Houston." for n in range(1500)
+).encode()
+
+
 def bearer(base: str, username: str = "alice", password: str = "alice-pass-123") -> dict[str, str]:
     """The Authorization header of a user of the live app at `base`, from its token endpoint."""
     tokens = httpx.post(
@@ -114,6 +120,30 @@ class LiveApp:
             except httpx.TransportError:
                 time.sleep(0.1)
         raise RuntimeError("daphne did not start")
+
+    def upload(self, headers: dict[str, str], filename: str, data: bytes) -> str:
+        """Upload a file over the API; its document's id."""
+        uploaded = httpx.post(
+            f"{self.url}/api/documents/",
+            headers=headers,
+            files={"file": (filename, data, "text/plain")},
+            timeout=30,
+        )
+        if uploaded.status_code != 201:
+            raise RuntimeError(f"upload refused: {uploaded.status_code} {uploaded.text}")
+        return uploaded.json()["id"]
+
+    def document(self, headers: dict[str, str], document_id: str) -> dict:
+        return httpx.get(f"{self.url}/api/documents/{document_id}/", headers=headers).json()
+
+    def settled(self, headers: dict[str, str], document_id: str, seconds: float = 180) -> dict:
+        """The document once it is ready or failed (or as it is after `seconds`)."""
+        deadline = time.monotonic() + seconds
+        while True:
+            document = self.document(headers, document_id)
+            if document["status"] in ("ready", "failed") or time.monotonic() > deadline:
+                return document
+            time.sleep(0.3)
 
     def start_worker(self, *args: str) -> subprocess.Popen:
         return self._spawn("worker", [sys.executable, "manage.py", "worker", *args])

@@ -24,7 +24,7 @@ import pytest
 from queries.tests.conftest import FALCONS
 from retrieval.errors import StoreError
 from retrieval.graphstores.falkordb import FalkorDBStore
-from tests.live import LiveApp, bearer
+from tests.live import REPORTS, LiveApp, bearer
 from tests.silent_server import silent_port
 from tests.sse_parser import Parser
 
@@ -178,24 +178,11 @@ def test_a_store_killed_under_an_ingestion_is_started_again_and_the_document_end
     try:
         app.create_user("alice", "alice-pass-123")
         headers = bearer(app.url)
-        text = "\n\n".join(f"Falcon report {n}: a peregrine dived at Houston." for n in range(1500))
-        uploaded = httpx.post(
-            f"{app.url}/api/documents/",
-            headers=headers,
-            files={"file": ("reports.txt", text.encode(), "text/plain")},
-            timeout=30,
-        )
-        assert uploaded.status_code == 201, uploaded.text
-        document_id = uploaded.json()["id"]
+        document_id = app.upload(headers, "reports.txt", REPORTS)
         pid = embedded_pid(tmp_path)
 
         os.kill(pid, signal.SIGKILL)  # before or while its chunks are written
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            document = httpx.get(f"{app.url}/api/documents/{document_id}/", headers=headers).json()
-            if document["status"] in ("ready", "failed"):
-                break
-            time.sleep(0.3)
+        document = app.settled(headers, document_id)
 
         assert (document["status"], document["error"]) == ("ready", "")
         assert embedded_pid(tmp_path) != pid

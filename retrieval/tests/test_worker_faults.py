@@ -15,7 +15,7 @@ import httpx
 import pytest
 
 from retrieval.tests.test_store_faults import COUNT_CHUNKS
-from tests.live import LiveApp, bearer
+from tests.live import REPORTS, LiveApp, bearer
 
 pytestmark = pytest.mark.slow
 
@@ -33,37 +33,20 @@ def test_a_worker_killed_mid_document_is_replaced_and_the_document_is_ingested_o
         app.create_user("alice", "alice-pass-123")
         headers = bearer(app.url)
         worker = app.start_worker("--recover-after", "2")
-        text = "\n\n".join(f"Falcon report {n}: a peregrine dived at Houston." for n in range(1500))
-        uploaded = httpx.post(
-            f"{app.url}/api/documents/",
-            headers=headers,
-            files={"file": ("reports.txt", text.encode(), "text/plain")},
-            timeout=30,
-        )
-        assert uploaded.status_code == 201, uploaded.text
-        document_id = uploaded.json()["id"]
-
-        def document() -> dict:
-            return httpx.get(f"{app.url}/api/documents/{document_id}/", headers=headers).json()
-
+        document_id = app.upload(headers, "reports.txt", REPORTS)
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:  # halfway through its passages
-            seen = document()
+        while time.monotonic() < deadline:  # partway through its passages
+            seen = app.document(headers, document_id)
             if seen["status"] in ("embedding", "indexing") and seen["progress"] > 10:
                 break
             time.sleep(0.05)
         worker.send_signal(signal.SIGKILL)
         worker.wait(timeout=10)
-        killed_at = document()
+        killed_at = app.document(headers, document_id)
         assert killed_at["status"] in ("embedding", "indexing"), killed_at
 
         app.start_worker("--recover-after", "2")
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            seen = document()
-            if seen["status"] in ("ready", "failed"):
-                break
-            time.sleep(0.3)
+        seen = app.settled(headers, document_id)
 
         assert (seen["status"], seen["error"]) == ("ready", "")
         total = seen["chunks"]
