@@ -33,8 +33,7 @@ class RevocableJWTScheme(SimpleJWTScheme):
 class RevocableJWTAuthentication(JWTAuthentication):
     def get_user(self, validated_token: Any) -> Any:
         user = super().get_user(validated_token)
-        issued = datetime.fromtimestamp(int(validated_token["iat"]), tz=UTC)
-        if TokenFence.objects.filter(user=user, not_before__gte=issued).exists():
+        if fenced(user.pk, validated_token):
             raise AuthenticationFailed(LOGGED_OUT, code="logged_out")
         return user
 
@@ -44,11 +43,15 @@ class FencedTokenRefreshSerializer(TokenRefreshSerializer):
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
         refresh = self.token_class(attrs["refresh"])
-        issued = datetime.fromtimestamp(int(refresh["iat"]), tz=UTC)
-        user_id = refresh.get(api_settings.USER_ID_CLAIM)
-        if TokenFence.objects.filter(user_id=user_id, not_before__gte=issued).exists():
+        if fenced(refresh.get(api_settings.USER_ID_CLAIM), refresh):
             raise InvalidToken(LOGGED_OUT, code="logged_out")
         return super().validate(attrs)
+
+
+def fenced(user_id: Any, token: Any) -> bool:
+    """Whether `token` (access or refresh) was issued before its user's last logout."""
+    issued = datetime.fromtimestamp(int(token["iat"]), tz=UTC)
+    return TokenFence.objects.filter(user_id=user_id, not_before__gte=issued).exists()
 
 
 def end_tokens(user: Any) -> None:
