@@ -125,6 +125,12 @@ def install_in_daphne() -> None:
         limits_body = True
         _refused = False
 
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            # Twisted would parse a form body itself (all of it in memory) and
+            # answer one it cannot parse with a bare 400; Django parses it.
+            self._parsePOSTFormSubmission = False
+
         def gotLength(self, length: int | None) -> None:
             path = self.channel._path.split(b"?", 1)[0].decode("latin-1")
             self._limit = limit_for(path)

@@ -102,3 +102,23 @@ def test_uploads_have_their_own_limit_and_a_file_within_it_is_taken(app):
 
     assert taken.status_code == 201, taken.text
     assert status == 413 and body["detail"] == "The request body is too large (at most 2 MB here)."
+
+
+def test_a_form_body_the_server_cannot_parse_gets_the_apis_json_error(app):
+    """Twisted (under daphne) would answer a broken multipart body with a bare 400 itself."""
+    tokens = httpx.post(
+        f"{app.url}/api/auth/token/", json={"username": "alice", "password": "alice-pass-123"}
+    ).json()
+    for body in (b"--x--\r\n", b"--x\r\nnot a part"):
+        answer = httpx.post(
+            f"{app.url}/api/documents/",
+            headers={
+                "Authorization": f"Bearer {tokens['access']}",
+                "Content-Type": "multipart/form-data; boundary=x",
+            },
+            content=body,
+        )
+
+        assert answer.status_code == 400, answer.text
+        assert answer.headers["Content-Type"] == "application/json"
+        assert answer.json()["code"] in {"invalid", "parse_error"}
