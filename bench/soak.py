@@ -41,7 +41,7 @@ sys.path.insert(0, str(ROOT))
 from bench import results  # noqa: E402
 from bench.ingest import DATASET, require_dataset  # noqa: E402
 from bench.streaming import CORPUS, ModelServer, expected, percentile, rss_mb  # noqa: E402
-from tests.live import LiveApp  # noqa: E402
+from tests.live import UNLIMITED, LiveApp  # noqa: E402
 
 TOKENS, RATE = 40, 20.0
 DOCUMENTS, PASSAGES_EACH = 20, 40
@@ -213,6 +213,7 @@ def main() -> None:
             OPENAI_MODEL="bench",
             OPENAI_BASE_URL=model.base_url,
             LOG_LEVEL="WARNING",
+            **UNLIMITED,
         )
         app.data.mkdir()
         try:

@@ -48,7 +48,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import results  # noqa: E402
-from tests.live import LiveApp, free_port  # noqa: E402
+from tests.live import UNLIMITED, LiveApp, free_port  # noqa: E402
 
 CORPUS = "\n\n".join(
     [
@@ -170,6 +170,7 @@ class Product:
             OPENAI_MODEL="bench",
             OPENAI_BASE_URL=model.base_url,
             LOG_LEVEL="WARNING",
+            **UNLIMITED,
         )
         self.app.data.mkdir()
         self.app.start(server=SERVER, processes=PROCESSES)

@@ -13,7 +13,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from queries import generation
+from queries import generation, limits
 from queries.citations import MarkerFilter
 from queries.generation import StreamInfo, Turn
 from queries.models import Conversation, Message
@@ -92,6 +92,7 @@ async def astart(question: Question) -> TurnState:
 
 def _start(question: Question) -> TurnState:
     with transaction.atomic():
+        limits.check(question.owner_id)  # a question past a limit stores nothing
         if question.conversation_id is not None:
             conversation = Conversation.objects.filter(
                 pk=question.conversation_id, owner_id=question.owner_id
@@ -113,6 +114,7 @@ def _start(question: Question) -> TurnState:
             role=Message.Role.ASSISTANT,
             status=Message.Status.INTERRUPTED,
             finish_reason="interrupted",
+            answering_until=limits.answering_until(),
         )
     return TurnState(conversation=conversation, history=history, reply=reply)
 
@@ -167,13 +169,24 @@ async def afinish(state: TurnState, status: str) -> Message:
     reply.finish_reason = state.info.finish_reason or (
         "interrupted" if status == Message.Status.INTERRUPTED else ""
     )
+    reply.answering_until = None
     await db.in_thread(_finish)(reply, state.conversation.pk)
     return reply
 
 
+def release(state: TurnState) -> None:
+    """For a response's close (sync): a turn whose stream never ran stops counting as
+    an answer in progress. Its row stays as stored: interrupted, without text."""
+    if state.reply.answering_until is not None:
+        state.reply.answering_until = None
+        Message.objects.filter(pk=state.reply.pk).update(answering_until=None)
+
+
 def _finish(reply: Message, conversation_id: uuid.UUID) -> None:
     with transaction.atomic():
-        reply.save(update_fields=["text", "status", "citations", "finish_reason"])
+        reply.save(
+            update_fields=["text", "status", "citations", "finish_reason", "answering_until"]
+        )
         Conversation.objects.filter(pk=conversation_id).update(updated=timezone.now())
 
 

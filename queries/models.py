@@ -44,6 +44,8 @@ class Message(models.Model):
     citations = models.JSONField(default=list, blank=True)
     finish_reason = models.CharField(max_length=32, blank=True)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
+    # Set while an answer is being written (queries/limits.py counts them); null after.
+    answering_until = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         ordering = ["created"]

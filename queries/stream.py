@@ -52,15 +52,43 @@ async def query_stream(request: HttpRequest, user: Any) -> HttpResponse:
     question = serializer.question()
     slot = admission.admit()  # a full process says so before the stream starts
     try:
-        state = await answering.astart(question)  # an unknown conversation is still a JSON 404
+        state = await _start(question)  # an unknown conversation is still a JSON 404
     except BaseException:
         slot.release()
         raise
-    # The place is freed when Django closes the response: after the answer ends,
-    # after its reader left, or without streaming at all (the reader left first).
-    response = EventStreamResponse(answer_events(question, state), on_close=slot.release)
+
+    def closed() -> None:
+        slot.release()
+        answering.release(state)
+
+    # The place is freed when Django closes the response (in a thread): after the
+    # answer ends, after its reader left, or without streaming at all (the
+    # reader left first).
+    response = EventStreamResponse(answer_events(question, state), on_close=closed)
     response["X-Conversation-Id"] = str(state.conversation.pk)
     return response
+
+
+_letting_go: set[asyncio.Future[Any]] = set()
+
+
+async def _start(question: answering.Question) -> answering.TurnState:
+    """`answering.astart`, finished even if the reader leaves meanwhile; its turn then
+    stays stored (interrupted) and stops counting as an answer in progress."""
+    start = asyncio.ensure_future(answering.astart(question))
+    try:
+        return await asyncio.shield(start)
+    except asyncio.CancelledError:
+        start.add_done_callback(_let_go)
+        raise
+
+
+def _let_go(start: asyncio.Future[answering.TurnState]) -> None:
+    if start.cancelled() or start.exception() is not None:
+        return
+    release = asyncio.ensure_future(db.in_thread(answering.release)(start.result()))
+    _letting_go.add(release)  # held until done: the loop keeps only weak references
+    release.add_done_callback(_letting_go.discard)
 
 
 async def answer_events(

@@ -1,6 +1,7 @@
-"""Accounts: sign-up (the API's register endpoint and the sign-up page) and API log-out.
+"""Accounts: API sign-in and log-out, sign-up (the API's register endpoint and the page).
 
-Sign-in pages are Django's own auth views; tokens are simplejwt's.
+Sign-in pages are Django's own auth views; tokens are simplejwt's, behind the
+rate limits and the lockout of ragsite.limits.
 """
 
 from __future__ import annotations
@@ -12,14 +13,20 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
+from rest_framework.exceptions import AuthenticationFailed
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 from rest_framework_simplejwt.settings import api_settings
 from rest_framework_simplejwt.tokens import RefreshToken
-from rest_framework_simplejwt.views import TokenBlacklistView
+from rest_framework_simplejwt.views import (
+    TokenBlacklistView,
+    TokenObtainPairView,
+    TokenRefreshView,
+)
 
+from ragsite import limits
 from ragsite.tokens import end_tokens
 from retrieval.errors import RagError
 
@@ -55,9 +62,30 @@ class RegisteredSerializer(serializers.Serializer):
     username = serializers.CharField()
 
 
+class TokenView(TokenObtainPairView):
+    """A token pair for a username and password; repeated failures lock the pair out."""
+
+    throttle_classes = [limits.LoginThrottle]
+
+    def post(self, request: Request, *args, **kwargs) -> Response:
+        try:
+            return super().post(request, *args, **kwargs)
+        except AuthenticationFailed:
+            # axes marks the request it refused (or has just locked out); on
+            # DRF's request, where its middleware does not look.
+            if getattr(request, "axes_locked_out", False):
+                return limits.locked_out(request)  # type: ignore[return-value]
+            raise
+
+
+class RefreshView(TokenRefreshView):
+    throttle_classes = [limits.RefreshThrottle]
+
+
 class RegisterView(APIView):
     permission_classes = [AllowAny]
     authentication_classes: list = []
+    throttle_classes = [limits.RegisterThrottle]
 
     @extend_schema(request=RegisterSerializer, responses={201: RegisteredSerializer})
     def post(self, request: Request) -> Response:
@@ -92,10 +120,14 @@ def signup(request: HttpRequest) -> HttpResponse:
     """The sign-up page, when REGISTRATION_OPEN is on."""
     if not settings.REGISTRATION_OPEN:
         raise Http404("Sign-up is closed.")
+    if request.method == "POST":
+        wait = limits.wait_for(limits.RegisterThrottle, request)
+        if wait is not None:
+            return limits.too_many_page(request, wait, "sign-ups from your address")
     form = UserCreationForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         user = form.save()
-        login(request, user)
+        login(request, user, backend="django.contrib.auth.backends.ModelBackend")
         return redirect("home")
     return render(request, "registration/signup.html", {"form": form})
 

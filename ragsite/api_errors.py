@@ -8,6 +8,7 @@ with a sentence that reveals nothing of the server.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from django.core.exceptions import RequestDataTooBig
@@ -34,11 +35,16 @@ def rag_error_body(error: RagError) -> dict[str, Any]:
     return body
 
 
+def rag_error_headers(error: RagError) -> dict[str, str]:
+    retry_after = getattr(error, "retry_after", None)
+    return {"Retry-After": str(retry_after)} if retry_after else {}
+
+
 def exception_handler(exc: Exception, context: dict[str, Any]) -> Response | None:
     if isinstance(exc, RagError):
         if exc.status >= 500:
             logger.error("API error: %s", exc.message, exc_info=exc)
-        return Response(rag_error_body(exc), status=exc.status)
+        return Response(rag_error_body(exc), status=exc.status, headers=rag_error_headers(exc))
     if isinstance(exc, RequestDataTooBig):
         return Response({"detail": TOO_BIG, "code": "request_too_large"}, status=413)
     response = drf_exception_handler(exc, context)
@@ -71,6 +77,9 @@ def plain_words(exc: Exception, detail: str, code: str) -> tuple[str, str]:
     """Library messages a person would not understand, said plainly."""
     if isinstance(exc, exceptions.ParseError):
         return NOT_JSON, code
+    if isinstance(exc, exceptions.Throttled):
+        seconds = math.ceil(exc.wait or 1)
+        return f"Too many requests. Try again in {seconds} second{'s' * (seconds != 1)}.", code
     if code == "token_not_valid":
         return BAD_TOKEN, code
     if isinstance(exc, exceptions.PermissionDenied) and detail.startswith("CSRF Failed"):

@@ -23,7 +23,14 @@ from rest_framework.authentication import CSRFCheck
 from rest_framework.exceptions import AuthenticationFailed
 
 from ragsite import db
-from ragsite.api_errors import CSRF_FAILED, NOT_JSON, json_error, plain_words, rag_error_body
+from ragsite.api_errors import (
+    CSRF_FAILED,
+    NOT_JSON,
+    json_error,
+    plain_words,
+    rag_error_body,
+    rag_error_headers,
+)
 from ragsite.tokens import RevocableJWTAuthentication
 from retrieval.errors import RagError
 
@@ -71,7 +78,10 @@ def async_api_view(*methods: str) -> Callable[[View], View]:
             except Refusal as refusal:
                 return refusal.response
             except RagError as error:
-                return json_error(**rag_error_body(error), status=error.status)
+                response = json_error(**rag_error_body(error), status=error.status)
+                for header, value in rag_error_headers(error).items():
+                    response[header] = value
+                return response
 
         return wrapped
 

@@ -7,6 +7,7 @@ DJANGO_DEBUG=ture fails loudly at start-up instead of silently meaning "off".
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import time
 from pathlib import Path
@@ -58,6 +59,24 @@ def _env_number[N: (int, float)](
 
 def env_list(name: str, default: str) -> list[str]:
     return [item.strip() for item in env_str(name, default).split(",") if item.strip()]
+
+
+_RATE = re.compile(r"^(\d+)\s*/\s*(\d*)\s*(s|sec|second|m|min|minute|h|hour|d|day)s?$")
+_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def env_rate(name: str, default: str) -> tuple[int, int] | None:
+    """A rate limit such as 10/minute or 5/15min as (requests, seconds); off gives None."""
+    raw = env_str(name, default).lower()
+    if raw in {"off", "none", "unlimited"}:
+        return None
+    found = _RATE.match(raw)
+    if found is None or int(found[1]) < 1 or int(found[2] or 1) < 1:
+        raise ImproperlyConfigured(
+            f"{name} must be a number of requests per period such as 10/minute, "
+            f"5/15min or 100/hour (or off), not {raw!r}."
+        )
+    return int(found[1]), int(found[2] or 1) * _SECONDS[found[3][0]]
 
 
 def env_secret(name: str) -> str:

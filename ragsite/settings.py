@@ -16,6 +16,7 @@ from ragsite.env import (
     env_float,
     env_int,
     env_list,
+    env_rate,
     env_secret,
     env_str,
     private_folder,
@@ -98,6 +99,7 @@ INSTALLED_APPS = [
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "django_tasks_db",
+    "axes",
     "ragsite",
     "retrieval",
     "queries",
@@ -115,6 +117,15 @@ MIDDLEWARE = [
     "ragsite.middleware.MessageMiddleware",
     "ragsite.middleware.XFrameOptionsMiddleware",
     "ragsite.middleware.ContentSecurityPolicyMiddleware",
+    # Last, as django-axes asks: it turns a locked-out sign-in into its 429 page.
+    "axes.middleware.AxesMiddleware",
+]
+
+# django-axes counts failed sign-ins (API tokens, the sign-in page, the admin's)
+# before Django's own check of the password.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "ragsite.urls"
@@ -270,6 +281,40 @@ EMBEDDING_THREADS = env_int("EMBEDDING_THREADS", 0, minimum=0)
 MAX_STREAMS = env_int("MAX_STREAMS", 1500, minimum=1)
 
 REGISTRATION_OPEN = env_bool("REGISTRATION_OPEN", False)
+
+# --- limits against floods (ragsite/limits.py) --------------------------------
+# Requests per period (10/minute, 5/15min, 100/hour; "off" lifts one), counted
+# per client address for signing in and up, per user for the rest, in state
+# every process shares (the database cache, the user's own messages).
+RATE_LIMITS = {
+    "login": env_rate("RATE_LIMIT_LOGIN", "10/minute"),
+    "refresh": env_rate("RATE_LIMIT_REFRESH", "60/minute"),
+    "register": env_rate("RATE_LIMIT_REGISTER", "10/hour"),
+    "query": env_rate("RATE_LIMIT_QUERY", "60/minute"),
+    "upload": env_rate("RATE_LIMIT_UPLOAD", "600/hour"),
+}
+# Per account: answers in progress at once, documents, bytes stored (0: no limit).
+MAX_STREAMS_PER_USER = env_int("MAX_STREAMS_PER_USER", 8, minimum=0)
+MAX_DOCUMENTS_PER_USER = env_int("MAX_DOCUMENTS_PER_USER", 1000, minimum=0)
+MAX_STORAGE_MB_PER_USER = env_int("MAX_STORAGE_MB_PER_USER", 2048, minimum=0)
+# Failed sign-ins from one address for one username before it is locked out
+# for LOGIN_LOCKOUT_MINUTES (each failure meanwhile starts the wait again).
+AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("LOGIN_LOCKOUT_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_DISABLE_ACCESS_LOG = True  # failures only: a row per successful sign-in is not kept
+AXES_CLIENT_IP_CALLABLE = "ragsite.limits.client_address"
+AXES_LOCKOUT_CALLABLE = "ragsite.limits.locked_out"
+AXES_VERBOSE = False
+# Shared by every process (throttle counts); `migrate` creates its table.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "ragsite_cache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    }
+}
 # The API's description (/api/schema/, /api/docs/): for anyone, or (false) only
 # for signed-in users.
 API_DOCS_PUBLIC = env_bool("API_DOCS_PUBLIC", True)
@@ -300,6 +345,7 @@ SIMPLE_JWT = {
     # A password change ends the tokens issued before it (a logout: ragsite.tokens).
     "CHECK_REVOKE_TOKEN": True,
     "TOKEN_REFRESH_SERIALIZER": "ragsite.tokens.FencedTokenRefreshSerializer",
+    "TOKEN_OBTAIN_SERIALIZER": "ragsite.tokens.SignInSerializer",
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=15),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=7),
     "ROTATE_REFRESH_TOKENS": True,
@@ -324,5 +370,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO").upper()},
-    "loggers": {"httpx": {"level": "WARNING"}, "neo4j": {"level": "WARNING"}},
+    "loggers": {
+        "httpx": {"level": "WARNING"},
+        "neo4j": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # failed sign-ins and lockouts, not every check
+    },
 }

@@ -8,6 +8,11 @@ os.environ.setdefault("DATA_DIR", _data)
 os.environ.setdefault("FALKORDB_GRAPH", "ragsite_test")
 os.environ.setdefault("DJANGO_HTTPS", "false")  # the test client speaks plain HTTP
 os.environ["HF_HUB_OFFLINE"] = "1"
+# Limits lifted: tests ask and sign in far faster than people do. The tests of
+# the limits set their own (ragsite/tests/test_limits.py, queries/tests/test_limits.py).
+for _limit in ("LOGIN", "REFRESH", "REGISTER", "QUERY", "UPLOAD"):
+    os.environ.setdefault(f"RATE_LIMIT_{_limit}", "off")
+os.environ.setdefault("MAX_STREAMS_PER_USER", "0")
 
 from ragsite.settings import *  # noqa: E402,F403
 

@@ -12,11 +12,15 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from django.conf import settings
+from django.contrib.auth.signals import user_logged_in
 from django.utils import timezone
 from drf_spectacular.contrib.rest_framework_simplejwt import SimpleJWTScheme
 from rest_framework_simplejwt.authentication import JWTAuthentication
 from rest_framework_simplejwt.exceptions import AuthenticationFailed, InvalidToken
-from rest_framework_simplejwt.serializers import TokenRefreshSerializer
+from rest_framework_simplejwt.serializers import (
+    TokenObtainPairSerializer,
+    TokenRefreshSerializer,
+)
 from rest_framework_simplejwt.settings import api_settings
 
 from ragsite.models import TokenFence
@@ -36,6 +40,16 @@ class RevocableJWTAuthentication(JWTAuthentication):
         if fenced(user.pk, validated_token):
             raise AuthenticationFailed(LOGGED_OUT, code="logged_out")
         return user
+
+
+class SignInSerializer(TokenObtainPairSerializer):
+    """A token pair counts as a sign-in: Django's signal records it (last login) and
+    clears the user's failed attempts (django-axes), as the sign-in page does."""
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        data = super().validate(attrs)
+        user_logged_in.send(sender=type(self.user), request=self.context["request"], user=self.user)
+        return data
 
 
 class FencedTokenRefreshSerializer(TokenRefreshSerializer):

@@ -6,11 +6,10 @@ from django.views.decorators.csp import csp_override
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.routers import SimpleRouter
-from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
 
 from queries.api import ConversationViewSet, QueryView
 from queries.stream import query_stream
-from ragsite.accounts import LogoutView, RegisterView, signup
+from ragsite.accounts import LogoutView, RefreshView, RegisterView, TokenView, signup
 from ragsite.health import healthz
 from retrieval.api import DocumentViewSet
 
@@ -26,8 +25,8 @@ router.register("documents", DocumentViewSet, basename="document")
 router.register("conversations", ConversationViewSet, basename="conversation")
 
 api = [
-    path("auth/token/", TokenObtainPairView.as_view(), name="token"),
-    path("auth/token/refresh/", TokenRefreshView.as_view(), name="token-refresh"),
+    path("auth/token/", TokenView.as_view(), name="token"),
+    path("auth/token/refresh/", RefreshView.as_view(), name="token-refresh"),
     path("auth/logout/", LogoutView.as_view(), name="logout"),
     path("auth/register/", RegisterView.as_view(), name="register"),
     path("query/", QueryView.as_view(), name="query"),

@@ -8,6 +8,7 @@ from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from ragsite.limits import UploadThrottle
 from retrieval import documents, uploads
 from retrieval.models import Document
 
@@ -56,6 +57,9 @@ class DocumentViewSet(
 
     def get_serializer_class(self):
         return UploadSerializer if self.action == "create" else DocumentSerializer
+
+    def get_throttles(self):
+        return [UploadThrottle()] if self.action == "create" else []
 
     @extend_schema(request=UploadSerializer, responses={201: DocumentSerializer})
     def create(self, request: Request) -> Response:

@@ -78,3 +78,15 @@ class EmbeddingError(RagError, code="embeddings_unavailable", status=502, retry=
 
 class ConfigurationError(RagError, code="misconfigured", status=500):
     pass
+
+
+class Throttled(RagError, code="throttled", status=429, retry=True):
+    """Too many requests in a window, or too many at once: answered with Retry-After."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = max(1, retry_after)
+
+
+class QuotaExceeded(UploadError, code="quota_exceeded", status=403):
+    """An account holds as much as it may; waiting does not help, deleting does."""

@@ -2,7 +2,8 @@
 
 The API, the documents page, admin and `manage.py ingest` all call
 `check_upload`, so a bad file gets the same clear reason wherever it arrives,
-and nothing is judged twice (the file is read and hashed once).
+and nothing is judged twice (the file is read and hashed once). The owner's
+quotas (documents, bytes) are checked last, so a duplicate still says so.
 """
 
 from __future__ import annotations
@@ -14,9 +15,10 @@ from pathlib import PurePosixPath
 from typing import IO
 
 from django.conf import settings
+from django.db.models import Count, Sum
 
 from retrieval import parsing
-from retrieval.errors import DuplicateDocument, FileTooLarge, UploadError
+from retrieval.errors import DuplicateDocument, FileTooLarge, QuotaExceeded, UploadError
 from retrieval.models import Document
 
 MAX_FILENAME = 200
@@ -80,7 +82,29 @@ def check_upload(owner_id: int, stream: IO[bytes], filename: str, size: int) -> 
     duplicate = duplicate_of(owner_id, checked.sha256)
     if duplicate is not None:
         raise duplicate
+    check_quota(owner_id, size)
     return checked
+
+
+def check_quota(owner_id: int, size: int) -> None:
+    """QuotaExceeded when one more file of `size` bytes would pass the owner's quotas."""
+    most, megabytes = settings.MAX_DOCUMENTS_PER_USER, settings.MAX_STORAGE_MB_PER_USER
+    if not most and not megabytes:
+        return
+    held = Document.objects.filter(owner_id=owner_id).aggregate(
+        count=Count("pk"), bytes=Sum("size")
+    )
+    if most and held["count"] >= most:
+        raise QuotaExceeded(
+            f"Your account holds {held['count']:,} documents, the most it may. "
+            "Delete some to upload more."
+        )
+    used = held["bytes"] or 0
+    if megabytes and used + size > megabytes * 1024 * 1024:
+        raise QuotaExceeded(
+            f"This file would take your documents past the {megabytes:,} MB your account "
+            f"may store (they take {used / 1024 / 1024:,.1f} MB). Delete some to upload more."
+        )
 
 
 def duplicate_of(owner_id: int, sha256: str) -> DuplicateDocument | None:

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods
 
+from ragsite import limits
 from retrieval import documents as lifecycle
 from retrieval.errors import RagError
 from retrieval.models import Document
@@ -26,6 +27,9 @@ PAGE_SIZE = 50
 @require_http_methods(["GET", "POST"])
 def documents(request: HttpRequest) -> HttpResponse:
     if request.method == "POST":
+        wait = limits.wait_for(limits.UploadThrottle, request)
+        if wait is not None:
+            return limits.too_many_page(request, wait, "uploads in a short time")
         files = request.FILES.getlist("file")
         if not files:
             messages.error(request, "Choose a file to upload first.")

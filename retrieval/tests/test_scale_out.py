@@ -5,7 +5,8 @@ process reaches the graph store at FALKORDB_URL (falkordblite's server on a
 TCP port), the database at DATABASE_URL (PostgreSQL when the suite runs on it)
 and the uploads in one shared folder. A document uploaded through either web
 process is ingested once, by whichever worker takes it, and either web
-process answers from it.
+process answers from it. Rate limits and the sign-in lockout count requests
+to both processes together.
 """
 
 from __future__ import annotations
@@ -34,12 +35,14 @@ TOPICS = {
 def two_machines(tmp_path_factory) -> Iterator[tuple[LiveApp, LiveApp]]:
     shared = tmp_path_factory.mktemp("shared")
     server = FalkorDBServer(tmp_path_factory.mktemp("falkordb"))
-    first = LiveApp(shared, FALKORDB_URL=server.url, LOG_LEVEL="WARNING")
+    limits = {"RATE_LIMIT_REFRESH": "3/minute", "LOGIN_FAILURE_LIMIT": "4"}
+    first = LiveApp(shared, FALKORDB_URL=server.url, LOG_LEVEL="WARNING", **limits)
     second = LiveApp(
         shared,
         FALKORDB_URL=server.url,
         DATABASE_URL=first.env["DATABASE_URL"],
         LOG_LEVEL="WARNING",
+        **limits,
     )
     try:
         first.start(worker=True)
@@ -91,3 +94,36 @@ def test_uploads_through_either_web_process_are_ingested_once_and_answered_by_bo
         assert "1,991" in answer["answer"]
     # Neither process started a graph server of its own.
     assert not list((two_machines[0].data / "graph").glob("*.settings"))
+
+
+def test_rate_limits_and_the_lockout_count_requests_to_both_processes_together(two_machines):
+    webs = [app.url for app in two_machines]
+    two_machines[0].create_user("carol", "carol-pass-123")
+    refresh = httpx.post(
+        f"{webs[0]}/api/auth/token/", json={"username": "carol", "password": "carol-pass-123"}
+    ).json()["refresh"]
+
+    renewals = []
+    for number in range(4):  # RATE_LIMIT_REFRESH is 3/minute in all
+        renewed = httpx.post(
+            f"{webs[number % 2]}/api/auth/token/refresh/", json={"refresh": refresh}
+        )
+        renewals.append(renewed.status_code)
+        refresh = renewed.json().get("refresh", refresh)
+    tries = [
+        httpx.post(
+            f"{webs[number % 2]}/api/auth/token/",
+            json={"username": "carol", "password": "wrong-guess"},
+        ).status_code
+        for number in range(4)  # LOGIN_FAILURE_LIMIT is 4
+    ]
+    right = [
+        httpx.post(
+            f"{web}/api/auth/token/", json={"username": "carol", "password": "carol-pass-123"}
+        )
+        for web in webs
+    ]
+
+    assert renewals == [200, 200, 200, 429]
+    assert tries == [401, 401, 401, 429]
+    assert [(r.status_code, r.json()["code"]) for r in right] == [(429, "locked_out")] * 2
