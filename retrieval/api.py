@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
-from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
@@ -48,7 +48,7 @@ class DocumentViewSet(
     viewsets.GenericViewSet,
 ):
     serializer_class = DocumentSerializer
-    parser_classes = [MultiPartParser, FormParser]
+    parser_classes = [MultiPartParser]  # a file needs a multipart body
 
     def get_queryset(self):
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user

@@ -217,6 +217,12 @@ def test_schema_and_docs_are_served_with_local_assets(api):
         assert path in paths
     created = paths["/api/documents/"]["post"]["responses"]["201"]
     assert created["content"]["application/json"]["schema"]["$ref"].endswith("/Document")
+    # An upload is a multipart body whose file is a file part (binary), not a URL.
+    upload = paths["/api/documents/"]["post"]["requestBody"]["content"]
+    assert list(upload) == ["multipart/form-data"]
+    upload_schema = upload["multipart/form-data"]["schema"]["$ref"].rsplit("/", 1)[1]
+    file_field = schema.json()["components"]["schemas"][upload_schema]["properties"]["file"]
+    assert file_field == {**file_field, "type": "string", "format": "binary"}
     assert list(paths["/api/auth/logout/"]["post"]["responses"]) == ["205"]
     registered = paths["/api/auth/register/"]["post"]["responses"]["201"]
     assert "content" in registered
