@@ -17,6 +17,7 @@ from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from queries.models import Message
+from ragsite.api_errors import wait_words
 from retrieval.errors import Throttled
 
 # How long to wait when every answer allowed at once is taken.
@@ -55,7 +56,7 @@ def check(owner_id: int) -> None:
         wait = math.ceil((found["first"] + timedelta(seconds=rate[1]) - now).total_seconds())
         raise Throttled(
             f"You have asked {found['asked']} questions in {_period(rate[1])}, the most "
-            f"allowed. Try again in {wait} second{'s' * (wait != 1)}.",
+            f"allowed. Try again in {wait_words(wait)}.",
             retry_after=wait,
         )
 

@@ -78,13 +78,20 @@ def plain_words(exc: Exception, detail: str, code: str) -> tuple[str, str]:
     if isinstance(exc, exceptions.ParseError):
         return NOT_JSON, code
     if isinstance(exc, exceptions.Throttled):
-        seconds = math.ceil(exc.wait or 1)
-        return f"Too many requests. Try again in {seconds} second{'s' * (seconds != 1)}.", code
+        return f"Too many requests. Try again in {wait_words(math.ceil(exc.wait or 1))}.", code
     if code == "token_not_valid":
         return BAD_TOKEN, code
     if isinstance(exc, exceptions.PermissionDenied) and detail.startswith("CSRF Failed"):
         return CSRF_FAILED, "csrf_failed"
     return detail, code
+
+
+def wait_words(seconds: int) -> str:
+    """'37 seconds', '1 second' or, from two minutes on, '15 minutes'."""
+    if seconds >= 120:
+        minutes = math.ceil(seconds / 60)
+        return f"{minutes} minutes"
+    return f"{seconds} second{'s' * (seconds != 1)}"
 
 
 def _code(exc: Exception) -> str:

@@ -21,11 +21,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from rest_framework.throttling import SimpleRateThrottle
 
-from ragsite.api_errors import json_error
+from ragsite.api_errors import json_error, wait_words
 
 LOCKED_OUT = (
     "Too many failed sign-ins for this username from your address. "
-    "Try again in {minutes} minutes, or ask an administrator to unlock it."
+    "Try again in {wait}, or ask an administrator to unlock it."
 )
 
 
@@ -102,7 +102,7 @@ def locked_out(request: HttpRequest, *args: Any) -> HttpResponse:
     """AXES_LOCKOUT_CALLABLE: the sign-in that axes refused, as JSON or as a page."""
     seconds = int(settings.AXES_COOLOFF_TIME.total_seconds())
     if request.path.startswith("/api/"):
-        response = json_error(LOCKED_OUT.format(minutes=math.ceil(seconds / 60)), "locked_out", 429)
+        response = json_error(LOCKED_OUT.format(wait=wait_words(seconds)), "locked_out", 429)
         response["Retry-After"] = str(seconds)
         return response
     return too_many_page(request, seconds, "failed sign-ins for this username")
