@@ -115,11 +115,14 @@ async def _refuse(send: Send, limit: int) -> None:
 
 
 def install_in_daphne() -> None:
-    """Make daphne's protocol build each request with the limit (idempotent)."""
+    """Make daphne's protocol build each request with the limit, and name status 429
+    (idempotent)."""
     from daphne import http_protocol
+    from twisted.web import http
 
     if getattr(http_protocol.WebRequest, "limits_body", False):
         return
+    http.RESPONSES.setdefault(429, b"Too Many Requests")  # Twisted says "Unknown Status"
 
     class LimitedRequest(http_protocol.WebRequest):
         limits_body = True

@@ -127,3 +127,4 @@ def test_rate_limits_and_the_lockout_count_requests_to_both_processes_together(t
     assert renewals == [200, 200, 200, 429]
     assert tries == [401, 401, 401, 429]
     assert [(r.status_code, r.json()["code"]) for r in right] == [(429, "locked_out")] * 2
+    assert right[0].reason_phrase == "Too Many Requests"
