@@ -466,6 +466,29 @@ def test_a_proxy_502_page_is_explained_in_a_sentence_not_shown_as_html(page):
     expect_idle(page)
 
 
+def test_a_question_turned_away_by_a_limit_goes_back_into_the_box(page):
+    """A 429 before the stream (nothing stored) says why and keeps the question to resend."""
+    page.route(
+        STREAM,
+        lambda route: route.fulfill(
+            status=429,
+            headers={"Content-Type": "application/json", "Retry-After": "42"},
+            body='{"detail": "You have asked 60 questions in a minute, the most allowed. '
+            'Try again in 42 seconds.", "code": "throttled"}',
+        ),
+        times=1,
+    )
+    ask(page, "How fast does a peregrine dive?")
+
+    expect(page.get_by_role("alert")).to_have_text(
+        "You have asked 60 questions in a minute, the most allowed. Try again in 42 seconds."
+    )
+    expect(page.get_by_label("Ask a question")).to_have_value("How fast does a peregrine dive?")
+    expect(page.locator("#messages .question")).to_have_count(0)
+    expect(page.locator("article.answer")).to_have_count(0)
+    expect_idle(page)
+
+
 def test_a_lost_connection_is_explained(page):
     """A request that never reaches the server says the connection was lost."""
     page.route(STREAM, lambda route: route.abort("connectionreset"))

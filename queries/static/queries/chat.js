@@ -219,6 +219,7 @@
     bubble.className = "question";
     bubble.textContent = text;
     $("messages").append(bubble);
+    return bubble;
   }
 
   function setBusy(busy) {
@@ -255,7 +256,7 @@
 
   async function ask(question) {
     hideError();
-    addQuestion(question);
+    const asked = addQuestion(question);
     const turn = addAnswer();
     turn.el.scrollIntoView({ block: "end" });
     setBusy(true);
@@ -278,7 +279,13 @@
         if (controller.signal.aborted) throw error;
         throw new ApiError("Connection lost. Check your network and try again.", 0, "network");
       }
-      if (!response.ok) throw await refusal(response);
+      if (!response.ok) {
+        const refused = await refusal(response);
+        // The app turned it away before storing anything (a limit, a full
+        // server, bad input): the question goes back into the box.
+        refused.notAsked = response.status < 500 || refused.code === "too_busy";
+        throw refused;
+      }
       // Known before the first token, so a stopped or failed first answer
       // still leaves the follow-up in the same conversation.
       state.conversation = response.headers.get("X-Conversation-Id") || state.conversation;
@@ -308,6 +315,11 @@
     } catch (error) {
       if (controller.signal.aborted) {
         markEnded(turn, "Stopped.");
+      } else if (error.notAsked) {
+        asked.remove();
+        turn.el.remove();
+        if (!$("question").value) $("question").value = question;
+        showError(error);
       } else {
         failed(turn);
         showError(error);
