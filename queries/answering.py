@@ -107,10 +107,14 @@ def _start(question: Question) -> TurnState:
             )
             history = []
         Message.objects.create(
-            conversation=conversation, role=Message.Role.USER, text=question.query
+            conversation=conversation,
+            owner_id=question.owner_id,
+            role=Message.Role.USER,
+            text=question.query,
         )
         reply = Message.objects.create(
             conversation=conversation,
+            owner_id=question.owner_id,
             role=Message.Role.ASSISTANT,
             status=Message.Status.INTERRUPTED,
             finish_reason="interrupted",

@@ -1,10 +1,12 @@
 """How many questions one account may ask: per period, and answers in progress at once.
 
-Both are counted from the account's own messages inside the transaction that
+Both are read from the account's own messages inside the transaction that
 stores a new question, so every web process sees the same counts and a
-question past a limit stores nothing. An answer in progress carries
-`answering_until` (cleared when it ends); a process killed mid-answer leaves
-the mark to lapse on its own after ANSWER_TIMEOUT and a minute.
+question past a limit stores nothing. Each read is an index range of at most
+the limit's size (messages carry their owner), so its cost does not grow with
+the account's history. An answer in progress carries `answering_until`
+(cleared when it ends); a process killed mid-answer leaves the mark to lapse on
+its own after ANSWER_TIMEOUT and a minute.
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ import math
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db.models import Count, Min, Q
 from django.utils import timezone
 
 from queries.models import Message
@@ -31,34 +32,32 @@ def answering_until() -> datetime:
 
 def check(owner_id: int) -> None:
     """Throttled (429, Retry-After) when `owner_id` may not ask another question now."""
-    rate, at_once = settings.RATE_LIMITS.get("query"), settings.MAX_STREAMS_PER_USER
-    if rate is None and not at_once:
-        return
     now = timezone.now()
-    mine = Message.objects.filter(conversation__owner_id=owner_id)
-    counts: dict = {}
-    window = Q()
-    if rate is not None:
-        window = Q(role=Message.Role.USER, created__gte=now - timedelta(seconds=rate[1]))
-        counts["asked"] = Count("pk", filter=window)
-        counts["first"] = Min("created", filter=window)
-    answering = Q(answering_until__gt=now)
+    at_once = settings.MAX_STREAMS_PER_USER
     if at_once:
-        counts["answering"] = Count("pk", filter=answering)
-    found = mine.filter(window | answering if rate is not None else answering).aggregate(**counts)
-    if at_once and found["answering"] >= at_once:
-        raise Throttled(
-            f"You have {found['answering']} answers in progress, the most at once. "
-            "Wait for one to finish, then ask again.",
-            retry_after=BUSY_RETRY_SECONDS,
+        running = Message.objects.filter(owner_id=owner_id, answering_until__gt=now)
+        if running.order_by()[at_once - 1 : at_once].exists():  # the at_once-th is running
+            raise Throttled(
+                f"You have {at_once} answers in progress, the most at once. "
+                "Wait for one to finish, then ask again.",
+                retry_after=BUSY_RETRY_SECONDS,
+            )
+    rate = settings.RATE_LIMITS.get("query")
+    if rate is not None:
+        most, seconds = rate
+        asked = Message.objects.filter(
+            owner_id=owner_id, role=Message.Role.USER, created__gte=now - timedelta(seconds=seconds)
         )
-    if rate is not None and found["asked"] >= rate[0]:
-        wait = math.ceil((found["first"] + timedelta(seconds=rate[1]) - now).total_seconds())
-        raise Throttled(
-            f"You have asked {found['asked']} questions in {_period(rate[1])}, the most "
-            f"allowed. Try again in {wait_words(wait)}.",
-            retry_after=wait,
-        )
+        # The most-th latest question in the window, if there is one: the limit is
+        # reached, and a place frees when that question leaves the window.
+        oldest = asked.order_by("-created").values_list("created", flat=True)[most - 1 : most]
+        if oldest:
+            wait = math.ceil((oldest[0] + timedelta(seconds=seconds) - now).total_seconds())
+            raise Throttled(
+                f"You have asked {most} questions in {_period(seconds)}, the most allowed. "
+                f"Try again in {wait_words(wait)}.",
+                retry_after=wait,
+            )
 
 
 def _period(seconds: int) -> str:

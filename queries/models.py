@@ -38,6 +38,11 @@ class Message(models.Model):
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
     )
+    # The conversation's owner, kept on each message so that an account's recent
+    # questions and running answers are read from an index (queries/limits.py).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+", db_index=False
+    )
     role = models.CharField(max_length=16, choices=Role.choices)
     text = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETE)
@@ -49,6 +54,14 @@ class Message(models.Model):
 
     class Meta:
         ordering = ["created"]
+        indexes = [
+            models.Index(fields=["owner", "role", "created"], name="message_asked"),
+            models.Index(
+                fields=["owner", "answering_until"],
+                name="message_answering",
+                condition=models.Q(answering_until__isnull=False),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.role}: {self.text[:60]}"

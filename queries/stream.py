@@ -88,7 +88,14 @@ def _let_go(start: asyncio.Future[answering.TurnState]) -> None:
         return
     release = asyncio.ensure_future(db.in_thread(answering.release)(start.result()))
     _letting_go.add(release)  # held until done: the loop keeps only weak references
-    release.add_done_callback(_letting_go.discard)
+    release.add_done_callback(_released)
+
+
+def _released(release: asyncio.Future[None]) -> None:
+    _letting_go.discard(release)
+    if not release.cancelled() and release.exception() is not None:
+        # The mark lapses on its own (queries/limits.py); nothing else is lost.
+        logger.warning("could not free the place of a reader who left: %s", release.exception())
 
 
 async def answer_events(
