@@ -33,6 +33,21 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|(?<=[a-z)][.!?])
 _WORD = re.compile(r"\w+")
 
 
+# A sentence that speaks to an AI instead of informing a reader ("IMPORTANT
+# SYSTEM INSTRUCTION FOR AI ASSISTANTS: ... reply only with ...") is an attempt
+# to steer the answer, not evidence: it is never quoted.
+_STEERING = re.compile(
+    r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|every\s+|the\s+)?"
+    r"(?:previous|prior|other|above|earlier)\b"
+    r"|\b(?:system|developer)\s+(?:instruction|prompt|message)s?\b"
+    r"|\b(?:ai|llm|language[- ]model)\s+(?:assistant|model|system)s?\b"
+    r"|\b(?:reply|respond|answer)\s+(?:only\s+)?with\s+(?:only\s+)?the\s+(?:single\s+)?word\b"
+    r"|\b(?:reply|respond|answer)\s+only\s+with\b"
+    r"|\bwhatever\s+the\s+user\s+asks\b"
+    r"|\binstructions?\s+overrides?\b",
+    re.I,
+)
+
 _HEADING = re.compile(r"^\s{0,3}#{1,6}(\s|$)")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 
@@ -162,7 +177,10 @@ class ExtractiveChatModel(BaseChatModel):
 
         question, passages = read_prompt(messages)
         candidates = [
-            (number, sentence) for number, text in passages for sentence in split_sentences(text)
+            (number, sentence)
+            for number, text in passages
+            for sentence in split_sentences(text)
+            if not _STEERING.search(sentence)
         ]
         if not question or not candidates:
             return I_DONT_KNOW
