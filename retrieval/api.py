@@ -37,7 +37,7 @@ class DocumentSerializer(serializers.ModelSerializer):
 
 
 class UploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="PDF, DOCX, Markdown or plain text")
+    file = serializers.FileField(help_text="PDF, DOCX, XLSX, Markdown, CSV or plain text")
     title = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
 

@@ -1,9 +1,10 @@
 """Recognise a file by its content and turn it into text segments.
 
 The kind is judged from the bytes, not the extension: a PDF must start with
-the PDF signature, a DOCX must be a zip holding word/document.xml, and text
-must decode without binary control bytes. The extension only chooses between
-Markdown and plain text, which look the same to a machine.
+the PDF signature, a DOCX must be a zip holding word/document.xml (an XLSX one
+holding xl/workbook.xml), and text must decode without binary control bytes.
+The extension only chooses between Markdown and plain text, which look the
+same to a machine.
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import io
 import logging
 import zipfile
 from dataclasses import dataclass
+from datetime import date, datetime, time
+from itertools import zip_longest
 from pathlib import PurePosixPath
+from typing import Any
 
 from charset_normalizer import from_bytes
 
@@ -22,6 +26,12 @@ logger = logging.getLogger(__name__)
 
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# What an Office file's zip must hold to be each kind.
+OFFICE_PARTS = {"word/document.xml": DOCX, "xl/workbook.xml": XLSX}
+# A sheet is read up to this many rows and columns; beyond, a line says so.
+MAX_SHEET_ROWS = 5000
+MAX_SHEET_COLUMNS = 50
 MARKDOWN = "text/markdown"
 TEXT = "text/plain"
 
@@ -63,13 +73,13 @@ def sniff_content_type(head: bytes, filename: str) -> str:
     if b"%PDF-" in head[:1024] and not _looks_like_text(head):
         return PDF
     if head[:4] == b"PK\x03\x04":
-        return DOCX  # confirmed (or refused) by check_docx on the whole file
+        return DOCX  # an Office zip: check_office on the whole file says which kind
     if _looks_like_text(head):
         suffix = PurePosixPath(filename).suffix.lower()
         return MARKDOWN if suffix in MARKDOWN_SUFFIXES else TEXT
     raise UnsupportedType(
-        "This kind of file is not supported. Upload a PDF, a Word document (.docx), "
-        "a Markdown file or a plain-text file."
+        "This kind of file is not supported. Upload a PDF, a Word document (.docx), an "
+        "Excel workbook (.xlsx), a Markdown, CSV or plain-text file."
     )
 
 
@@ -90,32 +100,36 @@ def _looks_like_text(head: bytes) -> bool:
     return best is not None
 
 
-def check_docx(file: io.BufferedIOBase | io.BytesIO) -> None:
-    """Refuse anything that is not a sane Word document before parsing it."""
+def check_office(file: io.BufferedIOBase | io.BytesIO) -> str:
+    """DOCX or XLSX for a sane Office file; refused before parsing when it is neither."""
     try:
         with zipfile.ZipFile(file) as archive:
             members = archive.infolist()
             names = {member.filename for member in members}
-            if "word/document.xml" not in names:
+            kinds = [kind for part, kind in OFFICE_PARTS.items() if part in names]
+            if not kinds:
                 raise UnsupportedType(
-                    "This zip file is not a Word document. Upload a .docx file saved by "
-                    "Word, LibreOffice or Google Docs."
+                    "This zip file is neither a Word document nor an Excel workbook. Upload "
+                    "a .docx or .xlsx file saved by Office, LibreOffice or Google Docs."
                 )
+            what = "Word document" if kinds[0] == DOCX else "Excel workbook"
             if len(members) > DOCX_MAX_MEMBERS:
                 raise UploadError(
-                    "This Word document has too many parts to be read safely.", code="zip_bomb"
+                    f"This {what} has too many parts to be read safely.", code="zip_bomb"
                 )
             inflated = sum(member.file_size for member in members)
             packed = sum(member.compress_size for member in members) or 1
             if inflated > DOCX_MAX_UNCOMPRESSED or inflated / packed > DOCX_MAX_RATIO:
                 raise UploadError(
-                    "This Word document expands to far more data than its size suggests "
+                    f"This {what} expands to far more data than its size suggests "
                     "and was refused to protect the server.",
                     code="zip_bomb",
                 )
+            return kinds[0]
     except zipfile.BadZipFile:
         raise UploadError(
-            "The Word document is damaged: it is not a valid zip file.", code="corrupt_file"
+            "The file is damaged: it is not a valid zip file (as .docx and .xlsx files are).",
+            code="corrupt_file",
         ) from None
     finally:
         file.seek(0)
@@ -126,8 +140,11 @@ def parse(data: bytes, content_type: str) -> ParsedDocument:
     if content_type == PDF:
         return _parse_pdf(data)
     if content_type == DOCX:
-        check_docx(io.BytesIO(data))
+        check_office(io.BytesIO(data))
         return _parse_docx(data)
+    if content_type == XLSX:
+        check_office(io.BytesIO(data))
+        return _parse_xlsx(data)
     if content_type in {MARKDOWN, TEXT}:
         return _parse_text(data)
     raise IngestionError(f"Files of type {content_type} cannot be read.")
@@ -227,6 +244,82 @@ def _table_rows(table) -> list[str]:
         if any(cells):
             rows.append(" | ".join(cells))
     return rows
+
+
+def _parse_xlsx(data: bytes) -> ParsedDocument:
+    """One segment per sheet, each row a line that names its sheet and columns.
+
+    A row read alone (as one passage of a long sheet is) still says what each
+    value is: "[Risks] Risk: Beta NPS below 40; Likelihood: Low; Impact: Medium".
+    """
+    import openpyxl
+
+    segments = []
+    try:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            for sheet in book.worksheets:
+                lines = _sheet_lines(sheet.title, sheet.iter_rows(values_only=True))
+                if lines:
+                    segments.append(Segment(text="\n".join(lines)))
+        finally:
+            book.close()
+    except Exception as error:  # openpyxl raises many kinds on a broken workbook
+        logger.info("unreadable XLSX: %r", error)
+        raise IngestionError(
+            "The Excel workbook is damaged and could not be read.", code="corrupt_file"
+        ) from None
+    if not segments:
+        raise IngestionError("This Excel workbook contains no text.", code="no_text")
+    return ParsedDocument(segments=segments, pages=None)
+
+
+def _sheet_lines(name: str, rows: Any) -> list[str]:
+    """A sheet as lines: its title rows, then each row as "[sheet] Column: value; ..."."""
+    lines: list[str] = []
+    header: list[str] | None = None
+    read = skipped = 0
+    wide = False
+    for values in rows:
+        wide = wide or len(values) > MAX_SHEET_COLUMNS
+        cells = [_cell(value) for value in values[:MAX_SHEET_COLUMNS]]
+        filled = [cell for cell in cells if cell]
+        if not filled:
+            continue
+        if header is None:
+            if len(filled) == 1:  # a title above the table
+                lines.append(f"[{name}] {filled[0]}")
+            else:
+                header = cells
+                lines.append(f"[{name}] Columns: {', '.join(c for c in cells if c)}")
+            continue
+        if read >= MAX_SHEET_ROWS:
+            skipped += 1
+            continue
+        read += 1
+        pairs = [
+            f"{column}: {cell}" if column else cell
+            for column, cell in zip_longest(header, cells, fillvalue="")
+            if cell
+        ]
+        lines.append(f"[{name}] " + "; ".join(pairs))
+    if skipped:
+        lines.append(f"[{name}] (only the first {read:,} rows were read; {skipped:,} more follow)")
+    if wide:
+        lines.append(f"[{name}] (only the first {MAX_SHEET_COLUMNS} columns were read)")
+    return lines
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return " ".join(str(value).split())
 
 
 def _parse_text(data: bytes) -> ParsedDocument:

@@ -71,8 +71,8 @@ def check_upload(owner_id: int, stream: IO[bytes], filename: str, size: int) -> 
     check_size(size)
     stream.seek(0)
     content_type = parsing.sniff_content_type(stream.read(8192), filename)
-    if content_type == parsing.DOCX:
-        parsing.check_docx(stream)  # type: ignore[arg-type]
+    if content_type == parsing.DOCX:  # an Office zip: Word or Excel
+        content_type = parsing.check_office(stream)  # type: ignore[arg-type]
     stream.seek(0)
     digest = hashlib.sha256()
     for block in iter(lambda: stream.read(1024 * 1024), b""):

@@ -88,3 +88,35 @@ The **Apollo program** was run by NASA.
 
 Neil Armstrong and Buzz Aldrin landed on the Moon; Michael Collins stayed in orbit.
 """
+
+
+def xlsx(rows: int = 3) -> bytes:
+    """A workbook of two sheets: a titled risk register (with a date) and a bare table."""
+    import datetime
+
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    risks = book.active
+    risks.title = "Risks"
+    risks.append(["Risk register"])
+    risks.append(["Risk", "Impact", "Owner", "Review"])
+    names = ["Supplier late", "Budget overrun", "Key person leaves", "Server outage"]
+    for n in range(rows):
+        risks.append([names[n % 4], ["High", "Medium", "Low"][n % 3], "Ada", None])
+    risks["D3"] = datetime.datetime(2025, 10, 6)
+    scores = book.create_sheet("Scores")
+    scores.append(["Customer", "Score"])
+    scores.append(["Holloway Logistics", 6.0])
+    scores.append(["Apollo Freight", 9])
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
+def zip_of(members: dict[str, bytes]) -> bytes:
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as archive:
+        for name, data in members.items():
+            archive.writestr(name, data)
+    return out.getvalue()

@@ -50,6 +50,7 @@ def graph_chunk_count(document: Document) -> int:
     [
         (samples.pdf(), "apollo.pdf", 3),
         (samples.docx(), "apollo.docx", None),
+        (samples.xlsx(), "apollo.xlsx", None),
         (samples.MARKDOWN.encode(), "apollo.md", None),
         (" ".join(samples.PAGES).encode(), "apollo.txt", None),
     ],

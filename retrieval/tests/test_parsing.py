@@ -69,13 +69,13 @@ def test_docx_text_includes_headings_and_tables_in_order():
 
 def test_a_docx_zip_bomb_is_refused_before_reading():
     with pytest.raises(UploadError) as refused:
-        parsing.check_docx(io.BytesIO(samples.zip_bomb_docx()))
+        parsing.check_office(io.BytesIO(samples.zip_bomb_docx()))
     assert refused.value.code == "zip_bomb"
 
 
 def test_a_docx_that_is_not_a_zip_is_refused():
     with pytest.raises(UploadError, match="not a valid zip"):
-        parsing.check_docx(io.BytesIO(samples.fake_docx()))
+        parsing.check_office(io.BytesIO(samples.fake_docx()))
 
 
 def test_text_in_a_legacy_encoding_is_decoded():
@@ -93,3 +93,45 @@ def test_a_pdf_after_binary_junk_is_still_a_pdf():
     assert parsing.sniff_content_type(b"\x89\x00\xff\x13junk" + samples.pdf(), "scan.pdf") == (
         parsing.PDF
     )
+
+
+def test_an_excel_workbook_is_known_by_its_parts_not_its_name():
+    data = samples.xlsx()
+
+    assert parsing.sniff_content_type(data[:8192], "report.docx") == parsing.DOCX  # a zip
+    assert parsing.check_office(io.BytesIO(data)) == parsing.XLSX
+    with pytest.raises(UnsupportedType, match="neither a Word document nor an Excel workbook"):
+        parsing.check_office(io.BytesIO(samples.zip_of({"notes.txt": b"hello"})))
+
+
+def test_each_sheet_row_names_its_sheet_and_columns():
+    parsed = parsing.parse(samples.xlsx(), parsing.XLSX)
+
+    risks, scores = (segment.text.splitlines() for segment in parsed.segments)
+    assert risks[:3] == [
+        "[Risks] Risk register",
+        "[Risks] Columns: Risk, Impact, Owner, Review",
+        "[Risks] Risk: Supplier late; Impact: High; Owner: Ada; Review: 2025-10-06",
+    ]
+    assert risks[3] == "[Risks] Risk: Budget overrun; Impact: Medium; Owner: Ada"  # no empty cell
+    assert scores == [
+        "[Scores] Columns: Customer, Score",
+        "[Scores] Customer: Holloway Logistics; Score: 6",
+        "[Scores] Customer: Apollo Freight; Score: 9",
+    ]
+
+
+def test_a_long_sheet_is_capped_with_a_note(monkeypatch):
+    monkeypatch.setattr(parsing, "MAX_SHEET_ROWS", 2)
+
+    risks = parsing.parse(samples.xlsx(rows=5), parsing.XLSX).segments[0].text.splitlines()
+
+    assert len([line for line in risks if line.startswith("[Risks] Risk: ")]) == 2
+    assert risks[-1] == "[Risks] (only the first 2 rows were read; 3 more follow)"
+
+
+def test_a_damaged_workbook_fails_with_its_reason():
+    broken = samples.zip_of({"xl/workbook.xml": b"<not xml", "[Content_Types].xml": b"<x/>"})
+
+    with pytest.raises(IngestionError, match="Excel workbook is damaged"):
+        parsing.parse(broken, parsing.XLSX)
