@@ -9,6 +9,7 @@ same to a machine.
 
 from __future__ import annotations
 
+import csv
 import io
 import logging
 import zipfile
@@ -34,6 +35,7 @@ MAX_SHEET_ROWS = 5000
 MAX_SHEET_COLUMNS = 50
 MARKDOWN = "text/markdown"
 TEXT = "text/plain"
+CSV = "text/csv"
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
 
@@ -76,6 +78,8 @@ def sniff_content_type(head: bytes, filename: str) -> str:
         return DOCX  # an Office zip: check_office on the whole file says which kind
     if _looks_like_text(head):
         suffix = PurePosixPath(filename).suffix.lower()
+        if suffix == ".csv":
+            return CSV
         return MARKDOWN if suffix in MARKDOWN_SUFFIXES else TEXT
     raise UnsupportedType(
         "This kind of file is not supported. Upload a PDF, a Word document (.docx), an "
@@ -145,6 +149,8 @@ def parse(data: bytes, content_type: str) -> ParsedDocument:
     if content_type == XLSX:
         check_office(io.BytesIO(data))
         return _parse_xlsx(data)
+    if content_type == CSV:
+        return _parse_csv(data)
     if content_type in {MARKDOWN, TEXT}:
         return _parse_text(data)
     raise IngestionError(f"Files of type {content_type} cannot be read.")
@@ -274,8 +280,22 @@ def _parse_xlsx(data: bytes) -> ParsedDocument:
     return ParsedDocument(segments=segments, pages=None)
 
 
+def _parse_csv(data: bytes) -> ParsedDocument:
+    """A CSV file as one table: each row a line naming its columns, as a sheet's rows."""
+    text = decode_text(data).replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    lines = _sheet_lines("", csv.reader(io.StringIO(text), dialect))
+    if not lines:
+        raise IngestionError("The file contains no text.", code="no_text")
+    return ParsedDocument(segments=[Segment(text="\n".join(lines))], pages=None)
+
+
 def _sheet_lines(name: str, rows: Any) -> list[str]:
     """A sheet as lines: its title rows, then each row as "[sheet] Column: value; ..."."""
+    tag = f"[{name}] " if name else ""
     lines: list[str] = []
     header: list[str] | None = None
     read = skipped = 0
@@ -288,10 +308,10 @@ def _sheet_lines(name: str, rows: Any) -> list[str]:
             continue
         if header is None:
             if len(filled) == 1:  # a title above the table
-                lines.append(f"[{name}] {filled[0]}")
+                lines.append(f"{tag}{filled[0]}")
             else:
                 header = cells
-                lines.append(f"[{name}] Columns: {', '.join(c for c in cells if c)}")
+                lines.append(f"{tag}Columns: {', '.join(c for c in cells if c)}")
             continue
         if read >= MAX_SHEET_ROWS:
             skipped += 1
@@ -302,11 +322,11 @@ def _sheet_lines(name: str, rows: Any) -> list[str]:
             for column, cell in zip_longest(header, cells, fillvalue="")
             if cell
         ]
-        lines.append(f"[{name}] " + "; ".join(pairs))
+        lines.append(tag + "; ".join(pairs))
     if skipped:
-        lines.append(f"[{name}] (only the first {read:,} rows were read; {skipped:,} more follow)")
+        lines.append(f"{tag}(only the first {read:,} rows were read; {skipped:,} more follow)")
     if wide:
-        lines.append(f"[{name}] (only the first {MAX_SHEET_COLUMNS} columns were read)")
+        lines.append(f"{tag}(only the first {MAX_SHEET_COLUMNS} columns were read)")
     return lines
 
 

@@ -51,6 +51,7 @@ def graph_chunk_count(document: Document) -> int:
         (samples.pdf(), "apollo.pdf", 3),
         (samples.docx(), "apollo.docx", None),
         (samples.xlsx(), "apollo.xlsx", None),
+        (b"Mission,Crew\nApollo 11,Armstrong\nApollo 13,Lovell\n", "apollo.csv", None),
         (samples.MARKDOWN.encode(), "apollo.md", None),
         (" ".join(samples.PAGES).encode(), "apollo.txt", None),
     ],

@@ -135,3 +135,32 @@ def test_a_damaged_workbook_fails_with_its_reason():
 
     with pytest.raises(IngestionError, match="Excel workbook is damaged"):
         parsing.parse(broken, parsing.XLSX)
+
+
+CSV_TRACKER = (
+    "Budget tracker (as at 10 October 2025)\r\n"
+    "Line,Planned GBP,Actual GBP,Note\r\n"
+    'Launch video,25000,21000,"Negotiated from £24,500"\r\n'
+    "Contingency,10000,0,\r\n"
+)
+
+
+def test_a_csv_file_is_read_as_a_table_whose_rows_name_their_columns():
+    data = CSV_TRACKER.encode()
+
+    assert parsing.sniff_content_type(data, "budget.csv") == parsing.CSV
+    assert parsing.sniff_content_type(data, "budget.txt") == parsing.TEXT
+    assert parsing.parse(data, parsing.CSV).segments[0].text.splitlines() == [
+        "Budget tracker (as at 10 October 2025)",
+        "Columns: Line, Planned GBP, Actual GBP, Note",
+        "Line: Launch video; Planned GBP: 25000; Actual GBP: 21000; Note: Negotiated from £24,500",
+        "Line: Contingency; Planned GBP: 10000; Actual GBP: 0",
+    ]
+
+
+def test_a_csv_file_with_semicolons_is_read_too():
+    data = "Name;Score\nHolloway;6\nMarlow;9\n".encode("cp1252")
+
+    lines = parsing.parse(data, parsing.CSV).segments[0].text.splitlines()
+
+    assert lines[1:] == ["Name: Holloway; Score: 6", "Name: Marlow; Score: 9"]
