@@ -48,6 +48,11 @@ _STEERING = re.compile(
     re.I,
 )
 
+# Lines that describe a document rather than say something: an email's headers,
+# its list of attachments, a table's list of columns (retrieval.parsing writes
+# them). They are searched, never quoted as an answer.
+_METADATA = re.compile(r"^(?:\[[^\]]*\] )?(?:From|To|Cc|Date|Subject|Attachments|Columns): ")
+
 _HEADING = re.compile(r"^\s{0,3}#{1,6}(\s|$)")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 
@@ -180,7 +185,7 @@ class ExtractiveChatModel(BaseChatModel):
             (number, sentence)
             for number, text in passages
             for sentence in split_sentences(text)
-            if not _STEERING.search(sentence)
+            if not _STEERING.search(sentence) and not _METADATA.match(sentence)
         ]
         if not question or not candidates:
             return I_DONT_KNOW

@@ -2,7 +2,8 @@
 
 The kind is judged from the bytes, not the extension: a PDF must start with
 the PDF signature, a DOCX must be a zip holding word/document.xml (an XLSX one
-holding xl/workbook.xml), and text must decode without binary control bytes.
+holding xl/workbook.xml), an email must start with its headers, and text must
+decode without binary control bytes.
 The extension only chooses between Markdown and plain text, which look the
 same to a machine.
 """
@@ -12,9 +13,11 @@ from __future__ import annotations
 import csv
 import io
 import logging
+import re
 import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from html.parser import HTMLParser
 from itertools import zip_longest
 from pathlib import PurePosixPath
 from typing import Any
@@ -36,6 +39,7 @@ MAX_SHEET_COLUMNS = 50
 MARKDOWN = "text/markdown"
 TEXT = "text/plain"
 CSV = "text/csv"
+EMAIL = "message/rfc822"
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
 
@@ -77,6 +81,8 @@ def sniff_content_type(head: bytes, filename: str) -> str:
     if head[:4] == b"PK\x03\x04":
         return DOCX  # an Office zip: check_office on the whole file says which kind
     if _looks_like_text(head):
+        if _looks_like_email(head):
+            return EMAIL
         suffix = PurePosixPath(filename).suffix.lower()
         if suffix == ".csv":
             return CSV
@@ -85,6 +91,18 @@ def sniff_content_type(head: bytes, filename: str) -> str:
         "This kind of file is not supported. Upload a PDF, a Word document (.docx), an "
         "Excel workbook (.xlsx), a Markdown, CSV or plain-text file."
     )
+
+
+_HEADER_LINE = re.compile(rb"^[A-Za-z][A-Za-z0-9-]*:[ \t]")
+
+
+def _looks_like_email(head: bytes) -> bool:
+    """An email (RFC 5322) starts with header lines, among them From and Subject or Date."""
+    headers = re.split(rb"\r?\n\r?\n", head[:8192], maxsplit=1)[0].splitlines()
+    if not headers or not _HEADER_LINE.match(headers[0]):
+        return False
+    names = {line.split(b":", 1)[0].lower() for line in headers if _HEADER_LINE.match(line)}
+    return b"from" in names and bool(names & {b"subject", b"date"})
 
 
 def _looks_like_text(head: bytes) -> bool:
@@ -151,6 +169,8 @@ def parse(data: bytes, content_type: str) -> ParsedDocument:
         return _parse_xlsx(data)
     if content_type == CSV:
         return _parse_csv(data)
+    if content_type == EMAIL:
+        return _parse_email(data)
     if content_type in {MARKDOWN, TEXT}:
         return _parse_text(data)
     raise IngestionError(f"Files of type {content_type} cannot be read.")
@@ -278,6 +298,99 @@ def _parse_xlsx(data: bytes) -> ParsedDocument:
     if not segments:
         raise IngestionError("This Excel workbook contains no text.", code="no_text")
     return ParsedDocument(segments=segments, pages=None)
+
+
+def _parse_email(data: bytes) -> ParsedDocument:
+    """An email as its headers (from, to, date, subject), its text and its attachments' names.
+
+    The text is the plain part, or the HTML part reduced to text; transfer
+    encodings (quoted-printable, base64) and encoded headers are undone.
+    """
+    from email import policy
+    from email.parser import BytesParser
+
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(data)
+        lines = [
+            f"{name}: {' '.join(str(message[name]).split())}"
+            for name in ("From", "To", "Cc", "Date", "Subject")
+            if message[name]
+        ]
+        body = message.get_body(preferencelist=("plain", "html"))
+        text = ""
+        if body is not None:
+            content = body.get_content()
+            text = html_to_text(content) if body.get_content_type() == "text/html" else content
+        attached = [
+            f"{part.get_filename()} ({part.get_content_type()})"
+            for part in message.iter_attachments()
+            if part.get_filename()
+        ]
+    except Exception as error:  # the email package raises many kinds on broken mail
+        logger.info("unreadable email: %r", error)
+        raise IngestionError(
+            "The email is damaged and could not be read.", code="corrupt_file"
+        ) from None
+    text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
+    if attached:
+        text += "\n\nAttachments: " + ", ".join(attached)
+    if not text.strip():
+        raise IngestionError("This email contains no text.", code="no_text")
+    return ParsedDocument(segments=[Segment(text="\n".join(lines) + "\n\n" + text)], pages=None)
+
+
+class _TextOfHTML(HTMLParser):
+    """The text a reader sees in an HTML page or email: no tags, scripts or styles."""
+
+    BLOCKS = frozenset(
+        [
+            "p",
+            "div",
+            "br",
+            "li",
+            "tr",
+            "h1",
+            "h2",
+            "h3",
+            "h4",
+            "h5",
+            "h6",
+            "table",
+            "ul",
+            "ol",
+            "blockquote",
+            "section",
+        ]
+    )
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list) -> None:
+        if tag in ("script", "style", "head", "title"):
+            self._hidden += 1
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("script", "style", "head", "title"):
+            self._hidden = max(0, self._hidden - 1)
+        elif tag in self.BLOCKS:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._hidden:
+            self.parts.append(data)
+
+
+def html_to_text(markup: str) -> str:
+    reader = _TextOfHTML()
+    reader.feed(markup)
+    reader.close()
+    lines = (" ".join(line.split()) for line in "".join(reader.parts).splitlines())
+    return "\n".join(line for line in lines if line)
 
 
 def _parse_csv(data: bytes) -> ParsedDocument:

@@ -104,3 +104,30 @@ async def test_reference_numbers_of_the_document_are_not_quoted_as_citations():
     text = "".join(await answer("What is the fastest bird in the world?", [article, other]))
     assert "The peregrine falcon is the fastest bird in the world. [1]" in text
     assert "[3]" not in text and "[2]" not in text and "citation" not in text
+
+
+def test_headers_and_column_lists_are_searched_but_never_quoted():
+    from queries.prompts import ANSWER, format_passages
+    from retrieval import parsing
+    from retrieval.tests import samples
+
+    def passage(text: str, name: str) -> Passage:
+        return Passage(
+            chunk_id=name, document_id=name, title=name, filename=name, page=None,
+            text=text, score=0.5,
+        )  # fmt: skip
+
+    email = parsing.parse(samples.email(), parsing.EMAIL).segments[0].text
+    sheet = parsing.parse(samples.xlsx(), parsing.XLSX).segments[0].text
+    messages = ANSWER.format_messages(
+        i_dont_know=I_DONT_KNOW,
+        passages=format_passages([passage(email, "sso.eml"), passage(sheet, "risks.xlsx")]),
+        history=[],
+        question="What did Holloway report about single sign-on for users with several roles?",
+    )
+
+    answer = ExtractiveChatModel().answer(messages)
+
+    assert "role mapping failed" in answer
+    for metadata in ("From: ", "Subject: ", "Attachments: ", "Columns: "):
+        assert metadata not in answer

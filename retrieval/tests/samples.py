@@ -120,3 +120,29 @@ def zip_of(members: dict[str, bytes]) -> bytes:
         for name, data in members.items():
             archive.writestr(name, data)
     return out.getvalue()
+
+
+def email(html_only: bool = False) -> bytes:
+    """A quoted-printable email with an encoded subject and a PNG attached."""
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = '"Kwame Mensah" <k.mensah@holloway.example>'
+    message["To"] = "Nadia Rahimi <nadia@larkspur.example>"
+    message["Date"] = "Fri, 12 Sep 2025 14:10:22 +0100"
+    message["Subject"] = "Kite 3.0 beta — single sign-on failing for multi-role users"
+    text = (
+        "Users who have more than one role (for example planner and approver) cannot sign "
+        "in through single sign-on: they get “role mapping failed”."
+    )
+    if html_only:
+        message.set_content(
+            f"<html><head><style>p {{color: red}}</style></head><body><p>{text}</p>"
+            "<p>This affects <b>14</b> of our 60 users.</p></body></html>",
+            subtype="html",
+            cte="quoted-printable",
+        )
+    else:
+        message.set_content(text + "\nThis affects 14 of our 60 users.", cte="quoted-printable")
+    message.add_attachment(b"\x89PNG\r\n\x1a\n" + bytes(64), "image", "png", filename="logo.png")
+    return bytes(message)

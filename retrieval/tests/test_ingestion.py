@@ -273,3 +273,18 @@ def test_deleting_a_user_removes_their_documents_from_the_graph_and_disk(alice, 
     assert graph_entities(theirs.owner_id) == []
     assert not os.path.exists(path)
     assert graph_chunk_count(kept) > 0
+
+
+def test_an_email_becomes_ready_as_its_headers_and_decoded_text(alice):
+    document = upload(alice, samples.email(), "sso-report")  # an attachment without extension
+
+    status = ingestion.ingest_document(document.pk)
+
+    document.refresh_from_db()
+    assert status == "ready", document.error
+    assert document.content_type == "message/rfc822"
+    raw = "\n".join(c.text for c in graph_chunks(document))
+    text = " ".join(raw.split())
+    assert "Subject: Kite 3.0 beta — single sign-on failing for multi-role users" in text
+    assert "they get “role mapping failed”" in text
+    assert "=\n" not in raw and "=E2=80" not in raw  # no quoted-printable left

@@ -164,3 +164,26 @@ def test_a_csv_file_with_semicolons_is_read_too():
     lines = parsing.parse(data, parsing.CSV).segments[0].text.splitlines()
 
     assert lines[1:] == ["Name: Holloway; Score: 6", "Name: Marlow; Score: 9"]
+
+
+@pytest.mark.parametrize("name", ["report.eml", "attachment-without-extension", "mail.txt"])
+def test_an_email_is_known_by_its_headers_whatever_its_name(name):
+    assert parsing.sniff_content_type(samples.email()[:8192], name) == parsing.EMAIL
+    assert parsing.sniff_content_type(b"Note: From the kickoff\n\nText.", name) != parsing.EMAIL
+
+
+@pytest.mark.parametrize("html_only", [False, True], ids=["plain", "html"])
+def test_an_email_keeps_its_headers_with_its_decoded_text_and_names_its_attachments(html_only):
+    text = parsing.parse(samples.email(html_only), parsing.EMAIL).segments[0].text
+
+    assert text.splitlines()[:4] == [
+        "From: Kwame Mensah <k.mensah@holloway.example>",
+        "To: Nadia Rahimi <nadia@larkspur.example>",
+        "Date: Fri, 12 Sep 2025 14:10:22 +0100",
+        "Subject: Kite 3.0 beta — single sign-on failing for multi-role users",
+    ]
+    body = " ".join(text.split())
+    assert "Users who have more than one role (for example planner and approver) cannot" in body
+    assert "“role mapping failed”" in body and "This affects 14 of our 60 users." in body
+    assert "=\n" not in text and "<p>" not in text and "color: red" not in text
+    assert text.endswith("Attachments: logo.png (image/png)")
