@@ -54,6 +54,8 @@ _STEERING = re.compile(
 _METADATA = re.compile(r"^(?:\[[^\]]*\] )?(?:From|To|Cc|Date|Subject|Attachments|Columns): ")
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}(\s|$)")
+# A spreadsheet row as retrieval.parsing writes it: "[Sheet] Column: value; ...".
+_SHEET_ROW = re.compile(r"^\[[^\]]+\] ")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 
 
@@ -62,7 +64,8 @@ def text_blocks(text: str) -> list[str]:
 
     Lines inside a paragraph are joined (PDF text breaks lines mid-sentence);
     a heading is a title, not an answer, and quoting it would glue "# Title"
-    to the next sentence and render the whole quote as a heading.
+    to the next sentence and render the whole quote as a heading. A sheet's
+    rows stay one per block, and its title line counts as a heading.
     """
     blocks: list[list[str]] = [[]]
     for line in text.splitlines():
@@ -70,6 +73,10 @@ def text_blocks(text: str) -> list[str]:
             blocks.append([])
         elif _LIST_ITEM.match(line):
             blocks.append([_LIST_ITEM.sub("", line)])
+        elif _SHEET_ROW.match(line):  # a row is a record of its own; a short one, a title
+            title = len(line.split()) <= 6 and not any(ch.isdigit() for ch in line)
+            blocks.append([] if title else [line])
+            blocks.append([])
         else:
             blocks[-1].append(line)
     return [" ".join(" ".join(block).split()) for block in blocks if block]

@@ -131,3 +131,23 @@ def test_headers_and_column_lists_are_searched_but_never_quoted():
     assert "role mapping failed" in answer
     for metadata in ("From: ", "Subject: ", "Attachments: ", "Columns: "):
         assert metadata not in answer
+
+
+def test_a_sheet_is_quoted_row_by_row_without_its_title():
+    from queries.prompts import ANSWER, format_passages
+    from retrieval import parsing
+    from retrieval.tests import samples
+
+    sheet = parsing.parse(samples.xlsx(rows=4), parsing.XLSX).segments[0].text
+    messages = ANSWER.format_messages(
+        i_dont_know=I_DONT_KNOW,
+        passages=format_passages([Passage("c", "d", "risks.xlsx", "risks.xlsx", None, sheet, 0.5)]),
+        history=[],
+        question="Which risks have a high impact, and who owns the supplier risk?",
+    )
+
+    answer = ExtractiveChatModel().answer(messages)
+
+    assert answer.startswith("[Risks] Risk: ")
+    assert "Risk register" not in answer and "Columns: " not in answer
+    assert answer.count("[1]") == answer.count("[Risks] Risk: ")  # each row its own quote
