@@ -326,6 +326,9 @@ class FalkorDBStore(GraphStore):
             # Made before queries were scoped to an owner inside the index: give
             # the chunks their owner key and index it beside the text.
             if "FULLTEXT" in existing.get(("Chunk", "text"), []):
+                # Never drop an index still being built: the one made after it
+                # could miss nodes that build was about to index.
+                await self._await_indexes()
                 await self.run("CALL db.idx.fulltext.drop('Chunk')")
             await self.run(cypher.SET_OWNER_KEYS)
             await self._create(
