@@ -86,7 +86,7 @@ async def _start(question: answering.Question) -> answering.TurnState:
 def _let_go(start: asyncio.Future[answering.TurnState]) -> None:
     if start.cancelled() or start.exception() is not None:
         return
-    release = asyncio.ensure_future(db.in_thread(answering.release)(start.result()))
+    release = asyncio.ensure_future(db.after_request(answering.release)(start.result()))
     _letting_go.add(release)  # held until done: the loop keeps only weak references
     release.add_done_callback(_released)
 

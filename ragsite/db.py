@@ -40,6 +40,19 @@ def in_thread[**P, T](function: Callable[P, T]) -> Callable[P, Awaitable[T]]:
     return call
 
 
+def after_request[**P, T](function: Callable[P, T]) -> Callable[P, Awaitable[T]]:
+    """As `in_thread`, for work that may run after its request has ended, when the
+    request's own thread (where Django runs its sync work) is gone."""
+
+    @functools.wraps(function)
+    async def call(*args: P.args, **kwargs: P.kwargs) -> T:
+        if _sqlite():
+            return await in_thread(function)(*args, **kwargs)
+        return await sync_to_async(_released, thread_sensitive=False)(function, *args, **kwargs)
+
+    return call
+
+
 def _released[T](function: Callable[..., T], *args: object, **kwargs: object) -> T:
     try:
         return function(*args, **kwargs)

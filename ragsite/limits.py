@@ -29,8 +29,9 @@ LOCKED_OUT = (
 )
 
 
-def client_address(request: Any) -> str:
-    return request.META.get("REMOTE_ADDR") or "unknown"
+def client_address(request: Any) -> str | None:
+    """The connection's address; None for a request made in-process (a test client's login)."""
+    return request.META.get("REMOTE_ADDR") or None
 
 
 class Limited(SimpleRateThrottle):
@@ -45,7 +46,7 @@ class Limited(SimpleRateThrottle):
         return rate if rate else (None, None)
 
     def get_ident(self, request: Any) -> str:
-        return client_address(request)
+        return client_address(request) or "unknown"
 
     def get_cache_key(self, request: Any, view: Any) -> str:
         return self.cache_format % {"scope": self.scope, "ident": self.who(request)}
