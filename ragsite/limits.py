@@ -92,7 +92,7 @@ def too_many_page(request: HttpRequest, seconds: int, what: str) -> HttpResponse
     response = render(
         request,
         "limited.html",
-        {"what": what, "minutes": max(1, math.ceil(seconds / 60)), "seconds": seconds},
+        {"what": what, "wait": wait_words(seconds)},
         status=429,
     )
     response["Retry-After"] = str(seconds)
