@@ -65,6 +65,7 @@ def citation(number: int, passage: Passage) -> dict[str, Any]:
         "page": passage.page,
         "chunk_text": snippet,
         "relevance_score": passage.score,
+        "ocr": passage.ocr,
     }
 
 

@@ -80,6 +80,9 @@ class CitationSerializer(serializers.Serializer):
     page = serializers.IntegerField(allow_null=True)
     chunk_text = serializers.CharField()
     relevance_score = serializers.FloatField()
+    ocr = serializers.BooleanField(
+        required=False, help_text="The passage was read from a scan or photo by OCR."
+    )
 
 
 class AnswerSerializer(serializers.Serializer):

@@ -9,7 +9,8 @@ STREAM_DESCRIPTION = """Ask a question; the answer arrives as Server-Sent Events
 
 * `status` `{"stage": "retrieving"}` at once
 * `citations` a JSON list of `{n, document_id, filename, chunk_id, page, chunk_text,
-  relevance_score}` (only when passages were found)
+  relevance_score, ocr}` (only when passages were found; `ocr` is true for a passage
+  read from a scan or photo by text recognition)
 * `status` `{"stage": "generating"}`
 * `token` the text of each token (several `data:` lines when it holds line breaks)
 * `done` `{"conversation_id", "message_id", "finish_reason"}`, or

@@ -208,6 +208,11 @@ MAX_CHUNKS_PER_DOCUMENT = env_int("MAX_CHUNKS_PER_DOCUMENT", 20000, minimum=1)
 # much memory (a damaged PDF can hang a parser; a zipped XML can unpack to GBs).
 PARSE_TIMEOUT = env_int("PARSE_TIMEOUT", 300, minimum=1)
 PARSE_MEMORY_MB = env_int("PARSE_MEMORY_MB", 2048, minimum=256)
+# Scanned pages and pictures are read by Tesseract (retrieval.ocr) in the worker,
+# a page at a time, each stopped after OCR_PAGE_TIMEOUT seconds.
+TESSERACT_COMMAND = env_str("TESSERACT_COMMAND", "tesseract")
+OCR_LANGUAGES = env_str("OCR_LANGUAGES", "eng")  # Tesseract's codes, e.g. eng+deu
+OCR_PAGE_TIMEOUT = env_int("OCR_PAGE_TIMEOUT", 120, minimum=5)
 CHUNK_OVERLAP = env_int("CHUNK_OVERLAP", 150, minimum=0)
 if CHUNK_OVERLAP >= CHUNK_SIZE:
     raise ImproperlyConfigured("CHUNK_OVERLAP must be smaller than CHUNK_SIZE.")

@@ -15,6 +15,7 @@ class TextChunk:
     index: int
     text: str
     page: int | None
+    ocr: bool = False  # read from a picture by OCR
 
 
 def split(
@@ -43,5 +44,7 @@ def split(
         for piece in splitter.split_text(segment.text):
             piece = piece.strip()
             if piece:
-                chunks.append(TextChunk(index=len(chunks), text=piece, page=segment.page))
+                chunks.append(
+                    TextChunk(index=len(chunks), text=piece, page=segment.page, ocr=segment.ocr)
+                )
     return chunks

@@ -17,7 +17,7 @@ from collections.abc import Awaitable, Callable
 from django.conf import settings
 from django.utils import timezone
 
-from retrieval import child, chunking, embeddings, entities, entities_llm, parsing
+from retrieval import child, chunking, embeddings, entities, entities_llm, ocr, parsing
 from retrieval.errors import IngestionError, RagError
 from retrieval.graphstores import ChunkNode, DocumentNode, EntityNode, aget_store
 from retrieval.loops import run_sync
@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 EMBED_BATCH = 64
 # What a document is doing at each stage, as a stalled ingestion reports it.
 STEPS = {
+    Document.Status.PARSING: "reading its scanned pages by OCR",
     Document.Status.EMBEDDING: "embedding its passages",
     Document.Status.INDEXING: "writing it to the graph store",
 }
@@ -147,6 +148,8 @@ async def _ingest_claimed(
             memory_mb=settings.PARSE_MEMORY_MB,
             what="Reading this file",
         )
+        if parsed.scanned:
+            parsed = await _read_scans(document, data, parsed, report)
         watch.moved("splitting it into passages")
         # CPU work runs off the event loop, which keeps the heartbeat and
         # progress going (a 5 MiB text takes seconds to split and link).
@@ -215,6 +218,46 @@ async def _ingest_claimed(
         return Status.FAILED
 
 
+async def _read_scans(
+    document: Document,
+    data: bytes,
+    parsed: parsing.ParsedDocument,
+    report: Callable[[str, int, int], Awaitable[None]],
+) -> parsing.ParsedDocument:
+    """The document with its scanned pages read by OCR, one child process a page.
+
+    A page at a time keeps each under its own time limit and lets progress
+    show (a 40-page scan takes minutes); every page moves the stall watch on.
+    """
+    if ocr.command() is None:
+        raise IngestionError(ocr.NOT_INSTALLED, code="ocr_unavailable")
+    total = len(parsed.scanned)
+    read: dict[int, str] = {}
+    for done, number in enumerate(parsed.scanned):
+        await report(Status.PARSING, done, total)
+        read[number] = await asyncio.to_thread(
+            child.run_limited,
+            ocr.read_page,
+            data,
+            document.content_type,
+            number,
+            settings.OCR_PAGE_TIMEOUT,
+            seconds=settings.OCR_PAGE_TIMEOUT,
+            memory_mb=settings.PARSE_MEMORY_MB,
+            what=f"Reading page {number} by OCR",
+        )
+    await report(Status.PARSING, total, total)
+    merged = ocr.merge(parsed, read)
+    if not merged.segments:
+        what = "picture" if document.content_type in parsing.IMAGES else "PDF"
+        raise IngestionError(
+            f"No text was found in this {what}, even by text recognition (OCR). If it "
+            "does hold text, try a sharper scan or photo.",
+            code="no_text",
+        )
+    return merged
+
+
 async def with_retries[T](step: Callable[[], Awaitable[T]]) -> T:
     """Run `step`; when it fails in a way that may pass (a store or model outage),
     wait and run it again, INGEST_RETRIES times, doubling the pause from
@@ -255,6 +298,7 @@ def _nodes(
             index=piece.index,
             text=piece.text,
             page=piece.page,
+            ocr=piece.ocr,
             embedding=vector,
             entities=[
                 EntityNode(key=f"{owner}:{entity.key}", name=entity.name, type=entity.type)

@@ -40,6 +40,15 @@ MARKDOWN = "text/markdown"
 TEXT = "text/plain"
 CSV = "text/csv"
 EMAIL = "message/rfc822"
+JPEG = "image/jpeg"
+PNG = "image/png"
+WEBP = "image/webp"
+TIFF = "image/tiff"
+# Pictures hold no text layer: every page of one is read by OCR (retrieval.ocr).
+IMAGES = frozenset({JPEG, PNG, WEBP, TIFF})
+# A picture larger than this many pixels is refused (a decompression bomb is
+# tiny on disk and gigabytes in memory); an A3 scan at 600 dpi has 70 million.
+MAX_IMAGE_PIXELS = 120_000_000
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
 
@@ -55,16 +64,20 @@ _BINARY_CONTROL = {byte for byte in range(32) if byte not in (9, 10, 12, 13, 27)
 
 @dataclass(frozen=True)
 class Segment:
-    """A stretch of text with the page it came from (PDF only)."""
+    """A stretch of text with the page it came from (PDF only), and whether OCR read it."""
 
     text: str
     page: int | None = None
+    ocr: bool = False
 
 
 @dataclass(frozen=True)
 class ParsedDocument:
     segments: list[Segment]
     pages: int | None
+    # Pages (1-based; frames of a picture) with no text layer but something drawn
+    # on them: the ingestion has them read by OCR, a page at a time.
+    scanned: tuple[int, ...] = ()
 
 
 def sniff_content_type(head: bytes, filename: str) -> str:
@@ -80,6 +93,9 @@ def sniff_content_type(head: bytes, filename: str) -> str:
         return PDF
     if head[:4] == b"PK\x03\x04":
         return DOCX  # an Office zip: check_office on the whole file says which kind
+    picture = _image_type(head)
+    if picture is not None:
+        return picture
     if _looks_like_text(head):
         if _looks_like_email(head):
             return EMAIL
@@ -89,8 +105,22 @@ def sniff_content_type(head: bytes, filename: str) -> str:
         return MARKDOWN if suffix in MARKDOWN_SUFFIXES else TEXT
     raise UnsupportedType(
         "This kind of file is not supported. Upload a PDF, a Word document (.docx), an "
-        "Excel workbook (.xlsx), a Markdown, CSV or plain-text file."
+        "Excel workbook (.xlsx), an email (.eml), a picture (JPEG, PNG, WebP or TIFF), "
+        "a Markdown, CSV or plain-text file."
     )
+
+
+def _image_type(head: bytes) -> str | None:
+    """The picture type its signature names, or None."""
+    if head[:3] == b"\xff\xd8\xff":
+        return JPEG
+    if head[:8] == b"\x89PNG\r\n\x1a\n":
+        return PNG
+    if head[:4] == b"RIFF" and head[8:12] == b"WEBP":
+        return WEBP
+    if head[:4] in (b"II*\x00", b"MM\x00*"):
+        return TIFF
+    return None
 
 
 _HEADER_LINE = re.compile(rb"^[A-Za-z][A-Za-z0-9-]*:[ \t]")
@@ -173,6 +203,8 @@ def parse(data: bytes, content_type: str) -> ParsedDocument:
         return _parse_email(data)
     if content_type in {MARKDOWN, TEXT}:
         return _parse_text(data)
+    if content_type in IMAGES:
+        return _parse_image(data)
     raise IngestionError(f"Files of type {content_type} cannot be read.")
 
 
@@ -195,10 +227,13 @@ def _parse_pdf(data: bytes) -> ParsedDocument:
                     code="encrypted_pdf",
                 )
         segments = []
+        scanned = []
         for number, page in enumerate(reader.pages, start=1):
             text = (page.extract_text() or "").strip()
             if text:
                 segments.append(Segment(text=text, page=number))
+            elif _draws_something(page):
+                scanned.append(number)
         pages = len(reader.pages)
     except IngestionError:
         raise
@@ -221,13 +256,53 @@ def _parse_pdf(data: bytes) -> ParsedDocument:
         raise IngestionError(
             "The PDF file is damaged and could not be read.", code="corrupt_file"
         ) from None
-    if not segments:
+    if not segments and not scanned:
         raise IngestionError(
-            "This PDF has no text that can be extracted; it looks like a scan. Scanned "
-            "documents need OCR (text recognition) first: run OCR on it and upload the result.",
-            code="no_text",
+            "This PDF has only blank pages: no text and no pictures to read.", code="no_text"
         )
-    return ParsedDocument(segments=segments, pages=pages)
+    return ParsedDocument(segments=segments, pages=pages, scanned=tuple(scanned))
+
+
+def _draws_something(page: Any) -> bool:
+    """Whether a page without text still holds a picture or a drawing (a scan, a photo).
+
+    Blank pages are common in text PDFs (left for printing on both sides);
+    reading them by OCR would cost seconds each for nothing.
+    """
+    try:
+        resources = page.get("/Resources")
+        resources = resources.get_object() if resources is not None else {}
+        if resources.get("/XObject"):
+            return True
+        return len(page.get_contents().get_data() if page.get_contents() else b"") > 200
+    except Exception:  # an odd page: let OCR look at it
+        return True
+
+
+def _parse_image(data: bytes) -> ParsedDocument:
+    """A picture (a photo of a whiteboard, a scanned page): every frame goes to OCR."""
+    from PIL import Image, UnidentifiedImageError
+
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS // 2  # Pillow refuses at twice its limit
+    try:
+        with Image.open(io.BytesIO(data)) as image:
+            image.verify()
+        with Image.open(io.BytesIO(data)) as image:
+            frames = getattr(image, "n_frames", 1)
+    except Image.DecompressionBombError:
+        raise IngestionError(
+            f"This picture has more than {MAX_IMAGE_PIXELS:,} pixels, too many to read "
+            "safely. Save it at a lower resolution and upload it again.",
+            code="too_large",
+        ) from None
+    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as error:
+        logger.info("unreadable picture: %r", error)
+        raise IngestionError(
+            "The picture is damaged and could not be read.", code="corrupt_file"
+        ) from None
+    return ParsedDocument(
+        segments=[], pages=frames if frames > 1 else None, scanned=tuple(range(1, frames + 1))
+    )
 
 
 def _parse_docx(data: bytes) -> ParsedDocument:

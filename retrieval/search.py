@@ -67,6 +67,7 @@ class Passage:
     text: str
     score: float  # cosine similarity to the question
     index: int = 0
+    ocr: bool = False  # its text was read from a picture by OCR
 
 
 def fuse(rankings: Sequence[tuple[float, Sequence[Hit]]]) -> dict[str, float]:
@@ -191,4 +192,5 @@ def _passage(hit: Hit, similarity: float) -> Passage:
         text=hit.text,
         score=round(similarity, 4),
         index=hit.index,
+        ocr=hit.ocr,
     )

@@ -22,7 +22,7 @@ DOCUMENT_CHUNKS = """
 MATCH (d:Document {id: $document_id})-[:HAS_CHUNK]->(c:Chunk)
 OPTIONAL MATCH (c)-[:NEXT]->(n:Chunk)
 OPTIONAL MATCH (c)-[:MENTIONS]->(e:Entity)
-RETURN c.id AS id, c.index AS index, c.text AS text, c.page AS page,
+RETURN c.id AS id, c.index AS index, c.text AS text, c.page AS page, c.ocr AS ocr,
        c.owner_id AS owner_id, c.embedding AS embedding, n.id AS next_id,
        collect(e.key) AS keys
 ORDER BY index
@@ -51,6 +51,7 @@ class StoredChunk:
     embedding: list[float]
     next_id: str | None
     entity_keys: list[str]
+    ocr: bool = False
 
 
 async def stored_document_ids(store: GraphStore, owner_id: int) -> list[str]:
@@ -71,6 +72,7 @@ async def stored_chunks(store: GraphStore, document_id: str) -> list[StoredChunk
             embedding=[float(x) for x in (row["embedding"] or [])],
             next_id=row["next_id"],
             entity_keys=sorted(row["keys"]),
+            ocr=bool(row["ocr"]),
         )
         for row in rows
     ]

@@ -529,23 +529,23 @@ def test_the_sidebar_shows_more_conversations_on_request(context, app, username)
 
 
 def test_a_failed_document_shows_its_reason_in_the_sidebar(page):
-    """A PDF with no text turns Failed and the sidebar says why beside it."""
+    """A PDF with nothing to read turns Failed and the sidebar says why beside it."""
     page.get_by_label("Upload").set_input_files(
         files=[
             {
-                "name": "scan.pdf",
+                "name": "blank.pdf",
                 "mimeType": "application/pdf",
-                "buffer": samples.pdf_without_text(),
+                "buffer": samples.blank_pdf(),
             }
         ]
     )
 
-    item = page.locator("#documents li", has_text="scan")
+    item = page.locator("#documents li", has_text="blank")
     expect(item.locator(".badge")).to_have_text("Failed", timeout=INGEST_TIMEOUT)
-    expect(item.locator(".reason")).to_contain_text("This PDF has no text that can be extracted")
+    expect(item.locator(".reason")).to_contain_text("This PDF has only blank pages")
     expect(item.locator(".reason")).to_be_visible()
     page.reload()  # still explained when the page is opened later
-    expect(item.locator(".reason")).to_contain_text("it looks like a scan")
+    expect(item.locator(".reason")).to_contain_text("no text and no pictures")
 
 
 def test_on_a_phone_in_dark_mode_the_header_fits_and_shift_enter_adds_a_line(

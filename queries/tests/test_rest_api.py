@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.core.management import call_command
 from rest_framework.test import APIClient
 
 from queries.models import Message
@@ -103,10 +104,24 @@ def test_a_client_uploads_lists_inspects_and_deletes_documents(api, alice):
     assert not Document.objects.exists()
 
 
+def test_a_passage_read_from_a_photo_is_cited_as_read_by_ocr(api, alice):
+    as_user(api, login(api, "alice", "alice-pass-123"))
+    upload(api, "whiteboard.jpg", samples.picture(format="JPEG"))
+    typed = "The filter bar moves to the top of the dashboard, Owen said at the design review."
+    upload(api, "notes.txt", typed.encode())
+    call_command("worker", batch=True)
+
+    answer = api.post("/api/query/", {"query": "Where does the filter bar move?"}, format="json")
+
+    assert answer.status_code == 200, answer.content
+    read_by_ocr = {c["filename"]: c["ocr"] for c in answer.json()["citations"]}
+    assert read_by_ocr == {"whiteboard.jpg": True, "notes.txt": False}
+
+
 @pytest.mark.parametrize(
     ("name", "data", "status", "code"),
     [
-        ("photo.txt", b"\x89PNG\r\n\x1a\n" + bytes(100), 415, "unsupported_type"),
+        ("tool.txt", b"\x7fELF\x02\x01\x01" + bytes(100), 415, "unsupported_type"),
         ("bomb.docx", samples.zip_bomb_docx(), 400, "zip_bomb"),
         ("fake.docx", samples.fake_docx(), 400, "corrupt_file"),
     ],

@@ -63,6 +63,7 @@ class ChunkNode:
     page: int | None
     embedding: Sequence[float]
     entities: Sequence[EntityNode] = field(default_factory=tuple)
+    ocr: bool = False  # its text was read from a picture by OCR
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,7 @@ class Hit:
     score: float
     similarity: float | None = None  # cosine similarity to the question, when one was given
     seed: str | None = None  # for expansion hits: the hit it was reached from
+    ocr: bool = False
 
 
 class Runner(Protocol):
@@ -254,6 +256,7 @@ class GraphStore(abc.ABC):
             "index": chunk.index,
             "text": chunk.text,
             "page": chunk.page,
+            "ocr": chunk.ocr,
             "embedding": self.vector_param(chunk.embedding),
             "entities": [{"key": e.key, "name": e.name, "type": e.type} for e in chunk.entities],
         }
@@ -462,4 +465,5 @@ def _hit(row: dict[str, Any]) -> Hit:
         score=float(row["score"]),
         similarity=float(row["similarity"]) if row.get("similarity") is not None else None,
         seed=row.get("seed"),
+        ocr=bool(row.get("ocr")),
     )

@@ -25,10 +25,55 @@ def pdf(pages: list[str] = PAGES) -> bytes:
     return bytes(document.output())
 
 
-def pdf_without_text() -> bytes:
+def blank_pdf() -> bytes:
     document = FPDF()
     document.add_page()
-    document.rect(20, 20, 100, 60, style="F")  # a "scan": only graphics
+    document.rect(20, 20, 100, 60, style="F")  # one grey box, nothing to read
+    return bytes(document.output())
+
+
+# What the pictures below show, as a scanner or a phone camera would take it.
+SCANNED = [
+    "Design review notes, 14 August 2025.",
+    "The filter bar moves to the top of the dashboard.",
+    "Dark mode is parked for release 3.1.",
+]
+
+
+def picture(lines: list[str] = SCANNED, format: str = "PNG", frames: int = 1) -> bytes:
+    """A photo or scan of printed lines (every frame the same), in a picture format."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.load_default(size=36)
+    image = Image.new("L", (1400, 120 + 60 * len(lines)), color=255)
+    draw = ImageDraw.Draw(image)
+    for number, line in enumerate(lines):
+        draw.text((60, 60 + 60 * number), line, fill=0, font=font)
+    out = io.BytesIO()
+    extra = {"save_all": True, "append_images": [image] * (frames - 1)} if frames > 1 else {}
+    image.save(out, format=format, **extra)
+    return out.getvalue()
+
+
+def blank_picture(format: str = "PNG") -> bytes:
+    from PIL import Image
+
+    out = io.BytesIO()
+    Image.new("L", (800, 600), color=255).save(out, format=format)
+    return out.getvalue()
+
+
+def scanned_pdf(text_pages: list[str] = PAGES[:1], scans: list[list[str]] | None = None) -> bytes:
+    """A PDF whose first pages have text and whose last ones are scans (pictures only)."""
+    scans = [SCANNED] if scans is None else scans
+    document = FPDF()
+    document.set_font("helvetica", size=12)
+    for text in text_pages:
+        document.add_page()
+        document.multi_cell(0, 8, text)
+    for lines in scans:
+        document.add_page()
+        document.image(io.BytesIO(picture(lines)), x=10, y=10, w=190)
     return bytes(document.output())
 
 

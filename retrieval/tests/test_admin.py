@@ -68,7 +68,7 @@ def test_an_uploaded_pdf_is_listed_queued_then_ready_with_progress(client, admin
 def test_a_refused_file_shows_the_reason_on_the_form(client, admin_user, alice):
     client.force_login(admin_user)
 
-    response = admin_upload(client, alice, "photo.txt", b"\x89PNG\r\n\x1a\n\x00\x00\x00\x0d")
+    response = admin_upload(client, alice, "tool.txt", b"\x7fELF\x02\x01\x01\x00\x00\x00")
 
     assert "This kind of file is not supported" in response.content.decode()
     assert not Document.objects.exists()
@@ -76,12 +76,12 @@ def test_a_refused_file_shows_the_reason_on_the_form(client, admin_user, alice):
 
 def test_a_failed_document_shows_its_reason_in_the_list(client, admin_user, alice):
     client.force_login(admin_user)
-    admin_upload(client, alice, "scan.pdf", samples.pdf_without_text())
+    admin_upload(client, alice, "blank.pdf", samples.blank_pdf())
 
     run_worker()
 
-    row = row_of(client.get(CHANGELIST).content.decode(), "scan")
-    assert "Failed" in row and "OCR" in row
+    row = row_of(client.get(CHANGELIST).content.decode(), "blank")
+    assert "Failed" in row and "only blank pages" in row
 
 
 def test_the_same_file_twice_for_one_owner_is_refused(client, admin_user, alice):

@@ -33,7 +33,7 @@ def test_ingest_command_reports_bad_files_and_exits_non_zero(alice, tmp_path):
     good = tmp_path / "good.txt"
     good.write_text("Falcons are birds of prey found on every continent but Antarctica.")
     scan = tmp_path / "scan.pdf"
-    scan.write_bytes(samples.pdf_without_text())
+    scan.write_bytes(samples.blank_pdf())
     err = io.StringIO()
 
     with pytest.raises(CommandError, match="2 of 3"):
@@ -47,7 +47,7 @@ def test_ingest_command_reports_bad_files_and_exits_non_zero(alice, tmp_path):
             stdout=io.StringIO(),
         )
 
-    assert "OCR" in err.getvalue() and "No such file" in err.getvalue()
+    assert "blank pages" in err.getvalue() and "No such file" in err.getvalue()
     assert Document.objects.get(filename="good.txt").status == "ready"
 
 

@@ -73,6 +73,57 @@ def test_each_supported_kind_becomes_ready_with_chunks_in_the_graph(alice, data,
     assert "Apollo" in " ".join(c.text for c in stored)
 
 
+def test_the_scanned_pages_of_a_pdf_are_read_by_ocr_in_their_place(alice):
+    document = upload(alice, samples.scanned_pdf(scans=[samples.SCANNED] * 2), "review.pdf")
+    stages: list[tuple[str, int, int]] = []
+
+    status = ingestion.ingest_document(document.pk, on_progress=lambda *step: stages.append(step))
+
+    document.refresh_from_db()
+    assert status == "ready", document.error
+    assert ("parsing", 0, 2) in stages and ("parsing", 2, 2) in stages  # a page at a time
+    chunks = graph_chunks(document)
+    assert [(c.page, c.ocr) for c in chunks] == [(1, False), (2, True), (3, True)]
+    assert "Neil Armstrong walked on the Moon" in chunks[0].text
+    assert "The filter bar moves to the top of the dashboard." in chunks[1].text
+
+
+@pytest.mark.parametrize("format", ["PNG", "JPEG", "WEBP", "TIFF"])
+def test_a_photo_of_a_page_becomes_ready_with_its_text_marked_as_ocr(alice, format):
+    document = upload(alice, samples.picture(format=format), "IMG_0042")  # no extension
+
+    status = ingestion.ingest_document(document.pk)
+
+    document.refresh_from_db()
+    assert status == "ready", document.error
+    assert document.content_type == f"image/{format.lower()}"
+    [chunk] = graph_chunks(document)
+    assert chunk.ocr and chunk.page is None
+    assert chunk.text.splitlines() == samples.SCANNED
+
+
+def test_a_picture_without_text_fails_and_says_ocr_found_nothing(alice):
+    document = upload(alice, samples.blank_picture(), "white.png")
+
+    assert ingestion.ingest_document(document.pk) == "failed"
+
+    document.refresh_from_db()
+    assert document.error.startswith("No text was found in this picture, even by text")
+    assert graph_chunk_count(document) == 0
+
+
+def test_without_tesseract_a_scan_fails_with_what_to_install(alice, settings):
+    settings.TESSERACT_COMMAND = "/nonexistent/tesseract"
+    document = upload(alice, samples.scanned_pdf(), "review.pdf")
+
+    assert ingestion.ingest_document(document.pk) == "failed"
+
+    document.refresh_from_db()
+    assert "Tesseract is not installed" in document.error
+    assert "apt-get install tesseract-ocr" in document.error
+    assert graph_chunk_count(document) == 0  # not even the page that has text
+
+
 def test_pdf_chunks_carry_their_page(alice, settings):
     settings.CHUNK_SIZE, settings.CHUNK_OVERLAP = 200, 0
     document = upload(alice, samples.pdf(), "apollo.pdf")
@@ -115,7 +166,7 @@ def test_reingesting_replaces_chunks_instead_of_adding(alice):
     [
         (samples.encrypted_pdf(), "locked.pdf", "password"),
         (samples.corrupt_pdf(), "broken.pdf", "damaged"),
-        (samples.pdf_without_text(), "scan.pdf", "OCR"),
+        (samples.blank_pdf(), "blank.pdf", "blank pages"),
     ],
 )
 def test_bad_content_fails_with_a_reason_and_no_chunks(alice, data, name, reason):

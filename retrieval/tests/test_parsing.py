@@ -26,9 +26,9 @@ def test_it_judges_the_type_by_content(data: bytes, name: str, expected: str):
 
 
 def test_it_refuses_a_binary_file_named_like_text():
-    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256))
+    program = b"\x7fELF\x02\x01\x01\x00" + bytes(range(256))
     with pytest.raises(UnsupportedType) as refused:
-        parsing.sniff_content_type(png, "notes.txt")
+        parsing.sniff_content_type(program, "notes.txt")
     assert "not supported" in refused.value.message
 
 
@@ -54,9 +54,48 @@ def test_a_damaged_pdf_says_so():
         parsing.parse(samples.corrupt_pdf(), parsing.PDF)
 
 
-def test_a_pdf_without_text_asks_for_ocr():
-    with pytest.raises(IngestionError, match="OCR"):
-        parsing.parse(samples.pdf_without_text(), parsing.PDF)
+def test_a_pdf_of_blank_pages_says_so():
+    with pytest.raises(IngestionError, match="only blank pages"):
+        parsing.parse(samples.blank_pdf(), parsing.PDF)
+
+
+def test_the_scanned_pages_of_a_pdf_are_left_for_ocr_and_its_text_pages_read():
+    parsed = parsing.parse(samples.scanned_pdf(scans=[samples.SCANNED] * 2), parsing.PDF)
+
+    assert parsed.pages == 3
+    assert [s.page for s in parsed.segments] == [1]
+    assert not parsed.segments[0].ocr
+    assert parsed.scanned == (2, 3)
+
+
+@pytest.mark.parametrize(
+    ("format", "expected"),
+    [("PNG", parsing.PNG), ("JPEG", parsing.JPEG), ("WEBP", parsing.WEBP), ("TIFF", parsing.TIFF)],
+)
+def test_a_picture_is_known_by_its_signature_and_left_for_ocr(format, expected):
+    data = samples.picture(format=format)
+
+    assert parsing.sniff_content_type(data[:8192], "IMG_0042") == expected
+    assert parsing.parse(data, expected) == parsing.ParsedDocument([], None, scanned=(1,))
+
+
+def test_each_frame_of_a_multi_page_tiff_is_a_page():
+    parsed = parsing.parse(samples.picture(format="TIFF", frames=3), parsing.TIFF)
+    assert (parsed.pages, parsed.scanned) == (3, (1, 2, 3))
+
+
+def test_a_damaged_picture_says_so():
+    data = samples.picture(format="PNG")
+    with pytest.raises(IngestionError, match="picture is damaged") as failed:
+        parsing.parse(data[: len(data) // 2], parsing.PNG)
+    assert failed.value.code == "corrupt_file"
+
+
+def test_a_picture_of_too_many_pixels_is_refused_before_it_is_decoded(monkeypatch):
+    monkeypatch.setattr(parsing, "MAX_IMAGE_PIXELS", 100_000)
+    with pytest.raises(IngestionError, match="too many to read") as refused:
+        parsing.parse(samples.picture(), parsing.PNG)
+    assert refused.value.code == "too_large"
 
 
 def test_docx_text_includes_headings_and_tables_in_order():

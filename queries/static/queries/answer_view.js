@@ -92,7 +92,9 @@
       source.textContent = cite.filename;
       const where = document.createElement("span");
       where.className = "muted";
-      where.textContent = cite.page ? ` · page ${cite.page}` : "";
+      where.textContent =
+        (cite.page ? ` · page ${cite.page}` : "") +
+        (cite.ocr ? " · read by OCR, may hold misread words" : "");
       const snippet = document.createElement("q");
       snippet.textContent = cite.chunk_text;
       item.append(source, where, document.createElement("br"), snippet);
