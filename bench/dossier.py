@@ -76,6 +76,12 @@ def main() -> None:
     parser.add_argument("--modes", default="vector,fulltext,hybrid,graph")
     parser.add_argument("--floors", help="also measure search at these relevance floors: 0.1,0.2")
     parser.add_argument("--results", action="store_true", help="append to bench/RESULTS.md")
+    parser.add_argument(
+        "--data",
+        help="keep the ingested files in this folder and reuse them on the next run "
+        "(to measure answers again after a change that does not touch ingestion)",
+    )
+    parser.add_argument("--show", action="store_true", help="print each answer in full")
     args = parser.parse_args()
     case: Path = args.case
     if not (case / "docs").is_dir():
@@ -83,7 +89,7 @@ def main() -> None:
             f"No dossier-bench case at {case}: pass --case PATH (a folder with docs/ and "
             "expected/, e.g. ../shared/data/dossier_kite_launch)."
         )
-    setup_django(tempfile.mkdtemp(prefix="bench-dossier-"))
+    setup_django(args.data or tempfile.mkdtemp(prefix="bench-dossier-"))
     from django.contrib.auth import get_user_model
 
     owner, _ = get_user_model().objects.get_or_create(username="bench")
@@ -100,7 +106,7 @@ def main() -> None:
             f"At relevance floor {floor}: "
             + search_section(owner.pk, case, key_of_document, args.modes.split(","), float(floor))
         )
-    sections.append(scenario_section(owner.pk, case, key_of_document))
+    sections.append(scenario_section(owner.pk, case, key_of_document, show=args.show))
     sections.append(entity_section(owner.pk, case))
     text = "\n\n".join(sections)
     print(text)
@@ -121,6 +127,13 @@ def ingest(owner, folder: Path, key_of_file: dict[str, str]) -> tuple[list[dict]
     rows, key_of_document = [], {}
     for path in sorted(folder.iterdir()):
         row = {"file": path.name, "type": path.suffix.lstrip(".").lower() or "none"}
+        kept = Document.objects.filter(owner=owner, filename=path.name).first()
+        if kept is not None:  # ingested by an earlier run into the same --data folder
+            key_of_document[str(kept.pk)] = key_of_file.get(path.name, path.name)
+            rows.append(
+                {**row, "status": kept.status, "reason": kept.error, "chunks": kept.chunk_count}
+            )
+            continue
         try:
             with path.open("rb") as stream:
                 document = documents.create_document(owner, stream, path.name, enqueue=False)
@@ -207,7 +220,9 @@ def search_section(
     )
 
 
-def scenario_section(owner_id: int, case: Path, key_of_document: dict[str, str]) -> str:
+def scenario_section(
+    owner_id: int, case: Path, key_of_document: dict[str, str], *, show: bool = False
+) -> str:
     from queries.answering import Question, aanswer
     from retrieval.loops import run_sync
 
@@ -241,6 +256,11 @@ def scenario_section(owner_id: int, case: Path, key_of_document: dict[str, str])
             banned = expect.get("not_contains") or expect.get("answer", {}).get("not_contains", [])
             if banned:
                 clean.append(not any(b.casefold() in text.casefold() for b in banned))
+            if show:
+                print(f"\n## {scenario['id']} {number}: {turn['content']}\n{text}")
+                for fact in facts:
+                    print(f"  [{'x' if stated(fact, text) else ' '}] {fact}")
+                print(f"  docs: expected {sorted(must_docs)} cited {sorted(map(str, cited))}")
             rows.append(
                 [
                     f"{scenario['id']} {number}",

@@ -27,7 +27,7 @@ from queries.prompts import I_DONT_KNOW
 
 # A passage of queries.prompts.format_passages: its text is escaped, so the
 # first closing tag is its own.
-_PASSAGE = re.compile(r'<passage n="(\d+)"[^>]*>\n(.*?)\n</passage>', re.S)
+_PASSAGE = re.compile(r'<passage n="(\d+)" source="([^"]*)"[^>]*>\n(.*?)\n</passage>', re.S)
 # Sentence ends, including sentences glued together without a space ("1990.The").
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|(?<=[a-z)][.!?])(?=[A-Z])")
 _WORD = re.compile(r"\w+")
@@ -54,32 +54,65 @@ _STEERING = re.compile(
 _METADATA = re.compile(r"^(?:\[[^\]]*\] )?(?:From|To|Cc|Date|Subject|Attachments|Columns): ")
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}(\s|$)")
-# A spreadsheet row as retrieval.parsing writes it: "[Sheet] Column: value; ...".
-_SHEET_ROW = re.compile(r"^\[[^\]]+\] ")
+# A spreadsheet row as retrieval.parsing writes it: "[Sheet] Column: value; ...",
+# or a CSV file's, without the sheet: "Line: Paid media; Planned GBP: 40000".
+_SHEET_ROW = re.compile(r"^\[[^\]]+\] |^[^:;]{1,60}: [^;]*(?:; [^:;]{1,60}: [^;]*)+$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 
 
+# The marks of an email's quoted earlier message ("> > Thanks for the quote").
+_QUOTED = re.compile(r"^(?:\s*>)+\s?")
+# A line that ends a sentence, or a record ("Owner: Tom", "Risk | High").
+_ENDS_SENTENCE = re.compile(r"[.!?:;)\]\"'”’]\s*$")
+
+
+def _is_label(line: str, before: list[str], after: str) -> bool:
+    """A short line standing alone between sentences: a section title ("This week",
+    "Decisions") or a table's header cell, as PDF and Word text carry them untagged."""
+    words = line.split()
+    if not words or len(words) > 5 or _ENDS_SENTENCE.search(line) or line.rstrip()[-1] == ",":
+        return False
+    follows_sentence = not before or bool(_ENDS_SENTENCE.search(before[-1]))
+    next_starts = not after.strip() or not after.lstrip()[:1].islower()
+    return follows_sentence and next_starts
+
+
 def text_blocks(text: str) -> list[str]:
-    """Paragraphs and list items, with Markdown headings left out.
+    """Paragraphs and list items, with Markdown headings and titles left out.
 
     Lines inside a paragraph are joined (PDF text breaks lines mid-sentence);
     a heading is a title, not an answer, and quoting it would glue "# Title"
-    to the next sentence and render the whole quote as a heading. A sheet's
-    rows stay one per block, and its title line counts as a heading.
+    to the next sentence and render the whole quote as a heading. A short
+    line alone between sentences is a title too. A sheet's rows stay one per
+    block, and its title line counts as a heading.
     """
     blocks: list[list[str]] = [[]]
-    for line in text.splitlines():
+    lines = [_QUOTED.sub("", line) for line in text.splitlines()]
+    for number, line in enumerate(lines):
+        after = lines[number + 1] if number + 1 < len(lines) else ""
         if not line.strip() or _HEADING.match(line):
             blocks.append([])
         elif _LIST_ITEM.match(line):
             blocks.append([_LIST_ITEM.sub("", line)])
+        elif _METADATA.match(line):  # a header line stands alone (and is never quoted)
+            blocks.append([line])
+            blocks.append([])
         elif _SHEET_ROW.match(line):  # a row is a record of its own; a short one, a title
             title = len(line.split()) <= 6 and not any(ch.isdigit() for ch in line)
             blocks.append([] if title else [line])
             blocks.append([])
+        elif _is_label(line, blocks[-1], after):
+            blocks.append([])
         else:
             blocks[-1].append(line)
-    return [" ".join(" ".join(block).split()) for block in blocks if block]
+    return [" ".join(" ".join(block).split()) for block in blocks if block and not _cells(block)]
+
+
+def _cells(block: list[str]) -> bool:
+    """Whether a run of lines is a table's cells one per line, as PDF text gives
+    them ("Item", "Description", "1", "Concept and script (two", ...): joined, they
+    read as one long sentence that says nothing."""
+    return len(block) >= 4 and sum(len(line.split()) for line in block) / len(block) < 3.5
 
 
 # Reference marks a document carries ("fastest bird.[3]", "[citation needed]"):
@@ -147,6 +180,10 @@ def key_terms(question: str) -> list[str]:
     ]
 
 
+def _dot(a: list[float], b: list[float]) -> float:
+    return sum(x * y for x, y in zip(a, b, strict=True))
+
+
 def coverage(terms: list[str], text: str) -> float:
     """Share of the terms that occur in the text (as word starts)."""
     if not terms:
@@ -155,20 +192,61 @@ def coverage(terms: list[str], text: str) -> float:
     return sum(bool(re.search(r"\b" + re.escape(t), lowered)) for t in terms) / len(terms)
 
 
-def read_prompt(messages: list[BaseMessage]) -> tuple[str, list[tuple[int, str]]]:
-    """The question (the last user message) and the numbered passages (from the
-    <passages> block of the user message before it)."""
+def read_prompt(messages: list[BaseMessage]) -> tuple[str, list[tuple[int, str, str]]]:
+    """The question (the last user message) and the passages as (number, source,
+    text), from the <passages> block of the user message before it."""
     said = [str(m.content) for m in messages if isinstance(m, HumanMessage)]
     question = said[-1] if said else ""
     block = next((text for text in reversed(said[:-1]) if text.startswith("<passages>")), "")
-    passages = [(int(n), html.unescape(text).strip()) for n, text in _PASSAGE.findall(block)]
+    passages = [
+        (int(n), html.unescape(source), html.unescape(text).strip())
+        for n, source, text in _PASSAGE.findall(block)
+    ]
     return question, passages
+
+
+# Table-of-contents lines ("3.1 Invoking asn1Parser . . . . . 2").
+_LEADER_DOTS = re.compile(r"(?:\.\s?){4,}|(?:…\s?){2,}")
+_LAST_WORD_OPEN = re.compile(r"(?:\b[a-z]+|,)$")
+# Questions that ask for more than one thing from more than one place.
+_SEVERAL = re.compile(
+    r"\b(?:all|every|each|list|compare|comparison|between|differ\w*|timeline|both"
+    r"|versions?|documents|files|summar\w+)\b",
+    re.I,
+)
+
+
+def quotable(sentence: str, *, first: bool, last: bool) -> bool:
+    """Whether a sentence can stand alone as an answer.
+
+    Not a title in capitals, a table-of-contents line, a scrap of two words, a
+    document's headers or an instruction to an AI; not a sentence cut where its
+    passage begins (it starts in lower case) or ends (it stops on an open word).
+    """
+    words = sentence.split()
+    if len(words) < 3 or len(words) > 90:
+        return False
+    if _STEERING.search(sentence) or _METADATA.match(sentence) or _LEADER_DOTS.search(sentence):
+        return False
+    letters = [ch for ch in sentence if ch.isalpha()]
+    capitals = sum(ch.isupper() for ch in letters) / (len(letters) or 1)
+    if capitals > 0.7 and len(words) <= 8:  # a title (a whiteboard in capitals is more)
+        return False
+    if first and sentence[:1].islower():
+        return False
+    return not (last and _LAST_WORD_OPEN.search(sentence.rstrip()))
 
 
 class ExtractiveChatModel(BaseChatModel):
     """Quotes the passage sentences that best answer the question."""
 
-    max_sentences: int = 3
+    max_sentences: int = 4
+    # Sentences of the home document scoring this much below its best are not quoted.
+    near_best: float = 0.35
+    # How much evidence one place lower in the retrieval's order is worth.
+    rank_weight: float = 0.15
+    # How much each word of the question in a passage's file name is worth.
+    name_weight: float = 0.2
     min_similarity: float = 0.2
     # Whether the passages answer the question at all, judged per passage as
     # 2 x (cosine similarity to the question) + (share of the question's names
@@ -188,43 +266,111 @@ class ExtractiveChatModel(BaseChatModel):
         from retrieval import embeddings
 
         question, passages = read_prompt(messages)
-        candidates = [
-            (number, sentence)
-            for number, text in passages
-            for sentence in split_sentences(text)
-            if not _STEERING.search(sentence) and not _METADATA.match(sentence)
-        ]
+        candidates: list[tuple[int, str, str]] = []  # (passage number, source, sentence)
+        for number, source, text in passages:
+            sentences = split_sentences(text)
+            for position, sentence in enumerate(sentences):
+                last = position == len(sentences) - 1
+                if quotable(sentence, first=position == 0, last=last):
+                    candidates.append((number, source, sentence))
         if not question or not candidates:
             return I_DONT_KNOW
         terms = key_terms(question)
         vectors = embeddings.embed_texts(
-            [question] + [text for _, text in passages] + [s for _, s in candidates]
+            [question] + [text for _, _, text in passages] + [s for _, _, s in candidates]
         )
         asked, whole, rest = (
             vectors[0],
             vectors[1 : len(passages) + 1],
             vectors[len(passages) + 1 :],
         )
-        evidence = max(
-            2 * sum(a * b for a, b in zip(asked, vector, strict=True)) + coverage(terms, text)
-            for vector, (_, text) in zip(whole, passages, strict=True)
-        )
-        if evidence < self.min_evidence:
+        # Only passages that pass the evidence test are quoted from.
+        # A question about several documents ("v1 and v2") spreads its names over them.
+        several = bool(_SEVERAL.search(question))
+        everywhere = " ".join(text for _, _, text in passages) if several else ""
+        evidence = {
+            number: 2 * _dot(asked, vector) + coverage(terms, everywhere or text)
+            for vector, (number, _, text) in zip(whole, passages, strict=True)
+        }
+        if max(evidence.values()) < self.min_evidence:
             return I_DONT_KNOW
         question_words = {w.lower() for w in _WORD.findall(question)}
 
         def score(index: int) -> float:
-            semantic = sum(a * b for a, b in zip(asked, rest[index], strict=True))
-            words = {w.lower() for w in _WORD.findall(candidates[index][1])}
+            sentence = candidates[index][2]
+            words = {w.lower() for w in _WORD.findall(sentence)}
             overlap = len(words & question_words) / (len(question_words) or 1)
-            names = coverage(terms, candidates[index][1]) if terms else 0.0
-            return semantic + 0.2 * overlap + 0.2 * names
+            names = coverage(terms, sentence) if terms else 0.0
+            return _dot(asked, rest[index]) + 0.2 * overlap + 0.2 * names
 
-        ranked = sorted(range(len(candidates)), key=score, reverse=True)
-        chosen = [i for i in ranked[: self.max_sentences] if score(i) >= self.min_similarity]
-        if not chosen:
+        scores = {
+            i: score(i)
+            for i in range(len(candidates))
+            if evidence[candidates[i][0]] >= self.min_evidence
+        }
+        ranked = sorted(scores, key=scores.__getitem__, reverse=True)
+        if not ranked or scores[ranked[0]] < self.min_similarity:
             return I_DONT_KNOW
-        return " ".join(f"{candidates[i][1]} [{candidates[i][0]}]" for i in chosen)
+        quoted_from = {candidates[i][0] for i in ranked}
+        home = self._home([p for p in passages if p[0] in quoted_from], evidence, question_words)
+        chosen = self._choose(ranked, scores, candidates, home=home, several=several)
+        chosen.sort(key=lambda i: (candidates[i][0], i))  # in reading order
+        return " ".join(f"{candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
+
+    def _home(
+        self,
+        passages: list[tuple[int, str, str]],
+        evidence: dict[int, float],
+        question_words: set[str],
+    ) -> str:
+        """The file that answers: the passage with the best evidence, the retrieval's
+        own order breaking near ties (it weighs exact words too); a question that
+        names a file ("the checklist", "the quote") points at it."""
+        asked = {word for word in question_words if len(word) > 3}
+
+        def weight(passage: tuple[int, str, str]) -> float:
+            number, source, _ = passage
+            named = len(asked & set(re.findall(r"[a-z]+", source.lower())))
+            return (
+                evidence[number]
+                - self.rank_weight * (number - 1)
+                + self.name_weight * min(3, named)
+            )
+
+        return max(passages, key=weight)[1]
+
+    def _choose(
+        self,
+        ranked: list[int],
+        scores: dict[int, float],
+        candidates: list[tuple[int, str, str]],
+        *,
+        home: str,
+        several: bool,
+    ) -> list[int]:
+        """The best sentences of the home document, and at most one short sentence of
+        another document as good as the best, unless the question asks for several."""
+        best = scores[ranked[0]]
+        at_home = [i for i in ranked if candidates[i][1] == home]
+        home_best = scores[at_home[0]] if at_home else best
+        chosen: list[int] = []
+        elsewhere = 0
+        for i in ranked:
+            if len(chosen) >= self.max_sentences + (2 if several else 0):
+                break
+            if candidates[i][2] in {candidates[j][2] for j in chosen}:
+                continue  # the same sentence in two passages (chunk overlap, copies)
+            if candidates[i][1] == home or several:
+                if scores[i] >= max(self.min_similarity, home_best - self.near_best):
+                    chosen.append(i)
+            elif (
+                not elsewhere
+                and scores[i] >= max(home_best, best - self.near_best / 2)
+                and len(candidates[i][2].split()) <= 30
+            ):
+                elsewhere += 1
+                chosen.append(i)
+        return chosen or ranked[:1]
 
     def _generate(
         self,

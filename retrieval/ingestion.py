@@ -169,7 +169,9 @@ async def _ingest_claimed(
         await report(Status.EMBEDDING, 0, total)
         vectors: list[list[float]] = []
         for start in range(0, total, EMBED_BATCH):
-            batch = [piece.text for piece in pieces[start : start + EMBED_BATCH]]
+            batch = [
+                embedded_text(document, piece) for piece in pieces[start : start + EMBED_BATCH]
+            ]
             vectors.extend(await with_retries(lambda b=batch: _embed(b)))
             await report(Status.EMBEDDING, len(vectors), total)
 
@@ -256,6 +258,16 @@ async def _read_scans(
             code="no_text",
         )
     return merged
+
+
+def embedded_text(document: Document, piece: chunking.TextChunk) -> str:
+    """What a passage's vector is made from: its document's title, then its text.
+
+    A passage rarely names the file it is in, but people do ("what does the
+    checklist say", "the whiteboard photo"); with the title in its vector such
+    a question finds the passage. The stored text stays the passage's own.
+    """
+    return f"{document.title}\n\n{piece.text}" if document.title else piece.text
 
 
 async def with_retries[T](step: Callable[[], Awaitable[T]]) -> T:

@@ -229,7 +229,7 @@ def _parse_pdf(data: bytes) -> ParsedDocument:
         segments = []
         scanned = []
         for number, page in enumerate(reader.pages, start=1):
-            text = (page.extract_text() or "").strip()
+            text = tidy_pdf_text(page.extract_text() or "")
             if text:
                 segments.append(Segment(text=text, page=number))
             elif _draws_something(page):
@@ -261,6 +261,38 @@ def _parse_pdf(data: bytes) -> ParsedDocument:
             "This PDF has only blank pages: no text and no pictures to read.", code="no_text"
         )
     return ParsedDocument(segments=segments, pages=pages, scanned=tuple(scanned))
+
+
+# A bullet drawn as a glyph of its own comes out as a line of one odd character
+# (DEL, a private-use symbol font character, "•"); a page number as "Page 3" or
+# "- 3 -". Both are layout, not text.
+_BULLET = re.compile(r"^[\x7f\uf0a7\uf0b7\uf0d8\uf076•◦▪▫‣●○■□–-]$")
+_BULLET_START = re.compile(r"^[\x7f\uf0a7\uf0b7\uf0d8\uf076•◦▪▫‣●○■□]\s*")
+_PAGE_NUMBER = re.compile(r"^(?:page\s+)?[-–]?\s*\d{1,4}\s*[-–]?(?:\s+of\s+\d{1,4})?$", re.I)
+
+
+def tidy_pdf_text(text: str) -> str:
+    """A PDF page's text with bullets written as list items and page numbers left out.
+
+    "\\x7f" on a line of its own, then "Delivery six weeks ..." becomes
+    "- Delivery six weeks ...", which the splitter and the answer models read
+    as the list item it is.
+    """
+    lines: list[str] = []
+    bullet = False
+    for raw in text.splitlines():
+        line = raw.strip()
+        if _BULLET.match(line):
+            bullet = True
+            continue
+        if not lines and _PAGE_NUMBER.match(line) or not line and not lines:
+            continue
+        line = _BULLET_START.sub("- ", line)
+        lines.append(f"- {line}" if bullet and line else line)
+        bullet = False
+    while lines and _PAGE_NUMBER.match(lines[-1]):
+        lines.pop()
+    return "\n".join(lines).strip()
 
 
 def _draws_something(page: Any) -> bool:

@@ -151,3 +151,95 @@ def test_a_sheet_is_quoted_row_by_row_without_its_title():
     assert answer.startswith("[Risks] Risk: ")
     assert "Risk register" not in answer and "Columns: " not in answer
     assert answer.count("[1]") == answer.count("[Risks] Risk: ")  # each row its own quote
+
+
+def ask(question: str, files: dict[str, str]) -> str:
+    """The local model's answer to `question` over passages of the named files, in order."""
+    from queries.prompts import ANSWER, format_passages
+
+    passages = [
+        Passage(f"c{n}", f"d{n}", name, name, None, text, 0.5)
+        for n, (name, text) in enumerate(files.items(), start=1)
+    ]
+    messages = ANSWER.format_messages(
+        i_dont_know=I_DONT_KNOW, passages=format_passages(passages), history=[], question=question
+    )
+    return ExtractiveChatModel().answer(messages)
+
+
+MANUAL = (
+    "Contents\n"
+    "3.1 Invoking the parser . . . . . . . . 2\n"
+    "3.2 Parser options .............. 4\n\n"
+    "INVOKING THE PARSER\n"
+    "The parser is invoked with the input file as its only argument.\n"
+    "Options\n"
+    "The --strict option makes the parser stop at the first error it finds.\n"
+    "The default weight value is"
+)
+
+
+def test_contents_lines_titles_and_cut_sentences_are_never_quoted():
+    answer = ask("How is the parser invoked, and what does the strict option do?", {"m.pdf": MANUAL})
+
+    assert "The parser is invoked with the input file as its only argument. [1]" in answer
+    assert "The --strict option makes the parser stop at the first error it finds. [1]" in answer
+    for never in (". . .", "....", "INVOKING", "Options", "Contents", "The default weight"):
+        assert never not in answer
+
+
+def test_a_passage_cut_mid_sentence_is_not_quoted_from_its_cut_end():
+    cut = "the lamp was lit at dusk. The keeper wrote the weather in the log every night."
+    answer = ask("What did the keeper write in the log?", {"log.txt": cut})
+    assert answer == "The keeper wrote the weather in the log every night. [1]"
+
+
+def test_it_quotes_one_document_and_at_most_one_short_sentence_of_another():
+    files = {
+        "status.txt": (
+            "The launch moves from 15 October to 29 October. The reason is a sign-on bug that "
+            "blocks enterprise customers. The fix needs two more weeks of testing."
+        ),
+        "brief.txt": "The launch was planned for 15 October. The launch needs a press release.",
+        "notes.txt": "The launch party is at the old mill. The launch video is in production.",
+    }
+
+    answer = ask("When is the launch, and why did it move?", files)
+
+    assert answer.startswith("The launch moves from 15 October to 29 October. [1]")
+    assert answer.count("[2]") + answer.count("[3]") <= 1
+
+
+def test_a_question_about_several_documents_quotes_each():
+    files = {
+        "v1.txt": "The first version of the press release gives the launch date as 15 October.",
+        "v2.txt": "The second version of the press release gives the launch date as 29 October.",
+    }
+
+    answer = ask("Compare the launch date in both versions of the press release.", files)
+
+    assert "[1]" in answer and "[2]" in answer
+
+
+def test_a_question_that_names_a_file_is_answered_from_that_file():
+    files = {
+        "kickoff_notes.txt": "Open items were reviewed at the kickoff. Tom owns the budget.",
+        "launch_checklist.txt": (
+            "Open: pricing page updated, owned by Ines, due 20 October. "
+            "Open: sign-on fix signed off, owned by Owen, due 17 October."
+        ),
+    }
+
+    answer = ask("Which checklist items are still open, and who owns them?", files)
+
+    assert "owned by Ines" in answer and "owned by Owen" in answer
+    assert answer.count("[1]") <= 1
+
+
+def test_table_cells_one_per_line_are_not_quoted_as_a_sentence():
+    quote = (
+        "Item\nDescription\nPrice\n1\nConcept and script\n3,500\n2\nProduction\n14,000\n\n"
+        "The quote is valid for 30 days from its date."
+    )
+    answer = ask("How long is the quote valid?", {"quote.pdf": quote})
+    assert answer == "The quote is valid for 30 days from its date. [1]"
