@@ -37,7 +37,10 @@ class DocumentSerializer(serializers.ModelSerializer):
 
 
 class UploadSerializer(serializers.Serializer):
-    file = serializers.FileField(help_text="PDF, DOCX, XLSX, Markdown, CSV or plain text")
+    file = serializers.FileField(
+        help_text="PDF, DOCX, XLSX, PPTX, EML, HTML, JPEG, PNG, WebP, TIFF, Markdown, CSV or "
+        "plain text"
+    )
     title = serializers.CharField(required=False, allow_blank=True, max_length=255)
 
 

@@ -31,8 +31,10 @@ logger = logging.getLogger(__name__)
 PDF = "application/pdf"
 DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
 # What an Office file's zip must hold to be each kind.
-OFFICE_PARTS = {"word/document.xml": DOCX, "xl/workbook.xml": XLSX}
+OFFICE_PARTS = {"word/document.xml": DOCX, "xl/workbook.xml": XLSX, "ppt/presentation.xml": PPTX}
+OFFICE_NAMES = {DOCX: "Word document", XLSX: "Excel workbook", PPTX: "PowerPoint presentation"}
 # A sheet is read up to this many rows and columns; beyond, a line says so.
 MAX_SHEET_ROWS = 5000
 MAX_SHEET_COLUMNS = 50
@@ -40,6 +42,7 @@ MARKDOWN = "text/markdown"
 TEXT = "text/plain"
 CSV = "text/csv"
 EMAIL = "message/rfc822"
+HTML = "text/html"
 JPEG = "image/jpeg"
 PNG = "image/png"
 WEBP = "image/webp"
@@ -99,14 +102,16 @@ def sniff_content_type(head: bytes, filename: str) -> str:
     if _looks_like_text(head):
         if _looks_like_email(head):
             return EMAIL
+        if _HTML_START.match(head[:1024]):
+            return HTML
         suffix = PurePosixPath(filename).suffix.lower()
         if suffix == ".csv":
             return CSV
         return MARKDOWN if suffix in MARKDOWN_SUFFIXES else TEXT
     raise UnsupportedType(
         "This kind of file is not supported. Upload a PDF, a Word document (.docx), an "
-        "Excel workbook (.xlsx), an email (.eml), a picture (JPEG, PNG, WebP or TIFF), "
-        "a Markdown, CSV or plain-text file."
+        "Excel workbook (.xlsx), a PowerPoint presentation (.pptx), an email (.eml), a web "
+        "page (.html), a picture (JPEG, PNG, WebP or TIFF), a Markdown, CSV or plain-text file."
     )
 
 
@@ -124,6 +129,10 @@ def _image_type(head: bytes) -> str | None:
 
 
 _HEADER_LINE = re.compile(rb"^[A-Za-z][A-Za-z0-9-]*:[ \t]")
+# A web page starts with its doctype or <html> (after a BOM, blank lines or a comment).
+_HTML_START = re.compile(
+    rb"^(?:\xef\xbb\xbf)?\s*(?:<!--.*?-->\s*)*<(?:!doctype\s+html|html)[\s>]", re.I | re.S
+)
 
 
 def _looks_like_email(head: bytes) -> bool:
@@ -153,7 +162,7 @@ def _looks_like_text(head: bytes) -> bool:
 
 
 def check_office(file: io.BufferedIOBase | io.BytesIO) -> str:
-    """DOCX or XLSX for a sane Office file; refused before parsing when it is neither."""
+    """DOCX, XLSX or PPTX for a sane Office file; refused before parsing when it is none."""
     try:
         with zipfile.ZipFile(file) as archive:
             members = archive.infolist()
@@ -161,10 +170,11 @@ def check_office(file: io.BufferedIOBase | io.BytesIO) -> str:
             kinds = [kind for part, kind in OFFICE_PARTS.items() if part in names]
             if not kinds:
                 raise UnsupportedType(
-                    "This zip file is neither a Word document nor an Excel workbook. Upload "
-                    "a .docx or .xlsx file saved by Office, LibreOffice or Google Docs."
+                    "This zip file is not a Word document, an Excel workbook or a PowerPoint "
+                    "presentation. Upload a .docx, .xlsx or .pptx file saved by Office, "
+                    "LibreOffice or Google Docs."
                 )
-            what = "Word document" if kinds[0] == DOCX else "Excel workbook"
+            what = OFFICE_NAMES[kinds[0]]
             if len(members) > DOCX_MAX_MEMBERS:
                 raise UploadError(
                     f"This {what} has too many parts to be read safely.", code="zip_bomb"
@@ -180,7 +190,8 @@ def check_office(file: io.BufferedIOBase | io.BytesIO) -> str:
             return kinds[0]
     except zipfile.BadZipFile:
         raise UploadError(
-            "The file is damaged: it is not a valid zip file (as .docx and .xlsx files are).",
+            "The file is damaged: it is not a valid zip file (as .docx, .xlsx and .pptx "
+            "files are).",
             code="corrupt_file",
         ) from None
     finally:
@@ -197,8 +208,13 @@ def parse(data: bytes, content_type: str) -> ParsedDocument:
     if content_type == XLSX:
         check_office(io.BytesIO(data))
         return _parse_xlsx(data)
+    if content_type == PPTX:
+        check_office(io.BytesIO(data))
+        return _parse_pptx(data)
     if content_type == CSV:
         return _parse_csv(data)
+    if content_type == HTML:
+        return _parse_html(data)
     if content_type == EMAIL:
         return _parse_email(data)
     if content_type in {MARKDOWN, TEXT}:
@@ -285,7 +301,7 @@ def tidy_pdf_text(text: str) -> str:
         if _BULLET.match(line):
             bullet = True
             continue
-        if not lines and _PAGE_NUMBER.match(line) or not line and not lines:
+        if not lines and (not line or _PAGE_NUMBER.match(line)):
             continue
         line = _BULLET_START.sub("- ", line)
         lines.append(f"- {line}" if bullet and line else line)
@@ -407,6 +423,51 @@ def _parse_xlsx(data: bytes) -> ParsedDocument:
     return ParsedDocument(segments=segments, pages=None)
 
 
+def _parse_pptx(data: bytes) -> ParsedDocument:
+    """One segment per slide (cited as its page): its title as a heading, then the
+    text of its shapes and tables in order, then the speaker's notes."""
+    import pptx
+
+    segments = []
+    try:
+        presentation = pptx.Presentation(io.BytesIO(data))
+        for number, slide in enumerate(presentation.slides, start=1):
+            blocks = []
+            title = slide.shapes.title
+            if title is not None and title.text_frame.text.strip():
+                blocks.append("# " + " ".join(title.text_frame.text.split()))
+            for shape in slide.shapes:
+                if shape == title:
+                    continue
+                if shape.has_text_frame:
+                    blocks += [p.strip() for p in shape.text_frame.text.splitlines() if p.strip()]
+                elif shape.has_table:
+                    blocks += _table_rows(shape.table)
+            if slide.has_notes_slide:
+                notes = slide.notes_slide.notes_text_frame.text.strip()
+                if notes:
+                    blocks.append(f"Notes: {' '.join(notes.split())}")
+            if blocks:
+                segments.append(Segment(text="\n\n".join(blocks), page=number))
+        pages = len(presentation.slides)
+    except Exception as error:  # python-pptx raises many kinds on broken XML
+        logger.info("unreadable PPTX: %r", error)
+        raise IngestionError(
+            "The PowerPoint presentation is damaged and could not be read.", code="corrupt_file"
+        ) from None
+    if not segments:
+        raise IngestionError("This presentation contains no text.", code="no_text")
+    return ParsedDocument(segments=segments, pages=pages)
+
+
+def _parse_html(data: bytes) -> ParsedDocument:
+    """A web page as the text a reader sees, its headings marked as Markdown's."""
+    text = html_to_text(decode_text(data))
+    if not text:
+        raise IngestionError("This web page contains no text.", code="no_text")
+    return ParsedDocument(segments=[Segment(text=text)], pages=None)
+
+
 def _parse_email(data: bytes) -> ParsedDocument:
     """An email as its headers (from, to, date, subject), its text and its attachments' names.
 
@@ -476,13 +537,15 @@ class _TextOfHTML(HTMLParser):
         self._hidden = 0
 
     def handle_starttag(self, tag: str, attrs: list) -> None:
-        if tag in ("script", "style", "head", "title"):
+        if tag in ("script", "style", "head", "title", "template", "noscript"):
             self._hidden += 1
         elif tag in self.BLOCKS:
             self.parts.append("\n")
+            if tag[0] == "h" and tag[1:].isdigit():  # a heading, as Markdown writes it
+                self.parts.append("#" * int(tag[1:]) + " ")
 
     def handle_endtag(self, tag: str) -> None:
-        if tag in ("script", "style", "head", "title"):
+        if tag in ("script", "style", "head", "title", "template", "noscript"):
             self._hidden = max(0, self._hidden - 1)
         elif tag in self.BLOCKS:
             self.parts.append("\n")

@@ -71,7 +71,7 @@ def check_upload(owner_id: int, stream: IO[bytes], filename: str, size: int) -> 
     check_size(size)
     stream.seek(0)
     content_type = parsing.sniff_content_type(stream.read(8192), filename)
-    if content_type == parsing.DOCX:  # an Office zip: Word or Excel
+    if content_type == parsing.DOCX:  # an Office zip: Word, Excel or PowerPoint
         content_type = parsing.check_office(stream)  # type: ignore[arg-type]
     stream.seek(0)
     digest = hashlib.sha256()

@@ -180,7 +180,9 @@ MANUAL = (
 
 
 def test_contents_lines_titles_and_cut_sentences_are_never_quoted():
-    answer = ask("How is the parser invoked, and what does the strict option do?", {"m.pdf": MANUAL})
+    answer = ask(
+        "How is the parser invoked, and what does the strict option do?", {"m.pdf": MANUAL}
+    )
 
     assert "The parser is invoked with the input file as its only argument. [1]" in answer
     assert "The --strict option makes the parser stop at the first error it finds. [1]" in answer

@@ -229,7 +229,9 @@ def test_an_email_keeps_its_headers_with_its_decoded_text_and_names_its_attachme
 
 
 def test_pdf_bullets_become_list_items_and_page_numbers_are_dropped():
-    page = "Page 2\n Terms\n\x7f\nDelivery six weeks from approval.\n• Payment on delivery.\n- 2 -\n"
+    page = (
+        "Page 2\n Terms\n\x7f\nDelivery six weeks from approval.\n• Payment on delivery.\n- 2 -\n"
+    )
     assert parsing.tidy_pdf_text(page) == (
         "Terms\n- Delivery six weeks from approval.\n- Payment on delivery."
     )
