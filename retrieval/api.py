@@ -30,6 +30,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "error",
             "pages",
             "chunks",
+            "attached_to",
             "created",
             "updated",
         ]

@@ -32,6 +32,7 @@ def create_document(
     size: int | None = None,
     enqueue: bool = True,
     checked: CheckedUpload | None = None,
+    attached_to: Document | None = None,
 ) -> Document:
     """Store an upload for `owner` and queue it for ingestion (unless the caller ingests it).
 
@@ -51,6 +52,7 @@ def create_document(
         size=checked.size,
         sha256=checked.sha256,
         content_type=checked.content_type,
+        attached_to=attached_to,
     )
     try:
         with transaction.atomic():

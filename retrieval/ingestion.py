@@ -17,7 +17,16 @@ from collections.abc import Awaitable, Callable
 from django.conf import settings
 from django.utils import timezone
 
-from retrieval import child, chunking, embeddings, entities, entities_llm, ocr, parsing
+from retrieval import (
+    attachments,
+    child,
+    chunking,
+    embeddings,
+    entities,
+    entities_llm,
+    ocr,
+    parsing,
+)
 from retrieval.errors import IngestionError, RagError
 from retrieval.graphstores import ChunkNode, DocumentNode, EntityNode, aget_store
 from retrieval.loops import run_sync
@@ -188,6 +197,7 @@ async def _ingest_claimed(
                     owner_id=owner,
                     title=document.title,
                     filename=document.filename,
+                    attached_to=str(document.attached_to_id) if document.attached_to_id else None,
                 ),
                 nodes,
                 on_progress=lambda written: report(Status.INDEXING, written, total),
@@ -209,6 +219,8 @@ async def _ingest_claimed(
         if not updated:  # deleted while we worked: take its chunks back out
             await store.delete_document(str(document.pk), owner)
             return "missing"
+        if document.content_type == parsing.EMAIL:
+            await asyncio.to_thread(attachments.file_attachments, document, data)
         return Status.READY
     except RagError as error:
         logger.info("document %s failed: %s", document.pk, error.message)

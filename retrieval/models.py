@@ -53,6 +53,10 @@ class Document(models.Model):
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     updated = models.DateTimeField(auto_now=True)
     ingested = models.DateTimeField(null=True, blank=True)
+    # A file that came attached to an email: it goes when the email goes.
+    attached_to = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
+    )
 
     class Meta:
         ordering = ["-created"]

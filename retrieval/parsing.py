@@ -507,6 +507,26 @@ def _parse_email(data: bytes) -> ParsedDocument:
     return ParsedDocument(segments=[Segment(text="\n".join(lines) + "\n\n" + text)], pages=None)
 
 
+def email_attachments(data: bytes) -> list[tuple[str, bytes]]:
+    """The files attached to an email, as (file name, bytes); parts shown inside the
+    message (a logo in its HTML) are not attachments."""
+    from email import policy
+    from email.parser import BytesParser
+
+    message = BytesParser(policy=policy.default).parsebytes(data)
+    found = []
+    for number, part in enumerate(message.iter_attachments(), start=1):
+        if part.get_content_disposition() == "inline" and part.get("Content-ID"):
+            continue
+        payload = part.get_payload(decode=True)
+        if not payload:
+            continue
+        name = PurePosixPath((part.get_filename() or "").replace("\\", "/")).name
+        name = name or f"attachment-{number}"
+        found.append((name, payload))
+    return found
+
+
 class _TextOfHTML(HTMLParser):
     """The text a reader sees in an HTML page or email: no tags, scripts or styles."""
 

@@ -47,6 +47,7 @@ class DocumentNode:
     owner_id: int
     title: str
     filename: str
+    attached_to: str | None = None  # the email a file came attached to
 
 
 @dataclass(frozen=True)
@@ -243,6 +244,15 @@ class GraphStore(abc.ABC):
                         "chunk_count": len(chunks),
                     },
                 )
+                if document.attached_to:
+                    await tx.run(
+                        cypher.LINK_ATTACHMENT,
+                        {
+                            "id": document.id,
+                            "email": document.attached_to,
+                            "owner_id": document.owner_id,
+                        },
+                    )
                 await tx.run(
                     cypher.DELETE_ORPHAN_ENTITIES, {"keys": [row["key"] for row in replaced]}
                 )

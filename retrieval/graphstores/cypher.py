@@ -43,6 +43,13 @@ MATCH (c:Chunk {document_id: $id, run: $run})
 CREATE (d)-[:HAS_CHUNK]->(c)
 """
 
+# A file that came attached to an email points at it (the email is written first).
+LINK_ATTACHMENT = """
+MATCH (d:Document {id: $id}), (email:Document {id: $email})
+WHERE email.owner_id = $owner_id
+MERGE (d)-[:ATTACHED_TO]->(email)
+"""
+
 DISCARD_RUN = """
 MATCH (c:Chunk {run: $run})
 DETACH DELETE c

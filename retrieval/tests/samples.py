@@ -55,11 +55,11 @@ def picture(lines: list[str] = SCANNED, format: str = "PNG", frames: int = 1) ->
     return out.getvalue()
 
 
-def blank_picture(format: str = "PNG") -> bytes:
+def blank_picture(format: str = "PNG", size: tuple[int, int] = (800, 600)) -> bytes:
     from PIL import Image
 
     out = io.BytesIO()
-    Image.new("L", (800, 600), color=255).save(out, format=format)
+    Image.new("L", size, color=255).save(out, format=format)
     return out.getvalue()
 
 
@@ -75,6 +75,34 @@ def scanned_pdf(text_pages: list[str] = PAGES[:1], scans: list[list[str]] | None
         document.add_page()
         document.image(io.BytesIO(picture(lines)), x=10, y=10, w=190)
     return bytes(document.output())
+
+
+def pptx(slides: list[tuple[str, list[str]]] | None = None, notes: str = "") -> bytes:
+    """A presentation: each slide a title and bullet points (the last with speaker notes)."""
+    from pptx import Presentation
+
+    slides = slides or [
+        ("Apollo program", ["Run by NASA", "Neil Armstrong walked on the Moon in 1969"]),
+        ("Guidance software", ["Margaret Hamilton led the team at MIT"]),
+    ]
+    presentation = Presentation()
+    for title, points in slides:
+        slide = presentation.slides.add_slide(presentation.slide_layouts[1])
+        slide.shapes.title.text = title
+        slide.placeholders[1].text_frame.text = "\n".join(points)
+    if notes:
+        slide.notes_slide.notes_text_frame.text = notes
+    out = io.BytesIO()
+    presentation.save(out)
+    return out.getvalue()
+
+
+HTML_PAGE = """<!DOCTYPE html>
+<html><head><title>Apollo</title><style>p { color: red }</style>
+<script>var secret = "not text";</script></head>
+<body><h1>Apollo program</h1><p>The Apollo program was run by <b>NASA</b>.</p>
+<h2>Crew</h2><ul><li>Neil Armstrong walked on the Moon in 1969.</li></ul></body></html>
+"""
 
 
 def encrypted_pdf(password: str = "secret") -> bytes:
@@ -167,8 +195,9 @@ def zip_of(members: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
-def email(html_only: bool = False) -> bytes:
-    """A quoted-printable email with an encoded subject and a PNG attached."""
+def email(html_only: bool = False, files: dict[str, tuple[str, bytes]] | None = None) -> bytes:
+    """A quoted-printable email with an encoded subject, a small logo attached, and
+    `files` (name -> (content type, bytes)) attached too."""
     from email.message import EmailMessage
 
     message = EmailMessage()
@@ -190,4 +219,7 @@ def email(html_only: bool = False) -> bytes:
     else:
         message.set_content(text + "\nThis affects 14 of our 60 users.", cte="quoted-printable")
     message.add_attachment(b"\x89PNG\r\n\x1a\n" + bytes(64), "image", "png", filename="logo.png")
+    for name, (content_type, data) in (files or {}).items():
+        main, sub = content_type.split("/")
+        message.add_attachment(data, main, sub, filename=name)
     return bytes(message)

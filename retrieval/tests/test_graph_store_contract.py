@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 
 import pytest
@@ -61,6 +62,23 @@ async def test_rewriting_a_document_replaces_its_chunks(store: GraphStore):
     assert [c.text for c in await graph.stored_chunks(store, document.id)] == ["new one"]
     assert await graph.count_chunks(store, document.id) == 1
     assert [e.name for e in await graph.stored_entities(store, owner)] == ["New"]
+
+
+async def test_an_attachment_points_at_its_email_of_the_same_owner_only(store: GraphStore):
+    alice, mallory = unique_owner(), unique_owner()
+    email = doc(alice, "Email")
+    await store.write_document(email, chunks(alice, ["see the attached quote"]))
+    attached = dataclasses.replace(doc(alice, "Quote"), attached_to=email.id)
+    await store.write_document(attached, chunks(alice, ["the quote is 24,500"]))
+    planted = dataclasses.replace(doc(mallory, "Planted"), attached_to=email.id)
+    await store.write_document(planted, chunks(mallory, ["read me"]))
+
+    rows = await store.run(
+        "MATCH (d:Document)-[:ATTACHED_TO]->(:Document {id: $id}) RETURN d.id AS id",
+        {"id": email.id},
+    )
+
+    assert [row["id"] for row in rows] == [attached.id]
 
 
 async def test_a_delete_naming_another_owner_removes_nothing(store: GraphStore):

@@ -51,6 +51,8 @@ def graph_chunk_count(document: Document) -> int:
         (samples.pdf(), "apollo.pdf", 3),
         (samples.docx(), "apollo.docx", None),
         (samples.xlsx(), "apollo.xlsx", None),
+        (samples.pptx(), "apollo.pptx", 2),
+        (samples.HTML_PAGE.encode(), "apollo.html", None),
         (b"Mission,Crew\nApollo 11,Armstrong\nApollo 13,Lovell\n", "apollo.csv", None),
         (samples.MARKDOWN.encode(), "apollo.md", None),
         (" ".join(samples.PAGES).encode(), "apollo.txt", None),
@@ -122,6 +124,44 @@ def test_without_tesseract_a_scan_fails_with_what_to_install(alice, settings):
     assert "Tesseract is not installed" in document.error
     assert "apt-get install tesseract-ocr" in document.error
     assert graph_chunk_count(document) == 0  # not even the page that has text
+
+
+def test_an_emails_attachments_become_documents_linked_to_it_and_go_with_it(alice, bob):
+    files = {
+        "followup.pdf": ("application/pdf", samples.pdf()),
+        "notes.txt": ("text/plain", b"Holloway will retest single sign-on on 7 October."),
+        "logo.png": ("image/png", samples.blank_picture(size=(180, 60))),  # a logo: left out
+        "tool.exe": ("application/octet-stream", b"MZ\x90\x00" + bytes(64)),
+    }
+    email = upload(alice, samples.email(files=files), "sso-report.eml")
+
+    assert ingestion.ingest_document(email.pk) == "ready"
+    call_command("worker", batch=True)  # the attachments were queued
+
+    attached = {d.filename: d for d in Document.objects.filter(attached_to=email)}
+    assert set(attached) == {"followup.pdf", "notes.txt"}
+    assert all(d.status == "ready" and d.owner == alice for d in attached.values())
+    assert attached["followup.pdf"].title == "followup (attached to sso-report)"
+    assert "retest single sign-on" in graph_chunks(attached["notes.txt"])[0].text
+    links = async_to_sync(graph_links)(str(email.pk))
+    assert links == sorted(str(d.pk) for d in attached.values())
+
+    assert ingestion.ingest_document(email.pk) == "ready"  # again: nothing filed twice
+    assert Document.objects.filter(attached_to=email).count() == 2
+
+    documents.delete_document(email)
+    call_command("worker", batch=True)
+    assert not Document.objects.filter(owner=alice).exists()
+    assert all(graph_chunk_count(d) == 0 for d in attached.values())
+
+
+async def graph_links(email_id: str) -> list[str]:
+    store = await aget_store()
+    rows = await store.run(
+        "MATCH (d:Document)-[:ATTACHED_TO]->(e:Document {id: $id}) RETURN d.id AS id",
+        {"id": email_id},
+    )
+    return sorted(row["id"] for row in rows)
 
 
 def test_pdf_chunks_carry_their_page(alice, settings):

@@ -139,7 +139,7 @@ def test_an_excel_workbook_is_known_by_its_parts_not_its_name():
 
     assert parsing.sniff_content_type(data[:8192], "report.docx") == parsing.DOCX  # a zip
     assert parsing.check_office(io.BytesIO(data)) == parsing.XLSX
-    with pytest.raises(UnsupportedType, match="neither a Word document nor an Excel workbook"):
+    with pytest.raises(UnsupportedType, match="not a Word document, an Excel workbook or a PowerPoint"):
         parsing.check_office(io.BytesIO(samples.zip_of({"notes.txt": b"hello"})))
 
 
@@ -234,4 +234,30 @@ def test_pdf_bullets_become_list_items_and_page_numbers_are_dropped():
     )
     assert parsing.tidy_pdf_text(page) == (
         "Terms\n- Delivery six weeks from approval.\n- Payment on delivery."
+    )
+
+
+def test_a_presentation_is_read_slide_by_slide_with_titles_as_headings_and_notes():
+    data = samples.pptx(notes="Ask about the Saturn V.")
+
+    assert parsing.check_office(io.BytesIO(data)) == parsing.PPTX
+    parsed = parsing.parse(data, parsing.PPTX)
+
+    assert parsed.pages == 2
+    assert [s.page for s in parsed.segments] == [1, 2]
+    assert parsed.segments[0].text == (
+        "# Apollo program\n\nRun by NASA\n\nNeil Armstrong walked on the Moon in 1969"
+    )
+    assert parsed.segments[1].text.endswith("Notes: Ask about the Saturn V.")
+
+
+def test_a_web_page_is_known_by_its_doctype_and_read_as_its_visible_text():
+    data = samples.HTML_PAGE.encode()
+
+    assert parsing.sniff_content_type(data, "page.txt") == parsing.HTML
+    text = parsing.parse(data, parsing.HTML).segments[0].text
+
+    assert text == (
+        "# Apollo program\nThe Apollo program was run by NASA.\n## Crew\n"
+        "Neil Armstrong walked on the Moon in 1969."
     )

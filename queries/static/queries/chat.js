@@ -145,7 +145,10 @@
   }
 
   async function deleteDocument(doc) {
-    if (!window.confirm(`Delete “${doc.title}”? Its passages will no longer be used for answers.`)) {
+    const attachments =
+      doc.content_type === "message/rfc822" ? " Files attached to it are deleted with it." : "";
+    const question = `Delete “${doc.title}”? Its passages will no longer be used for answers.`;
+    if (!window.confirm(question + attachments)) {
       return;
     }
     try {
