@@ -37,9 +37,10 @@ def file_attachments(email: Document, data: bytes) -> list[Document]:
         try:
             checked = uploads.check_upload(email.owner_id, stream, name, len(payload))
         except RagError as refused:
-            if getattr(refused, "existing_id", None) and Document.objects.filter(
-                pk=refused.existing_id, attached_to=email
-            ).exists():
+            if (
+                getattr(refused, "existing_id", None)
+                and Document.objects.filter(pk=refused.existing_id, attached_to=email).exists()
+            ):
                 continue  # filed by an earlier ingestion of this email
             logger.info("email %s: attachment %r left out: %s", email.pk, name, refused.message)
             continue
