@@ -38,6 +38,10 @@ OFFICE_NAMES = {DOCX: "Word document", XLSX: "Excel workbook", PPTX: "PowerPoint
 # A sheet is read up to this many rows and columns; beyond, a line says so.
 MAX_SHEET_ROWS = 5000
 MAX_SHEET_COLUMNS = 50
+XLS = "application/vnd.ms-excel"
+# An OLE2 compound file (Office 97-2003): check_ole on the whole file says which kind.
+OLE = "application/x-ole-storage"
+OLE_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 MARKDOWN = "text/markdown"
 TEXT = "text/plain"
 CSV = "text/csv"
@@ -96,6 +100,8 @@ def sniff_content_type(head: bytes, filename: str) -> str:
         return PDF
     if head[:4] == b"PK\x03\x04":
         return DOCX  # an Office zip: check_office on the whole file says which kind
+    if head[:8] == OLE_SIGNATURE:
+        return OLE
     picture = _image_type(head)
     if picture is not None:
         return picture
@@ -110,7 +116,7 @@ def sniff_content_type(head: bytes, filename: str) -> str:
         return MARKDOWN if suffix in MARKDOWN_SUFFIXES else TEXT
     raise UnsupportedType(
         "This kind of file is not supported. Upload a PDF, a Word document (.docx), an "
-        "Excel workbook (.xlsx), a PowerPoint presentation (.pptx), an email (.eml), a web "
+        "Excel workbook (.xlsx or .xls), a PowerPoint presentation (.pptx), an email (.eml), a web "
         "page (.html), a picture (JPEG, PNG, WebP or TIFF), a Markdown, CSV or plain-text file."
     )
 
@@ -198,6 +204,43 @@ def check_office(file: io.BufferedIOBase | io.BytesIO) -> str:
         file.seek(0)
 
 
+# What an old Office file holds, and what to tell someone who uploads one we cannot read.
+_OLE_REFUSALS = {
+    "worddocument": "This is an old Word document (.doc). Save it as .docx and upload that.",
+    "powerpoint document": (
+        "This is an old PowerPoint presentation (.ppt). Save it as .pptx and upload that."
+    ),
+}
+
+
+def check_ole(file: io.BufferedIOBase | io.BytesIO) -> str:
+    """XLS for an Excel 97-2003 workbook; a clear refusal for the other old Office kinds."""
+    import olefile
+
+    try:
+        with olefile.OleFileIO(file) as storage:
+            streams = {"/".join(path).lower() for path in storage.listdir()}
+    except (OSError, ValueError, IndexError) as error:
+        logger.info("unreadable OLE file: %r", error)
+        raise UploadError(
+            "The file is damaged: it looks like an old Office file but cannot be opened.",
+            code="corrupt_file",
+        ) from None
+    finally:
+        file.seek(0)
+    if streams & {"workbook", "book"}:
+        return XLS
+    for stream, refusal in _OLE_REFUSALS.items():
+        if stream in streams:
+            raise UnsupportedType(refusal)
+    if any(name.startswith("__substg1.0_") for name in streams):
+        raise UnsupportedType(
+            "This is an Outlook message (.msg). Save it as .eml (in Outlook: Save As, or drag "
+            "it out of the new Outlook) and upload that."
+        )
+    raise UnsupportedType("This old Office file is not an Excel workbook (.xls).")
+
+
 def parse(data: bytes, content_type: str) -> ParsedDocument:
     """Text segments of a stored file; IngestionError with a readable reason on failure."""
     if content_type == PDF:
@@ -211,6 +254,8 @@ def parse(data: bytes, content_type: str) -> ParsedDocument:
     if content_type == PPTX:
         check_office(io.BytesIO(data))
         return _parse_pptx(data)
+    if content_type == XLS:
+        return _parse_xls(data)
     if content_type == CSV:
         return _parse_csv(data)
     if content_type == HTML:
@@ -466,6 +511,49 @@ def _parse_html(data: bytes) -> ParsedDocument:
     if not text:
         raise IngestionError("This web page contains no text.", code="no_text")
     return ParsedDocument(segments=[Segment(text=text)], pages=None)
+
+
+def _parse_xls(data: bytes) -> ParsedDocument:
+    """An Excel 97-2003 workbook, read as an .xlsx one is: a segment per sheet."""
+    import xlrd
+
+    segments = []
+    try:
+        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+        try:
+            for sheet in book.sheets():
+                rows = (
+                    [_xls_value(cell, book.datemode) for cell in sheet.row(number)]
+                    for number in range(min(sheet.nrows, MAX_SHEET_ROWS + 2))
+                )
+                lines = _sheet_lines(sheet.name, rows)
+                if sheet.nrows > MAX_SHEET_ROWS + 2:
+                    lines.append(f"[{sheet.name}] (only the first rows were read)")
+                if lines:
+                    segments.append(Segment(text="\n".join(lines)))
+        finally:
+            book.release_resources()
+    except Exception as error:  # xlrd raises many kinds on a broken workbook
+        logger.info("unreadable XLS: %r", error)
+        raise IngestionError(
+            "The Excel workbook is damaged and could not be read.", code="corrupt_file"
+        ) from None
+    if not segments:
+        raise IngestionError("This Excel workbook contains no text.", code="no_text")
+    return ParsedDocument(segments=segments, pages=None)
+
+
+def _xls_value(cell: Any, datemode: int) -> Any:
+    import xlrd
+
+    if cell.ctype == xlrd.XL_CELL_DATE:
+        try:
+            return xlrd.xldate_as_datetime(cell.value, datemode)
+        except (ValueError, OverflowError):
+            return cell.value
+    if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
+        return None
+    return cell.value
 
 
 def _parse_email(data: bytes) -> ParsedDocument:

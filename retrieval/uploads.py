@@ -73,6 +73,8 @@ def check_upload(owner_id: int, stream: IO[bytes], filename: str, size: int) -> 
     content_type = parsing.sniff_content_type(stream.read(8192), filename)
     if content_type == parsing.DOCX:  # an Office zip: Word, Excel or PowerPoint
         content_type = parsing.check_office(stream)  # type: ignore[arg-type]
+    elif content_type == parsing.OLE:  # an Office 97-2003 file: only .xls is read
+        content_type = parsing.check_ole(stream)  # type: ignore[arg-type]
     stream.seek(0)
     digest = hashlib.sha256()
     for block in iter(lambda: stream.read(1024 * 1024), b""):

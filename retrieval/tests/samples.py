@@ -187,6 +187,26 @@ def xlsx(rows: int = 3) -> bytes:
     return out.getvalue()
 
 
+def xls() -> bytes:
+    """An Excel 97-2003 workbook: a titled risk register with a date, as xlsx() has."""
+    import datetime
+
+    import xlwt
+
+    book = xlwt.Workbook()
+    risks = book.add_sheet("Apollo risks")
+    rows = [["Risk register"], ["Risk", "Impact", "Owner", "Review"]]
+    rows += [["Supplier late", "High", "Ada", None], ["Budget overrun", "Medium", "Ada", 12.0]]
+    for r, row in enumerate(rows):
+        for c, value in enumerate(row):
+            if value is not None:
+                risks.write(r, c, value)
+    risks.write(2, 3, datetime.datetime(2025, 10, 6), xlwt.easyxf(num_format_str="YYYY-MM-DD"))
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
+
+
 def zip_of(members: dict[str, bytes]) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w") as archive:

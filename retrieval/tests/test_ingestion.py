@@ -52,6 +52,7 @@ def graph_chunk_count(document: Document) -> int:
         (samples.docx(), "apollo.docx", None),
         (samples.xlsx(), "apollo.xlsx", None),
         (samples.pptx(), "apollo.pptx", 2),
+        (samples.xls(), "apollo.xls", None),
         (samples.HTML_PAGE.encode(), "apollo.html", None),
         (b"Mission,Crew\nApollo 11,Armstrong\nApollo 13,Lovell\n", "apollo.csv", None),
         (samples.MARKDOWN.encode(), "apollo.md", None),

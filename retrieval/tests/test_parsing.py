@@ -261,3 +261,26 @@ def test_a_web_page_is_known_by_its_doctype_and_read_as_its_visible_text():
         "# Apollo program\nThe Apollo program was run by NASA.\n## Crew\n"
         "Neil Armstrong walked on the Moon in 1969."
     )
+
+
+def test_an_old_excel_workbook_is_read_like_a_new_one():
+    data = samples.xls()
+
+    assert parsing.sniff_content_type(data[:8192], "risks") == parsing.OLE
+    assert parsing.check_ole(io.BytesIO(data)) == parsing.XLS
+    lines = parsing.parse(data, parsing.XLS).segments[0].text.splitlines()
+
+    assert lines == [
+        "[Apollo risks] Risk register",
+        "[Apollo risks] Columns: Risk, Impact, Owner, Review",
+        "[Apollo risks] Risk: Supplier late; Impact: High; Owner: Ada; Review: 2025-10-06",
+        "[Apollo risks] Risk: Budget overrun; Impact: Medium; Owner: Ada; Review: 12",
+    ]
+
+
+def test_a_damaged_old_office_file_is_refused_as_damaged():
+    import olefile
+
+    assert olefile.isOleFile(io.BytesIO(samples.xls()))  # the signature the check relies on
+    with pytest.raises(UploadError, match="damaged"):
+        parsing.check_ole(io.BytesIO(parsing.OLE_SIGNATURE + bytes(600)))
