@@ -165,13 +165,16 @@ async def _search(
     if mode == Mode.GRAPH and relevant:
         seeds = relevant[:max_results]
         for hit in await store.expand(owner_id, seeds, document_ids=document_ids, embedding=vector):
-            if hit.chunk_id in hits:
-                continue
-            hits[hit.chunk_id] = hit
-            similarity[hit.chunk_id] = hit.similarity or 0.0
+            if hit.chunk_id not in hits:
+                hits[hit.chunk_id] = hit
+                similarity[hit.chunk_id] = hit.similarity or 0.0
+                if similarity[hit.chunk_id] >= floor:
+                    relevant.append(hit.chunk_id)
             if similarity[hit.chunk_id] >= floor:
-                fused[hit.chunk_id] = EXPANSION_WEIGHT * fused.get(hit.seed or "", 0.0)
-                relevant.append(hit.chunk_id)
+                # A neighbour of a top hit ranks at least half as high as it, even
+                # when the searches found it on their own further down.
+                lifted = EXPANSION_WEIGHT * fused.get(hit.seed or "", 0.0)
+                fused[hit.chunk_id] = max(fused.get(hit.chunk_id, 0.0), lifted)
         relevant.sort(key=order)
 
     return [_passage(hits[cid], similarity[cid]) for cid in relevant[:max_results]]

@@ -40,7 +40,8 @@ def test_openai_embeddings_are_used_when_configured(alice, settings, openai_conf
     chunks = stored_chunks(document)
     assert {len(c.embedding) for c in chunks} == {1536}
     sent = [r["body"]["input"] for r in openai_configured.requests if "embeddings" in r["path"]]
-    assert [c.text for c in chunks] == [text for batch in sent for text in batch]
+    # Each passage is embedded with its document's title before it.
+    assert [f"{document.title}\n\n{c.text}" for c in chunks] == [t for b in sent for t in b]
 
 
 def test_a_model_of_another_dimension_is_refused_with_a_clear_reason(
