@@ -107,6 +107,7 @@ def main() -> None:
             + search_section(owner.pk, case, key_of_document, args.modes.split(","), float(floor))
         )
     sections.append(scenario_section(owner.pk, case, key_of_document, show=args.show))
+    sections.append(first_token_section(owner.pk, case))
     sections.append(entity_section(owner.pk, case))
     text = "\n\n".join(sections)
     print(text)
@@ -282,6 +283,45 @@ def scenario_section(
     return "\n".join(
         [summary + ".", "", table(["turn", "group", "facts", "cited docs", "answer"], rows)]
     )
+
+
+def first_token_section(owner_id: int, case: Path) -> str:
+    """How long the local model takes before its first token, at 5 passages: the whole
+    answer is chosen before the first word streams. Cold: no sentence seen before."""
+    from queries import local_model
+    from queries.prompts import ANSWER, I_DONT_KNOW, format_passages
+    from retrieval.loops import run_sync
+    from retrieval.search import aretrieve
+
+    questions = [
+        turn["content"]
+        for path in sorted((case / "agent" / "scenarios").glob("*.yaml"))
+        for scenario in yaml.safe_load(path.read_text())
+        for turn in scenario["turns"]
+    ]
+    model = local_model.ExtractiveChatModel()
+    cold, warm = [], []
+    for question in questions:
+        passages = run_sync(aretrieve, owner_id, question, max_results=5)
+        messages = ANSWER.format_messages(
+            i_dont_know=I_DONT_KNOW, passages=format_passages(passages), history=[],
+            question=question,
+        )  # fmt: skip
+        local_model._SENTENCE_VECTORS.clear()
+        for times in (cold, warm):
+            started = time.perf_counter()
+            model.answer(messages)
+            times.append((time.perf_counter() - started) * 1000)
+    return (
+        f"**Local model, first token** at 5 passages over {len(questions)} questions: "
+        f"p50 {statistics.median(cold):.0f} ms, p95 {p95(cold):.0f} ms with no sentence seen "
+        f"before; p50 {statistics.median(warm):.0f} ms when the same passages come back."
+    )
+
+
+def p95(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(0.95 * (len(ordered) - 1)))]
 
 
 def entity_section(owner_id: int, case: Path) -> str:

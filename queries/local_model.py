@@ -12,9 +12,11 @@ from __future__ import annotations
 import asyncio
 import html
 import re
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Iterator
-from typing import Any
+from typing import Any, NamedTuple
 
+import numpy as np
 from langchain_core.callbacks import (
     AsyncCallbackManagerForLLMRun,
     CallbackManagerForLLMRun,
@@ -27,7 +29,8 @@ from queries.prompts import I_DONT_KNOW
 
 # A passage of queries.prompts.format_passages: its text is escaped, so the
 # first closing tag is its own.
-_PASSAGE = re.compile(r'<passage n="(\d+)" source="([^"]*)"[^>]*>\n(.*?)\n</passage>', re.S)
+_PASSAGE = re.compile(r'<passage n="(\d+)" source="([^"]*)"([^>]*)>\n(.*?)\n</passage>', re.S)
+_RELEVANCE = re.compile(r' relevance="([0-9.eE+-]+)"')
 # Sentence ends, including sentences glued together without a space ("1990.The").
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|(?<=[a-z)][.!?])(?=[A-Z])")
 _WORD = re.compile(r"\w+")
@@ -180,8 +183,32 @@ def key_terms(question: str) -> list[str]:
     ]
 
 
-def _dot(a: list[float], b: list[float]) -> float:
-    return sum(x * y for x, y in zip(a, b, strict=True))
+# Sentence vectors by text: the same passages come back question after question
+# (a conversation about one file), and their sentences cost as much to embed as
+# the rest of the answer. 1.5 KB each.
+_SENTENCE_VECTORS: OrderedDict[str, np.ndarray] = OrderedDict()
+SENTENCE_CACHE_SIZE = 20_000
+
+
+def _vectors(texts: list[str], *, cache: bool = True) -> np.ndarray:
+    """The texts' embeddings as rows of one array; cached ones are not embedded again."""
+    from retrieval import embeddings
+
+    wanted = list(dict.fromkeys(texts))
+    missing = [t for t in wanted if not cache or t not in _SENTENCE_VECTORS]
+    fresh: dict[str, np.ndarray] = {}
+    if missing:
+        rows = np.asarray(embeddings.embed_texts(missing), dtype=np.float32)
+        fresh = dict(zip(missing, rows, strict=True))
+    if not cache:
+        return np.stack([fresh[t] for t in texts])
+    _SENTENCE_VECTORS.update(fresh)
+    for text in wanted:
+        _SENTENCE_VECTORS.move_to_end(text)
+    found = np.stack([_SENTENCE_VECTORS[t] for t in texts])
+    while len(_SENTENCE_VECTORS) > SENTENCE_CACHE_SIZE:
+        _SENTENCE_VECTORS.popitem(last=False)
+    return found
 
 
 def coverage(terms: list[str], text: str) -> float:
@@ -192,16 +219,32 @@ def coverage(terms: list[str], text: str) -> float:
     return sum(bool(re.search(r"\b" + re.escape(t), lowered)) for t in terms) / len(terms)
 
 
-def read_prompt(messages: list[BaseMessage]) -> tuple[str, list[tuple[int, str, str]]]:
-    """The question (the last user message) and the passages as (number, source,
-    text), from the <passages> block of the user message before it."""
+class Quoted(NamedTuple):
+    """A passage as the prompt gives it."""
+
+    number: int
+    source: str
+    text: str
+    relevance: float | None = None  # the search's cosine similarity to the question
+
+
+def read_prompt(messages: list[BaseMessage]) -> tuple[str, list[Quoted]]:
+    """The question (the last user message) and the passages, from the <passages>
+    block of the user message before it."""
     said = [str(m.content) for m in messages if isinstance(m, HumanMessage)]
     question = said[-1] if said else ""
     block = next((text for text in reversed(said[:-1]) if text.startswith("<passages>")), "")
-    passages = [
-        (int(n), html.unescape(source), html.unescape(text).strip())
-        for n, source, text in _PASSAGE.findall(block)
-    ]
+    passages = []
+    for n, source, attributes, text in _PASSAGE.findall(block):
+        relevance = _RELEVANCE.search(attributes)
+        passages.append(
+            Quoted(
+                int(n),
+                html.unescape(source),
+                html.unescape(text).strip(),
+                float(relevance.group(1)) if relevance else None,
+            )
+        )
     return question, passages
 
 
@@ -274,11 +317,9 @@ class ExtractiveChatModel(BaseChatModel):
         return "local-extractive"
 
     def answer(self, messages: list[BaseMessage]) -> str:
-        from retrieval import embeddings
-
         question, passages = read_prompt(messages)
         candidates: list[tuple[int, str, str]] = []  # (passage number, source, sentence)
-        for number, source, text in passages:
+        for number, source, text, _ in passages:
             sentences = split_sentences(text)
             for position, sentence in enumerate(sentences):
                 last = position == len(sentences) - 1
@@ -287,21 +328,16 @@ class ExtractiveChatModel(BaseChatModel):
         if not question or not candidates:
             return I_DONT_KNOW
         terms = key_terms(question)
-        vectors = embeddings.embed_texts(
-            [question] + [text for _, _, text in passages] + [s for _, _, s in candidates]
-        )
-        asked, whole, rest = (
-            vectors[0],
-            vectors[1 : len(passages) + 1],
-            vectors[len(passages) + 1 :],
-        )
+        asked = _vectors([question])[0]
+        semantic = _vectors([sentence for _, _, sentence in candidates]) @ asked
+        similar = self._passage_similarity(asked, passages)
         # Only passages that pass the evidence test are quoted from.
         # A question about several documents ("v1 and v2") spreads its names over them.
         several = bool(_SEVERAL.search(question))
-        everywhere = " ".join(text for _, _, text in passages) if several else ""
+        everywhere = " ".join(p.text for p in passages) if several else ""
         evidence = {
-            number: 2 * _dot(asked, vector) + coverage(terms, everywhere or text)
-            for vector, (number, _, text) in zip(whole, passages, strict=True)
+            p.number: 2 * similar[p.number] + coverage(terms, everywhere or p.text)
+            for p in passages
         }
         if max(evidence.values()) < self.min_evidence:
             return I_DONT_KNOW
@@ -312,7 +348,7 @@ class ExtractiveChatModel(BaseChatModel):
             words = {w.lower() for w in _WORD.findall(sentence)}
             overlap = len(words & question_words) / (len(question_words) or 1)
             names = coverage(terms, sentence) if terms else 0.0
-            return _dot(asked, rest[index]) + 0.2 * overlap + 0.2 * names
+            return float(semantic[index]) + 0.2 * overlap + 0.2 * names
 
         scores = {
             i: score(i)
@@ -323,14 +359,26 @@ class ExtractiveChatModel(BaseChatModel):
         if not ranked or scores[ranked[0]] < self.min_similarity:
             return I_DONT_KNOW
         quoted_from = {candidates[i][0] for i in ranked}
-        home = self._home([p for p in passages if p[0] in quoted_from], evidence, question_words)
+        home = self._home(
+            [p for p in passages if p.number in quoted_from], evidence, question_words
+        )
         chosen = self._choose(ranked, scores, candidates, home=home, several=several)
         chosen.sort(key=lambda i: (candidates[i][0], i))  # in reading order
         return " ".join(f"{candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
 
+    def _passage_similarity(self, asked: np.ndarray, passages: list[Quoted]) -> dict[int, float]:
+        """Each passage's cosine similarity to the question: the search's own (measured on
+        the stored vectors) when the local model made those too; else embedded here."""
+        from django.conf import settings
+
+        if settings.EMBEDDINGS == "local" and all(p.relevance is not None for p in passages):
+            return {p.number: float(p.relevance or 0.0) for p in passages}
+        vectors = _vectors([p.text for p in passages], cache=False)
+        return {p.number: float(v @ asked) for p, v in zip(passages, vectors, strict=True)}
+
     def _home(
         self,
-        passages: list[tuple[int, str, str]],
+        passages: list[Quoted],
         evidence: dict[int, float],
         question_words: set[str],
     ) -> str:
@@ -339,8 +387,8 @@ class ExtractiveChatModel(BaseChatModel):
         names a file ("the checklist", "the quote") points at it."""
         asked = {word for word in question_words if len(word) > 3}
 
-        def weight(passage: tuple[int, str, str]) -> float:
-            number, source, _ = passage
+        def weight(passage: Quoted) -> float:
+            number, source = passage.number, passage.source
             named = len(asked & set(re.findall(r"[a-z]+", source.lower())))
             return (
                 evidence[number]
@@ -348,7 +396,7 @@ class ExtractiveChatModel(BaseChatModel):
                 + self.name_weight * min(3, named)
             )
 
-        return max(passages, key=weight)[1]
+        return max(passages, key=weight).source
 
     def _choose(
         self,

@@ -49,13 +49,15 @@ REWRITE = ChatPromptTemplate.from_messages(
 
 
 def format_passages(passages: list) -> str:
-    """Passages as the model sees them: `<passage n="1" source="file" page="2">text</passage>`
-    inside one <passages> block, every character of the documents escaped."""
+    """Passages as the model sees them: `<passage n="1" source="file" page="2"
+    relevance="0.53">text</passage>` inside one <passages> block, every character of
+    the documents escaped. Relevance is the search's cosine similarity to the question."""
     blocks = []
     for number, passage in enumerate(passages, start=1):
         page = f' page="{passage.page}"' if passage.page else ""
+        relevance = f' relevance="{passage.score:.4f}"'
         blocks.append(
-            f'<passage n="{number}" source="{escape(passage.filename)}"{page}>\n'
+            f'<passage n="{number}" source="{escape(passage.filename)}"{page}{relevance}>\n'
             f"{escape(passage.text, quote=False)}\n</passage>"
         )
     return "<passages>\n" + "\n".join(blocks) + "\n</passages>"

@@ -52,7 +52,7 @@ def test_a_passage_cannot_close_its_block_or_open_another():
     question, passages = read_prompt(messages)
 
     assert question == "When was the lamp lit?"
-    assert passages == [(1, "log.txt", HOSTILE.strip())]  # one passage, its text whole
+    assert [p[:3] for p in passages] == [(1, "log.txt", HOSTILE.strip())]  # one, whole
     assert prompt.count("<passage ") == 1 and prompt.count("</passage>") == 1
     assert "7-7-4-1" not in messages[0].content  # documents never reach the system message
 
