@@ -26,11 +26,27 @@ MAX_ENTITIES_PER_CHUNK = 25
 class Entity:
     name: str
     type: str
+    # Shorter names the document also uses for it ("Owen" for "Owen Castillo").
+    aliases: tuple[str, ...] = ()
 
     @property
     def key(self) -> str:
-        """Case- and spacing-insensitive identity used to merge entities."""
-        return normalise(self.name)
+        """Case- and spacing-insensitive identity used to merge entities; a company's
+        legal form is left out ("Pixelforge Studio Ltd" is "pixelforge studio")."""
+        return _LEGAL_FORM.sub("", normalise(self.name)) or normalise(self.name)
+
+    @property
+    def spellings(self) -> list[str]:
+        """Every normalised way a chunk may name it."""
+        names = [normalise(self.name), self.key, *(normalise(a) for a in self.aliases)]
+        return list(dict.fromkeys(names))
+
+
+# A company's legal form at the end of its name.
+_LEGAL_FORM = re.compile(
+    r"(?:\s+(?:ltd|limited|inc|incorporated|llc|llp|plc|gmbh|ag|sa|s\.a|sarl|bv|b\.v|nv"
+    r"|pty|co|corp|corporation|company))+$"
+)
 
 
 def normalise(name: str) -> str:
@@ -82,7 +98,27 @@ def extract(text: str) -> list[Entity]:
     for phrase, count in phrases.items():
         add(phrase, "phrase", count)
     ranked = sorted(found.values(), key=lambda pair: (-pair[1], pair[0].name))
-    return [entity for entity, _ in ranked[:MAX_ENTITIES_PER_DOCUMENT]]
+    return merge_aliases([entity for entity, _ in ranked[:MAX_ENTITIES_PER_DOCUMENT]])
+
+
+def merge_aliases(found: list[Entity]) -> list[Entity]:
+    """A one-word name that starts exactly one longer name of the document is that
+    name said short ("Owen" for "Owen Castillo", "Pixelforge" for "Pixelforge Studio
+    Ltd"): one entity, which chunks that use either name link to."""
+    longer: dict[str, list[Entity]] = {}
+    for entity in found:
+        words = entity.key.split()
+        if entity.type == "name" and len(words) > 1:
+            longer.setdefault(words[0], []).append(entity)
+    merged: dict[str, list[str]] = {}
+    kept = []
+    for entity in found:
+        owners = longer.get(entity.key, [])
+        if entity.type in ("name", "acronym") and " " not in entity.key and len(owners) == 1:
+            merged.setdefault(owners[0].key, []).append(entity.name)
+        else:
+            kept.append(entity)
+    return [Entity(e.name, e.type, tuple(merged[e.key])) if e.key in merged else e for e in kept]
 
 
 def _proper_names(text: str) -> Counter[str]:
@@ -138,5 +174,9 @@ def _key_phrases(text: str) -> Counter[str]:
 def link(chunk_text: str, entities: list[Entity]) -> list[Entity]:
     """The document's entities that this chunk mentions."""
     haystack = f" {normalise(chunk_text)} "
-    mentioned = [entity for entity in entities if f" {entity.key} " in haystack]
+    mentioned = [
+        entity
+        for entity in entities
+        if any(f" {spelling} " in haystack for spelling in entity.spellings)
+    ]
     return mentioned[:MAX_ENTITIES_PER_CHUNK]

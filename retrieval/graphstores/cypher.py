@@ -21,6 +21,7 @@ WITH c, row
 UNWIND row.entities AS entity
 MERGE (e:Entity {key: entity.key})
 ON CREATE SET e.name = entity.name, e.type = entity.type, e.owner_id = $owner_id
+ON MATCH SET e.name = CASE WHEN size(entity.name) > size(e.name) THEN entity.name ELSE e.name END
 CREATE (c)-[:MENTIONS]->(e)
 """
 

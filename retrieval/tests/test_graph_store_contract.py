@@ -9,7 +9,7 @@ import pytest
 
 from conftest import unique_owner
 from retrieval.errors import ConfigurationError
-from retrieval.graphstores import GraphStore
+from retrieval.graphstores import ChunkNode, EntityNode, GraphStore
 from tests import graph
 from tests.graph import chunks, doc
 
@@ -51,6 +51,20 @@ async def test_it_links_chunks_to_entities_merged_across_documents(store: GraphS
 
     assert [e.name for e in await graph.stored_entities(store, owner)] == ["Ada", "NASA"]
     assert (await graph.stored_chunks(store, second.id))[0].entity_keys == [f"{owner}:nasa"]
+
+
+async def test_an_entity_keeps_the_fullest_name_any_document_gives_it(store: GraphStore):
+    owner = unique_owner()
+
+    def named(name: str) -> list[ChunkNode]:
+        spelled = EntityNode(key=f"{owner}:holloway logistics", name=name, type="name")
+        return [dataclasses.replace(chunk, entities=[spelled]) for chunk in chunks(owner, [name])]
+
+    await store.write_document(doc(owner, "One"), named("Holloway Logistics"))
+    await store.write_document(doc(owner, "Two"), named("Holloway Logistics Ltd"))
+    await store.write_document(doc(owner, "Three"), named("Holloway Logistics"))
+
+    assert [e.name for e in await graph.stored_entities(store, owner)] == ["Holloway Logistics Ltd"]
 
 
 async def test_rewriting_a_document_replaces_its_chunks(store: GraphStore):

@@ -190,6 +190,26 @@ def test_entities_link_chunks_that_name_the_same_thing(alice, settings):
     assert sum(apollo in c.entity_keys for c in stored) == 3
 
 
+def test_a_name_said_short_links_to_the_same_entity_as_the_full_name(alice, settings):
+    settings.CHUNK_SIZE, settings.CHUNK_OVERLAP = 120, 0
+    notes = (
+        "Pixelforge Studio Ltd sent quote Q-118 for the launch video on 24 July.\n\n"
+        "Owen Castillo owns the single sign-on fix for the Kite release.\n\n"
+        "Pixelforge agreed to deliver by 3 October; Owen will test the fix by 6 October."
+    )
+    document = upload(alice, notes.encode(), "notes.txt")
+    ingestion.ingest_document(document.pk)
+
+    keys = {e.key for e in graph_entities(alice.pk)}
+    first, second, third = graph_chunks(document)
+
+    pixelforge, owen = f"{alice.pk}:pixelforge studio", f"{alice.pk}:owen castillo"
+    assert pixelforge in keys and owen in keys  # the legal form is not part of the name
+    assert f"{alice.pk}:pixelforge" not in keys and f"{alice.pk}:owen" not in keys
+    assert pixelforge in first.entity_keys and pixelforge in third.entity_keys
+    assert owen in second.entity_keys and owen in third.entity_keys
+
+
 def test_reingesting_replaces_chunks_instead_of_adding(alice):
     document = upload(alice, samples.pdf(), "apollo.pdf")
     ingestion.ingest_document(document.pk)
