@@ -15,6 +15,7 @@ import io
 import logging
 import re
 import zipfile
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from html.parser import HTMLParser
@@ -448,18 +449,27 @@ def _parse_xlsx(data: bytes) -> ParsedDocument:
     """
     import openpyxl
 
-    segments = []
-    try:
+    def sheets() -> Iterator[tuple[str, Iterable[Sequence[Any]]]]:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
             for sheet in book.worksheets:
-                lines = _sheet_lines(sheet.title, sheet.iter_rows(values_only=True))
-                if lines:
-                    segments.append(Segment(text="\n".join(lines)))
+                yield sheet.title, sheet.iter_rows(values_only=True)
         finally:
             book.close()
-    except Exception as error:  # openpyxl raises many kinds on a broken workbook
-        logger.info("unreadable XLSX: %r", error)
+
+    return _workbook(sheets(), "XLSX")
+
+
+def _workbook(sheets: Iterable[tuple[str, Iterable[Sequence[Any]]]], kind: str) -> ParsedDocument:
+    """A workbook's sheets as segments; the reader's own errors as a damaged file."""
+    segments = []
+    try:
+        for name, rows in sheets:
+            lines = _sheet_lines(name, rows)
+            if lines:
+                segments.append(Segment(text="\n".join(lines)))
+    except Exception as error:  # the readers raise many kinds on a broken workbook
+        logger.info("unreadable %s: %r", kind, error)
         raise IngestionError(
             "The Excel workbook is damaged and could not be read.", code="corrupt_file"
         ) from None
@@ -517,30 +527,21 @@ def _parse_xls(data: bytes) -> ParsedDocument:
     """An Excel 97-2003 workbook, read as an .xlsx one is: a segment per sheet."""
     import xlrd
 
-    segments = []
-    try:
+    def sheets() -> Iterator[tuple[str, Iterable[Sequence[Any]]]]:
         book = xlrd.open_workbook(file_contents=data, on_demand=True)
         try:
             for sheet in book.sheets():
-                rows = (
-                    [_xls_value(cell, book.datemode) for cell in sheet.row(number)]
-                    for number in range(min(sheet.nrows, MAX_SHEET_ROWS + 2))
+                yield (
+                    sheet.name,
+                    (
+                        [_xls_value(cell, book.datemode) for cell in sheet.row(number)]
+                        for number in range(sheet.nrows)
+                    ),
                 )
-                lines = _sheet_lines(sheet.name, rows)
-                if sheet.nrows > MAX_SHEET_ROWS + 2:
-                    lines.append(f"[{sheet.name}] (only the first rows were read)")
-                if lines:
-                    segments.append(Segment(text="\n".join(lines)))
         finally:
             book.release_resources()
-    except Exception as error:  # xlrd raises many kinds on a broken workbook
-        logger.info("unreadable XLS: %r", error)
-        raise IngestionError(
-            "The Excel workbook is damaged and could not be read.", code="corrupt_file"
-        ) from None
-    if not segments:
-        raise IngestionError("This Excel workbook contains no text.", code="no_text")
-    return ParsedDocument(segments=segments, pages=None)
+
+    return _workbook(sheets(), "XLS")
 
 
 def _xls_value(cell: Any, datemode: int) -> Any:
