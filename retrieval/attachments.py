@@ -46,16 +46,19 @@ def file_attachments(email: Document, data: bytes) -> list[Document]:
             continue
         if checked.content_type in parsing.IMAGES and _small_picture(payload):
             continue
-        filed.append(
-            documents.create_document(
-                email.owner,
-                stream,
-                name,
-                title=f"{uploads.default_title(checked.filename)} (attached to {email.title})",
-                checked=checked,
-                attached_to=email,
+        try:
+            filed.append(
+                documents.create_document(
+                    email.owner,
+                    stream,
+                    name,
+                    title=f"{uploads.default_title(checked.filename)} (attached to {email.title})",
+                    checked=checked,
+                    attached_to=email,
+                )
             )
-        )
+        except RagError as refused:  # the same file filed at the same moment, say
+            logger.info("email %s: attachment %r left out: %s", email.pk, name, refused.message)
     return filed
 
 
