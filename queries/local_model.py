@@ -420,7 +420,10 @@ class ExtractiveChatModel(BaseChatModel):
             if candidates[i][2] in {candidates[j][2] for j in chosen}:
                 continue  # the same sentence in two passages (chunk overlap, copies)
             if candidates[i][1] == home or several:
-                if scores[i] >= max(self.min_similarity, home_best - self.near_best):
+                # The home file's best sentence is quoted even when, read alone, it
+                # is little like the question (a whiteboard's lines in capitals).
+                floor = max(self.min_similarity, home_best - self.near_best)
+                if (at_home and i == at_home[0]) or scores[i] >= floor:
                     chosen.append(i)
             elif (
                 not elsewhere

@@ -245,3 +245,14 @@ def test_table_cells_one_per_line_are_not_quoted_as_a_sentence():
     )
     answer = ask("How long is the quote valid?", {"quote.pdf": quote})
     assert answer == "The quote is valid for 30 days from its date. [1]"
+
+
+def test_the_best_line_of_the_file_that_answers_is_quoted_even_when_it_reads_badly():
+    files = {
+        "whiteboard.jpg": (
+            "GO / NO-GO 22 OCT\n\nSSO FIX: OC — PRICING PAGE: IO\nVIDEO DONE — PR V2 DONE"
+        ),
+        "notes.txt": "Next review: none planned; changes go through the weekly status.",
+    }
+    answer = ask("What does the go / no-go whiteboard say?", files)
+    assert "SSO FIX: OC — PRICING PAGE: IO VIDEO DONE — PR V2 DONE [1]" in answer
