@@ -288,6 +288,29 @@ def quotable(sentence: str, *, first: bool, last: bool) -> bool:
     return not (last and _LAST_WORD_OPEN.search(sentence.rstrip()))
 
 
+# Passages of one document overlap (chunks share their edges); this much shared
+# text says one passage goes on where the other stops.
+_MIN_OVERLAP = 40
+_SENTENCE_STOP = re.compile(r"[.!?](?=[\s\"'”’)]|$)")
+
+
+def completed(text: str, passages: list[Quoted], source: str) -> str:
+    """The text, with a sentence cut where it ends completed from the passage of the
+    same file that goes on from there, when that passage is among the others."""
+    for other in passages:
+        if other.source != source or other.text == text:
+            continue
+        head = other.text[:_MIN_OVERLAP]
+        start = text.rfind(head, max(0, len(text) - 2000))
+        if len(head) < _MIN_OVERLAP or start < 0 or not other.text.startswith(text[start:]):
+            continue
+        shared = len(text) - start
+        stop = _SENTENCE_STOP.search(other.text, shared)
+        if stop is not None:
+            return text + other.text[shared : stop.end()]
+    return text
+
+
 class ExtractiveChatModel(BaseChatModel):
     """Quotes the passage sentences that best answer the question."""
 
@@ -320,7 +343,7 @@ class ExtractiveChatModel(BaseChatModel):
         question, passages = read_prompt(messages)
         candidates: list[tuple[int, str, str]] = []  # (passage number, source, sentence)
         for number, source, text, _ in passages:
-            sentences = split_sentences(text)
+            sentences = split_sentences(completed(text, passages, source))
             for position, sentence in enumerate(sentences):
                 last = position == len(sentences) - 1
                 if quotable(sentence, first=position == 0, last=last):

@@ -256,3 +256,32 @@ def test_the_best_line_of_the_file_that_answers_is_quoted_even_when_it_reads_bad
     }
     answer = ask("What does the go / no-go whiteboard say?", files)
     assert "SSO FIX: OC — PRICING PAGE: IO VIDEO DONE — PR V2 DONE [1]" in answer
+
+
+def test_a_sentence_cut_where_its_passage_ends_is_completed_from_the_next_one():
+    manual = (
+        "Entries are weighed when they are created. The default weight value that the "
+        "importer gives to each new entry is"
+    )
+    following = (  # the next chunk: it begins inside the same sentence (chunks overlap)
+        "that the importer gives to each new entry is 10, and 20 for pinned ones. "
+        "Weights above 100 are refused."
+    )
+    question = "What default weight value does the importer give to a new entry?"
+    alone = ask(question, {"manual.pdf": manual})
+    assert "entry is [" not in alone  # cut, and nothing goes on from it
+
+    from queries.prompts import ANSWER, format_passages
+
+    passages = [
+        Passage("c1", "d1", "manual", "manual.pdf", 3, manual, 0.6),
+        Passage("c2", "d1", "manual", "manual.pdf", 4, following, 0.5),
+    ]
+    messages = ANSWER.format_messages(
+        i_dont_know=I_DONT_KNOW, passages=format_passages(passages), history=[],
+        question=question,
+    )  # fmt: skip
+    answer = ExtractiveChatModel().answer(messages)
+
+    whole = "The default weight value that the importer gives to each new entry is 10, and 20"
+    assert f"{whole} for pinned ones. [1]" in answer
