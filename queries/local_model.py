@@ -314,7 +314,7 @@ def completed(text: str, passages: list[Quoted], source: str) -> str:
 class ExtractiveChatModel(BaseChatModel):
     """Quotes the passage sentences that best answer the question."""
 
-    max_sentences: int = 4
+    max_sentences: int = 5
     # Sentences of the home document scoring this much below its best are not
     # quoted. Loose on purpose: on HaluEval the second sentence of an answer
     # (the one that holds a two-step question's answer) often scores 0.4-0.6

@@ -88,7 +88,7 @@ def test_local_answers_cite_the_expected_files_and_state_their_facts(alice, kite
                 facts += 1
                 said += stated(fact, answer["answer"])
 
-    # Measured when set: cited-document recall 0.69, facts 18 of 46 (0.39); at
+    # Measured when set: cited-document recall 0.69, facts 20 of 46 (0.43); at
     # the start of this guard's history 0.44 and 13 of 46.
     assert statistics.mean(cited_recall) >= 0.62, cited_recall
-    assert said / facts >= 0.34, (said, facts)
+    assert said / facts >= 0.38, (said, facts)
