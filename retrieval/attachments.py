@@ -15,7 +15,7 @@ import io
 import logging
 
 from retrieval import documents, parsing, uploads
-from retrieval.errors import RagError
+from retrieval.errors import DuplicateDocument, RagError
 from retrieval.models import Document
 
 logger = logging.getLogger(__name__)
@@ -38,7 +38,7 @@ def file_attachments(email: Document, data: bytes) -> list[Document]:
             checked = uploads.check_upload(email.owner_id, stream, name, len(payload))
         except RagError as refused:
             if (
-                getattr(refused, "existing_id", None)
+                isinstance(refused, DuplicateDocument)
                 and Document.objects.filter(pk=refused.existing_id, attached_to=email).exists()
             ):
                 continue  # filed by an earlier ingestion of this email

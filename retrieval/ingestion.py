@@ -10,6 +10,7 @@ deleting documents in `retrieval.documents`.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -243,20 +244,24 @@ async def _read_scans(
     A page at a time keeps each under its own time limit and lets progress
     show (a 40-page scan takes minutes); every page moves the stall watch on.
     """
-    if ocr.command() is None:
+    tesseract = ocr.command()
+    if tesseract is None:
         raise IngestionError(ocr.NOT_INSTALLED, code="ocr_unavailable")
+    seconds = settings.OCR_PAGE_TIMEOUT
     total = len(parsed.scanned)
     read: dict[int, str] = {}
     for done, number in enumerate(parsed.scanned):
         await report(Status.PARSING, done, total)
+        page = functools.partial(
+            ocr.read_page, tesseract=tesseract, languages=settings.OCR_LANGUAGES, seconds=seconds
+        )
         read[number] = await asyncio.to_thread(
             child.run_limited,
-            ocr.read_page,
+            page,
             data,
             document.content_type,
             number,
-            settings.OCR_PAGE_TIMEOUT,
-            seconds=settings.OCR_PAGE_TIMEOUT,
+            seconds=seconds,
             memory_mb=settings.PARSE_MEMORY_MB,
             what=f"Reading page {number} by OCR",
         )

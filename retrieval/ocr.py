@@ -35,19 +35,20 @@ def command() -> str | None:
     return shutil.which(settings.TESSERACT_COMMAND)
 
 
-def read_page(data: bytes, content_type: str, number: int, seconds: float) -> str:
-    """The text of one page of a PDF, or one frame of a picture (1-based), by OCR."""
+def read_page(
+    data: bytes, content_type: str, number: int, *, tesseract: str, languages: str, seconds: float
+) -> str:
+    """The text of one page of a PDF, or one frame of a picture (1-based), by OCR.
+
+    Runs in a child process: the caller resolves the program and the settings,
+    so the child reads none of its own.
+    """
     import pytesseract
 
-    found = command()
-    if found is None:
-        raise IngestionError(NOT_INSTALLED, code="ocr_unavailable")
-    pytesseract.pytesseract.tesseract_cmd = found
+    pytesseract.pytesseract.tesseract_cmd = tesseract
     picture = _picture(data, content_type, number)
     try:
-        text = pytesseract.image_to_string(
-            picture, lang=settings.OCR_LANGUAGES, timeout=max(1.0, seconds - 2)
-        )
+        text = pytesseract.image_to_string(picture, lang=languages, timeout=max(1.0, seconds - 2))
     except RuntimeError:  # pytesseract's word for its own timeout
         raise IngestionError(
             f"Reading page {number} by OCR took longer than {seconds:.0f} seconds, so it "
