@@ -22,6 +22,7 @@ from retrieval.errors import StoreError
 from retrieval.graphstores import GraphStore, Hit, aget_store
 from retrieval.loops import run_sync
 from retrieval.query_vectors import aembed_query
+from retrieval.question_parts import question_parts
 
 # Reciprocal rank fusion constant (Cormack et al.); 60 is the usual choice.
 RRF_K = 60
@@ -39,6 +40,9 @@ FULLTEXT_WEIGHT = 1.0
 # actually answer is left to the model (the local one weighs similarity and
 # shared names).
 RELEVANCE_FLOOR = 0.15
+# How much the ranking for one part of a question that asks several things
+# counts in the fusion, beside the whole question's two rankings.
+PART_WEIGHT = 0.25
 # Expansion hits rank below the hits they were reached from.
 EXPANSION_WEIGHT = 0.5
 # How long a question may queue for its turn to search before it is told the
@@ -92,9 +96,30 @@ async def aretrieve(
     if document_ids is not None and not document_ids:
         return []
     store = await aget_store()
-    vector = await aembed_query(query)
+    parts = question_parts(query)
+    asks = [query, *parts] if len(parts) > 1 else [query]
+    vector, *part_vectors = await asyncio.gather(*(aembed_query(text) for text in asks))
+    searched = Searched(query, vector, [_towards(vector, part) for part in part_vectors])
     async with _turn():
-        return await _search(store, owner_id, query, vector, max_results, document_ids, mode, floor)
+        return await _search(store, owner_id, searched, max_results, document_ids, mode, floor)
+
+
+@dataclass(frozen=True)
+class Searched:
+    """What is searched for: the question's words and vector, and one vector per part
+    when it asks several things."""
+
+    text: str
+    vector: list[float]
+    part_vectors: list[list[float]]
+
+
+def _towards(question: Sequence[float], part: Sequence[float]) -> list[float]:
+    """A part's search vector: the part, kept in the question's context (a part read
+    alone, "who owns them", says little), as the normalised sum of both vectors."""
+    summed = [q + p for q, p in zip(question, part, strict=True)]
+    norm = sum(x * x for x in summed) ** 0.5 or 1.0
+    return [x / norm for x in summed]
 
 
 def _gate() -> asyncio.Semaphore:
@@ -125,14 +150,14 @@ async def _turn() -> AsyncIterator[None]:
 async def _search(
     store: GraphStore,
     owner_id: int,
-    query: str,
-    vector: list[float],
+    searched: Searched,
     max_results: int,
     document_ids: Sequence[str] | None,
     mode: Mode,
     floor: float,
 ) -> list[Passage]:
     candidates = max(max_results * 4, 20)
+    vector = searched.vector
 
     # Both rankings at once: the store answers them side by side.
     searches: list[tuple[float, Awaitable[list[Hit]]]] = []
@@ -144,9 +169,14 @@ async def _search(
         searches.append(
             (
                 FULLTEXT_WEIGHT,
-                store.fulltext_search(owner_id, query, candidates, document_ids, vector),
+                store.fulltext_search(owner_id, searched.text, candidates, document_ids, vector),
             )
         )
+    if mode != Mode.FULLTEXT:
+        for part in searched.part_vectors:
+            searches.append(
+                (PART_WEIGHT, store.vector_search(owner_id, part, candidates, document_ids))
+            )
     found = await asyncio.gather(*(search for _, search in searches))
     rankings = [(weight, hits) for (weight, _), hits in zip(searches, found, strict=True)]
 

@@ -1,0 +1,54 @@
+"""The separate asks of one question ("When is the launch, and why did it move?").
+
+A question that asks several things is often answered by several files: the
+date by the checklist, the reason by a status update. Searched as one text,
+its vector leans to whichever part has the most words, and the file that
+answers the other part can miss the cut. The search and the local model use
+these parts to give each ask its own chance.
+"""
+
+from __future__ import annotations
+
+import re
+
+_WH = r"(?:what|when|where|who|whom|whose|why|how|which)"
+_OPENER = re.compile(
+    rf"^\s*(?:and\s+|so\s+|but\s+)?(?:{_WH}|is|are|was|were|do|does|did|has|have|had|can|could"
+    r"|will|would|should|list|give|tell|show|name|explain|describe|summari[sz]e)\b",
+    re.I,
+)
+# A new ask after "and" (or a semicolon, or a question mark) that opens with a
+# question word, perhaps after a preposition ("and against which budget line").
+_LAST_ASK = re.compile(
+    rf"\s*(?:,\s*|;\s*|\s+)(?:and|or)\s+(?=(?:\w+\s+)?{_WH}\b)|\s*;\s*(?={_WH}\b)|(?<=\?)\s+", re.I
+)
+# In a list of asks ("what did they quote, what was agreed, and what changed")
+# the middle ones follow a bare comma.
+_LISTED_ASK = re.compile(rf"\s*,\s*(?=(?:\w+\s+)?{_WH}\b)", re.I)
+MAX_PARTS = 4
+
+
+def question_parts(question: str) -> list[str]:
+    """The asks of a question, each as written; one part when it asks one thing.
+
+    Only a question that opens as one ("When ...", "List ...") is split, and only
+    where "and" (or ";", or "?") starts a new ask with its own question word: a
+    comma and "which" or "who" alone more often begins a relative clause ("the
+    channel, which features Spliced, ...") than a new ask, unless an ask with
+    "and" ends the list.
+    """
+    text = question.strip()
+    if not _OPENER.match(text):
+        return [text]
+    pieces = _LAST_ASK.split(text)
+    if len(pieces) > 1:
+        head = _LISTED_ASK.split(pieces[0])
+        pieces = head + pieces[1:]
+    parts: list[str] = []
+    for piece in pieces:
+        piece = re.sub(r"^(?:and|or|but|so)\s+", "", piece.strip(" ?.,;"), flags=re.I)
+        if len(piece.split()) >= 2:
+            parts.append(piece)
+        elif parts and piece:
+            parts[-1] = f"{parts[-1]} {piece}"
+    return parts[:MAX_PARTS] if len(parts) > 1 else [text]
