@@ -4,7 +4,10 @@ It is a LangChain chat model like ChatOpenAI, so the generation service
 streams from it the same way. It reads the numbered passages and the question
 from the answer prompt, picks the passage sentences closest in meaning to the
 question (the shipped MiniLM embeddings) and quotes them, each followed by the
-[n] marker of the passage it came from, streamed word by word.
+[n] marker of the passage it came from, streamed word by word. A question
+that asks several things ("when is it, and why did it move?") also gets the
+best sentence for each ask, of the kind that ask wants (a reason for a "why"),
+from whichever file holds it.
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from queries.prompts import I_DONT_KNOW
+from retrieval.question_parts import question_parts
 
 # A passage of queries.prompts.format_passages: its text is escaped, so the
 # first closing tag is its own.
@@ -311,6 +315,41 @@ def completed(text: str, passages: list[Quoted], source: str) -> str:
     return text
 
 
+_MONTHS = (
+    "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
+    "|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
+)
+# What kind of sentence answers an ask, by its question word (the "expected
+# answer type" of question answering, kept to what a pattern can see): a "why"
+# is answered by a reason, a "when" by a date, a "how many" by a number, a "who"
+# by a name. A sentence that is not of that kind does not answer that ask,
+# however close its words.
+_ANSWER_KINDS = [
+    (
+        re.compile(r"^why\b", re.I),
+        re.compile(
+            r"\b(?:because|reason|due to|owing to|as a result|caused|so that|in order to)\b",
+            re.I,
+        ),
+    ),
+    (
+        re.compile(r"^when\b|\bwhat (?:date|day|time)\b", re.I),
+        re.compile(
+            rf"\b(?:\d{{1,2}} (?:{_MONTHS})|(?:{_MONTHS}) \d{{1,2}}|\d{{4}}-\d\d-\d\d"
+            r"|(?:19|20)\d\d)\b",
+            re.I,
+        ),
+    ),
+    (re.compile(r"^how (?:many|much|long|far|often)\b", re.I), re.compile(r"\d")),
+    (re.compile(r"^(?:who|whom)\b", re.I), re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+")),
+]
+
+
+def _answer_kind(ask: str) -> re.Pattern[str] | None:
+    """A pattern that sentences answering `ask` match, when its question word says."""
+    return next((kind for asked, kind in _ANSWER_KINDS if asked.search(ask.strip())), None)
+
+
 class ExtractiveChatModel(BaseChatModel):
     """Quotes the passage sentences that best answer the question."""
 
@@ -333,6 +372,11 @@ class ExtractiveChatModel(BaseChatModel):
     # questions and 5% of answerable ones. Either feature alone does worse: at
     # 5% wrong refusals, similarity alone refuses about 70%, names alone about 65%.
     min_evidence: float = 1.2
+    # A part of a question counts as answered by a chosen sentence that fits it
+    # nearly as well as the best sentence for it.
+    part_margin: float = 0.0
+    # How much of the fit of the sentence it follows a sentence of the wanted kind takes.
+    follows_weight: float = 0.9
     word_delay: float = 0.0  # seconds between streamed words; 0 streams as fast as possible
 
     @property
@@ -386,8 +430,68 @@ class ExtractiveChatModel(BaseChatModel):
             [p for p in passages if p.number in quoted_from], evidence, question_words
         )
         chosen = self._choose(ranked, scores, candidates, home=home, several=several)
+        chosen += self._answer_each_part(question, asked, candidates, list(scores), chosen)
         chosen.sort(key=lambda i: (candidates[i][0], i))  # in reading order
         return " ".join(f"{candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
+
+    def _answer_each_part(
+        self,
+        question: str,
+        asked: np.ndarray,
+        candidates: list[tuple[int, str, str]],
+        allowed: list[int],
+        chosen: list[int],
+    ) -> list[int]:
+        """For a question that asks several things ("when is it, and why did it
+        move?"), the best sentence for each ask the chosen ones do not already give,
+        wherever it is: the reason may be in another file than the date."""
+        parts = question_parts(question)
+        if len(parts) < 2 or not allowed:
+            return []
+        texts = [candidates[i][2] for i in allowed]
+        sentence_words = [{w.lower() for w in _WORD.findall(t)} for t in texts]
+        towards = asked + _vectors(parts)
+        towards /= np.linalg.norm(towards, axis=1, keepdims=True)
+        semantic = _vectors(texts) @ towards.T  # one column per part
+        added: list[int] = []
+        for column, part in enumerate(parts):
+            part_words = {w.lower() for w in _WORD.findall(part)} - _NAME_STOPWORDS
+            terms = key_terms(part)
+            kind = _answer_kind(part)
+            rows = [r for r in range(len(allowed)) if kind is None or kind.search(texts[r])]
+            own = [
+                float(semantic[row, column])
+                + 0.2 * len(sentence_words[row] & part_words) / (len(part_words) or 1)
+                + 0.2 * (coverage(terms, texts[row]) if terms else 0.0)
+                for row in range(len(allowed))
+            ]
+
+            # A reason or a date is often given just after what it is about ("The
+            # launch moves to 29 October. ... Reason: the bug ..."): a sentence of the
+            # kind wanted fits nearly as well as a sentence it follows closely.
+            def before(row: int) -> list[int]:
+                return [
+                    row - back
+                    for back in (1, 2)
+                    if row - back >= 0
+                    and allowed[row - back] == allowed[row] - back
+                    and candidates[allowed[row - back]][0] == candidates[allowed[row]][0]
+                ]
+
+            fits = {
+                row: max(
+                    [own[row]]
+                    + [self.follows_weight * own[b] for b in (before(row) if kind else [])]
+                )
+                for row in rows or range(len(allowed))  # none of its kind: the closest
+            }
+            best = max(fits, key=fits.__getitem__)
+            given = [fits[row] for row in fits if allowed[row] in chosen or allowed[row] in added]
+            if fits[best] >= self.min_similarity and not any(
+                fit >= fits[best] - self.part_margin for fit in given
+            ):
+                added.append(allowed[best])
+        return added
 
     def _passage_similarity(self, asked: np.ndarray, passages: list[Quoted]) -> dict[int, float]:
         """Each passage's cosine similarity to the question: the search's own (measured on

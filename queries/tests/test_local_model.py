@@ -285,3 +285,24 @@ def test_a_sentence_cut_where_its_passage_ends_is_completed_from_the_next_one():
 
     whole = "The default weight value that the importer gives to each new entry is 10, and 20"
     assert f"{whole} for pinned ones. [1]" in answer
+
+
+def test_each_ask_of_a_question_is_answered_even_from_another_file():
+    files = {
+        "checklist.txt": (
+            "Launch date: Wednesday 29 October (moved from 15 October on 18 September). "
+            "Go / no-go meeting on 22 October, chaired by Nadia."
+        ),
+        "status.txt": (
+            "The launch moves from 15 October to 29 October. Decided on Thursday with "
+            "Owen, Ines and Tom. Reason: a sign-on bug reported by a customer blocks "
+            "enterprise accounts and the fix needs two more weeks of testing."
+        ),
+    }
+
+    answer = ask("When is the launch, and why did the date change?", files)
+
+    assert "29 October" in answer
+    # The reason, which shares no word with the question, follows what it explains.
+    assert "Reason: a sign-on bug reported by a customer blocks" in answer
+    assert answer.count("Reason:") == 1
