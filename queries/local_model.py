@@ -29,7 +29,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from queries.prompts import I_DONT_KNOW
-from retrieval.question_parts import question_parts
+from retrieval.questions import NAME_STOPWORDS, key_terms, question_parts
 
 # A passage of queries.prompts.format_passages: its text is escaped, so the
 # first closing tag is its own.
@@ -131,60 +131,6 @@ def split_sentences(text: str) -> list[str]:
     text = _SOURCE_REFERENCE.sub("", text)
     parts = [part for block in text_blocks(text) for part in _SENTENCE_END.split(block)]
     return [part.strip() for part in parts if len(part.strip()) > 1]
-
-
-_NAME_STOPWORDS = frozenset(
-    [
-        "the",
-        "a",
-        "an",
-        "of",
-        "in",
-        "on",
-        "at",
-        "to",
-        "for",
-        "and",
-        "or",
-        "is",
-        "was",
-        "were",
-        "which",
-        "who",
-        "what",
-        "when",
-        "where",
-        "how",
-        "did",
-        "does",
-        "do",
-        "by",
-        "with",
-        "from",
-        "as",
-        "that",
-        "this",
-        "it",
-        "its",
-        "be",
-        "been",
-        "are",
-        "whose",
-        "whom",
-        "than",
-    ]
-)
-
-
-def key_terms(question: str) -> list[str]:
-    """Names and numbers of a question: the words a passage must share to answer it."""
-    words = re.findall(r"[\w'’-]+", question)
-    return [
-        word.lower().strip("'’")
-        for position, word in enumerate(words)
-        if (word[:1].isupper() and position > 0 and word.lower() not in _NAME_STOPWORDS)
-        or any(ch.isdigit() for ch in word)
-    ]
 
 
 # Sentence vectors by text: the same passages come back question after question
@@ -455,7 +401,7 @@ class ExtractiveChatModel(BaseChatModel):
         semantic = _vectors(texts) @ towards.T  # one column per part
         added: list[int] = []
         for column, part in enumerate(parts):
-            part_words = {w.lower() for w in _WORD.findall(part)} - _NAME_STOPWORDS
+            part_words = {w.lower() for w in _WORD.findall(part)} - NAME_STOPWORDS
             terms = key_terms(part)
             kind = _answer_kind(part)
             rows = [r for r in range(len(allowed)) if kind is None or kind.search(texts[r])]

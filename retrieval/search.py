@@ -22,7 +22,7 @@ from retrieval.errors import StoreError
 from retrieval.graphstores import GraphStore, Hit, aget_store
 from retrieval.loops import run_sync
 from retrieval.query_vectors import aembed_query
-from retrieval.question_parts import question_parts
+from retrieval.questions import question_parts
 
 # Reciprocal rank fusion constant (Cormack et al.); 60 is the usual choice.
 RRF_K = 60

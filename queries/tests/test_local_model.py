@@ -5,8 +5,9 @@ from __future__ import annotations
 import pytest
 
 from queries.generation import stream_answer
-from queries.local_model import ExtractiveChatModel, key_terms, split_sentences
+from queries.local_model import ExtractiveChatModel, split_sentences
 from queries.prompts import I_DONT_KNOW
+from retrieval.questions import key_terms
 from retrieval.search import Passage
 
 pytestmark = pytest.mark.slow

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from retrieval.question_parts import question_parts
+from retrieval.questions import question_parts
 
 
 @pytest.mark.parametrize(

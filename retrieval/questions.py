@@ -1,4 +1,5 @@
-"""The separate asks of one question ("When is the launch, and why did it move?").
+"""What a question asks: its separate asks ("When is the launch, and why did it
+move?") and the names and numbers a passage must share to answer it.
 
 A question that asks several things is often answered by several files: the
 date by the checklist, the reason by a status update. Searched as one text,
@@ -52,3 +53,23 @@ def question_parts(question: str) -> list[str]:
         elif parts and piece:
             parts[-1] = f"{parts[-1]} {piece}"
     return parts[:MAX_PARTS] if len(parts) > 1 else [text]
+
+
+_NAME_STOPWORDS = (
+    "the a an of in on at to for and or is was were which who what when where how did does "
+    "do by with from as that this it its be been are whose whom than"
+)
+# Capitalised words that are not names ("What", "The"), and words a part's
+# overlap with a sentence does not count.
+NAME_STOPWORDS = frozenset(_NAME_STOPWORDS.split())
+
+
+def key_terms(question: str) -> list[str]:
+    """Names and numbers of a question: the words a passage must share to answer it."""
+    words = re.findall(r"[\w'’-]+", question)
+    return [
+        word.lower().strip("'’")
+        for position, word in enumerate(words)
+        if (word[:1].isupper() and position > 0 and word.lower() not in NAME_STOPWORDS)
+        or any(ch.isdigit() for ch in word)
+    ]
