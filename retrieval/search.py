@@ -10,6 +10,7 @@ the store runs, so no other user's chunk ever reaches this module.
 from __future__ import annotations
 
 import asyncio
+import re
 import weakref
 from collections.abc import AsyncIterator, Awaitable, Sequence
 from contextlib import asynccontextmanager
@@ -22,7 +23,7 @@ from retrieval.errors import StoreError
 from retrieval.graphstores import GraphStore, Hit, aget_store
 from retrieval.loops import run_sync
 from retrieval.query_vectors import aembed_query
-from retrieval.questions import question_parts
+from retrieval.questions import key_terms, question_parts
 
 # Reciprocal rank fusion constant (Cormack et al.); 60 is the usual choice.
 RRF_K = 60
@@ -207,7 +208,41 @@ async def _search(
                 fused[hit.chunk_id] = max(fused.get(hit.chunk_id, 0.0), lifted)
         relevant.sort(key=order)
 
-    return [_passage(hits[cid], similarity[cid]) for cid in relevant[:max_results]]
+    chosen = _with_every_name(searched.text, relevant, hits, max_results)
+    return [_passage(hits[cid], similarity[cid]) for cid in chosen]
+
+
+def _with_every_name(query: str, ranked: list[str], hits: dict[str, Hit], k: int) -> list[str]:
+    """The first k of `ranked`, and for each name or number of the question ("v1",
+    "Q-2025-118") that none of them holds, the best-ranked passage further down
+    that does, in place of the last passage no other name needs.
+
+    A question comparing "v1 and v2" has its vector drawn to whichever version
+    is described in more words; the fulltext search finds the other, but one
+    ranking alone rarely carries a passage into the fused top k.
+    """
+    chosen = ranked[:k]
+    terms = key_terms(query)
+    if not terms or len(ranked) <= k:
+        return chosen
+
+    def holds(cid: str, term: str) -> bool:
+        hit = hits[cid]
+        text = f"{hit.filename} {hit.title} {hit.text}".lower()
+        return re.search(r"(?<![^\W_])" + re.escape(term), text) is not None
+
+    for term in dict.fromkeys(terms):
+        if any(holds(cid, term) for cid in chosen):
+            continue
+        found = next((cid for cid in ranked[k:] if cid not in chosen and holds(cid, term)), None)
+        if found is None:
+            continue
+        needed = {cid for t in terms for cid in chosen if holds(cid, t)}
+        spare = [cid for cid in chosen if cid not in needed]
+        if not spare:
+            break
+        chosen[chosen.index(spare[-1])] = found
+    return chosen
 
 
 def retrieve(owner_id: int, query: str, **options: object) -> list[Passage]:
