@@ -84,6 +84,18 @@ def _is_label(line: str, before: list[str], after: str) -> bool:
     return follows_sentence and next_starts
 
 
+# A document's field: "Version: 2025.2", "Launch date: Wednesday 29 October".
+_FIELD = re.compile(r"^[A-Z][a-z][\w/&'() -]{0,29}: \S")
+
+
+def _is_field(line: str, after: str) -> bool:
+    """A field line with no sentence after it on the same line: what follows on the
+    next line (unless it goes on in lower case) is not part of it."""
+    if not _FIELD.match(line) or _ENDS_SENTENCE.search(line):
+        return False
+    return not after.lstrip()[:1].islower()
+
+
 def text_blocks(text: str) -> list[str]:
     """Paragraphs and list items, with Markdown headings and titles left out.
 
@@ -109,6 +121,9 @@ def text_blocks(text: str) -> list[str]:
             blocks.append([] if title else [line])
             blocks.append([])
         elif _is_label(line, blocks[-1], after):
+            blocks.append([])
+        elif _is_field(line, after):  # "Version: 2025.2 — 21 July 2025" ends where it ends
+            blocks.append([line])
             blocks.append([])
         else:
             blocks[-1].append(line)
@@ -161,6 +176,11 @@ def _vectors(texts: list[str], *, cache: bool = True) -> np.ndarray:
     return found
 
 
+def _name_words(filename: str) -> str:
+    """A file's name as words ("06_pixelforge_thread_3.eml" -> "06 pixelforge thread 3 eml")."""
+    return re.sub(r"[\W_]+", " ", filename)
+
+
 def coverage(terms: list[str], text: str) -> float:
     """Share of the terms that occur in the text (as word starts)."""
     if not terms:
@@ -198,10 +218,11 @@ def read_prompt(messages: list[BaseMessage]) -> tuple[str, list[Quoted]]:
     return question, passages
 
 
-# An email's greeting or sign-off ("Hi Faye,", "Regards, Kwame Mensah ...").
+# A greeting or sign-off ("Hi Faye,", "Regards, Kwame Mensah ...", "Welcome to Pixelforge.").
 _SALUTATION = re.compile(
-    r"^(?:(?:hi|hello|dear)\b|(?:thanks|thank you|many thanks|regards|kind regards"
-    r"|best regards|best wishes|best|cheers|sincerely)\s*[,!])",
+    r"^(?:welcome to [^.!?]{1,40}[.!]$|(?:hi|hello|dear)\b"
+    r"|(?:thanks|thank you|many thanks|regards|kind regards|best regards|best wishes|best"
+    r"|cheers|sincerely)\s*[,!])",
     re.I,
 )
 # Table-of-contents lines ("3.1 Invoking asn1Parser . . . . . 2").
@@ -227,8 +248,8 @@ def quotable(sentence: str, *, first: bool, last: bool) -> bool:
         return False
     if _STEERING.search(sentence) or _METADATA.match(sentence) or _LEADER_DOTS.search(sentence):
         return False
-    if _SALUTATION.match(sentence):
-        return False
+    if _SALUTATION.match(sentence) or sentence.rstrip("\"'”’)").endswith("?"):
+        return False  # a greeting, or a question: neither states anything
     letters = [ch for ch in sentence if ch.isalpha()]
     capitals = sum(ch.isupper() for ch in letters) / (len(letters) or 1)
     if capitals > 0.7 and len(words) <= 8:  # a title (a whiteboard in capitals is more)
@@ -348,8 +369,11 @@ class ExtractiveChatModel(BaseChatModel):
         # A question about several documents ("v1 and v2") spreads its names over them.
         several = bool(_SEVERAL.search(question))
         everywhere = " ".join(p.text for p in passages) if several else ""
+        # A passage is read with its file's name: an email's later passage does not
+        # repeat the studio it writes to, but "06_pixelforge_thread_3.eml" does.
         evidence = {
-            p.number: 2 * similar[p.number] + coverage(terms, everywhere or p.text)
+            p.number: 2 * similar[p.number]
+            + coverage(terms, everywhere or f"{_name_words(p.source)}\n{p.text}")
             for p in passages
         }
         if max(evidence.values()) < self.min_evidence:

@@ -307,3 +307,26 @@ def test_each_ask_of_a_question_is_answered_even_from_another_file():
     # The reason, which shares no word with the question, follows what it explains.
     assert "Reason: a sign-on bug reported by a customer blocks" in answer
     assert answer.count("Reason:") == 1
+
+
+def test_a_field_line_a_greeting_and_a_question_are_not_quoted_as_answers():
+    guide = (
+        "Version: 2025.2 — 21 July 2025\n"
+        "Welcome to Pixelforge. This guide explains how a video project runs.\n"
+        "How does a video project run when its scope changes?"
+    )
+    sentences = split_sentences(guide)
+    assert sentences[0] == "Version: 2025.2 — 21 July 2025"  # not glued to the next line
+
+    answer = ask("How does a Pixelforge video project run?", {"guide.pdf": guide})
+
+    assert answer == "This guide explains how a video project runs. [1]"
+
+
+def test_a_passage_is_evidence_for_the_names_its_file_carries():
+    # A later passage of an email does not repeat whom it is from; its file's name does.
+    files = {"14_holloway_sso_report.eml": "This affects 14 of our 60 users, all planners."}
+
+    answer = ask("How many users at Holloway are affected?", files)
+
+    assert answer == "This affects 14 of our 60 users, all planners. [1]"

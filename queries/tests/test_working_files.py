@@ -88,8 +88,9 @@ def test_local_answers_cite_the_expected_files_and_state_their_facts(alice, kite
                 facts += 1
                 said += stated(fact, answer["answer"])
 
-    # Measured when set: cited-document recall 0.81, facts 21 of 46 (0.46) (0.69
-    # and 20 before each ask of a question got its own search and sentence; at the
-    # start of this guard's history 0.44 and 13 of 46).
+    # Measured when set: cited-document recall 0.81, facts 23 of 46 (0.50) (0.69
+    # and 20 before each ask of a question got its own search and sentence and
+    # every version a question names its passage; at the start of this guard's
+    # history 0.44 and 13 of 46).
     assert statistics.mean(cited_recall) >= 0.75, cited_recall
-    assert said / facts >= 0.42, (said, facts)
+    assert said / facts >= 0.46, (said, facts)
