@@ -691,13 +691,21 @@ def _sheet_lines(name: str, rows: Any) -> list[str]:
     lines: list[str] = []
     header: list[str] | None = None
     read = skipped = 0
-    wide = False
+    wide = after_gap = False
     for values in rows:
         wide = wide or len(values) > MAX_SHEET_COLUMNS
         cells = [_cell(value) for value in values[:MAX_SHEET_COLUMNS]]
         filled = [cell for cell in cells if cell]
         if not filled:
+            after_gap = header is not None
             continue
+        columns = len([c for c in header or [] if c])
+        if after_gap and len(filled) <= 2 < columns and not _is_number(filled[0]):
+            # Below the table, past a blank row: totals and figures, each a label
+            # and its value ("NPS: 41"), not a row of the table's columns.
+            lines.append(f"{tag}{': '.join(filled)}")
+            continue
+        after_gap = False
         if header is None:
             if len(filled) == 1:  # a title above the table
                 lines.append(f"{tag}{filled[0]}")
@@ -720,6 +728,10 @@ def _sheet_lines(name: str, rows: Any) -> list[str]:
     if wide:
         lines.append(f"{tag}(only the first {MAX_SHEET_COLUMNS} columns were read)")
     return lines
+
+
+def _is_number(text: str) -> bool:
+    return re.fullmatch(r"[-+]?[\d.,]+%?", text) is not None
 
 
 def _cell(value: Any) -> str:

@@ -205,6 +205,30 @@ def test_a_csv_file_with_semicolons_is_read_too():
     assert lines[1:] == ["Name: Holloway; Score: 6", "Name: Marlow; Score: 9"]
 
 
+def test_figures_below_a_table_past_a_blank_row_are_labels_with_their_values():
+    data = (
+        "Customer,Score,Comment\nHolloway,6,SSO fails\nMarlow,9,\n,,\n"
+        "Responses,2,\nNPS,0,\n"
+    ).encode()
+
+    lines = parsing.parse(data, parsing.CSV).segments[0].text.splitlines()
+
+    assert lines[1:] == [
+        "Customer: Holloway; Score: 6; Comment: SSO fails",
+        "Customer: Marlow; Score: 9",
+        "Responses: 2",  # not "Customer: Responses"
+        "NPS: 0",
+    ]
+
+
+def test_a_two_column_table_keeps_its_columns_past_a_blank_row():
+    data = b"Name,Score\nHolloway,6\n,\nMarlow,9\n"
+
+    lines = parsing.parse(data, parsing.CSV).segments[0].text.splitlines()
+
+    assert lines[1:] == ["Name: Holloway; Score: 6", "Name: Marlow; Score: 9"]
+
+
 @pytest.mark.parametrize("name", ["report.eml", "attachment-without-extension", "mail.txt"])
 def test_an_email_is_known_by_its_headers_whatever_its_name(name):
     assert parsing.sniff_content_type(samples.email()[:8192], name) == parsing.EMAIL
