@@ -206,10 +206,7 @@ def test_a_csv_file_with_semicolons_is_read_too():
 
 
 def test_figures_below_a_table_past_a_blank_row_are_labels_with_their_values():
-    data = (
-        "Customer,Score,Comment\nHolloway,6,SSO fails\nMarlow,9,\n,,\n"
-        "Responses,2,\nNPS,0,\n"
-    ).encode()
+    data = b"Customer,Score,Comment\nHolloway,6,SSO fails\nMarlow,9,\n,,\nResponses,2,\nNPS,0,\n"
 
     lines = parsing.parse(data, parsing.CSV).segments[0].text.splitlines()
 
