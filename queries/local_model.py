@@ -96,7 +96,23 @@ def _is_field(line: str, after: str) -> bool:
     return not after.lstrip()[:1].islower()
 
 
-def text_blocks(text: str) -> list[str]:
+class Block(NamedTuple):
+    text: str
+    item: bool = False  # a list item ("- ...", "3. ...")
+    heading: str = ""  # the title of the section it is in ("Decisions")
+
+
+def _section_title(line: str) -> str:
+    """A heading as a section's title; "" for the document's own title ("# Notes",
+    "DESIGN REVIEW — NOTES"), which says what every section is about."""
+    if line.lstrip().startswith("# "):
+        return ""
+    title = _HEADING.sub("", line).strip()
+    letters = [ch for ch in title if ch.isalpha()]
+    return "" if sum(ch.isupper() for ch in letters) > 0.7 * len(letters) else title
+
+
+def text_blocks(text: str) -> list[Block]:
     """Paragraphs and list items, with Markdown headings and titles left out.
 
     Lines inside a paragraph are joined (PDF text breaks lines mid-sentence);
@@ -106,12 +122,20 @@ def text_blocks(text: str) -> list[str]:
     block, and its title line counts as a heading.
     """
     blocks: list[list[str]] = [[]]
+    items: set[int] = set()  # positions in blocks of list items
+    headings: dict[int, str] = {}  # position in blocks -> the section title above it
+    heading = ""
     lines = [_QUOTED.sub("", line) for line in text.splitlines()]
     for number, line in enumerate(lines):
         after = lines[number + 1] if number + 1 < len(lines) else ""
-        if not line.strip() or _HEADING.match(line):
+        headings.setdefault(len(blocks) - 1, heading)
+        if _HEADING.match(line):
+            heading = _section_title(line)
+            blocks.append([])
+        elif not line.strip():
             blocks.append([])
         elif _LIST_ITEM.match(line):
+            items.add(len(blocks))
             blocks.append([_LIST_ITEM.sub("", line)])
         elif _METADATA.match(line):  # a header line stands alone (and is never quoted)
             blocks.append([line])
@@ -121,13 +145,18 @@ def text_blocks(text: str) -> list[str]:
             blocks.append([] if title else [line])
             blocks.append([])
         elif _is_label(line, blocks[-1], after):
+            heading = _section_title(line)
             blocks.append([])
         elif _is_field(line, after):  # "Version: 2025.2 — 21 July 2025" ends where it ends
             blocks.append([line])
             blocks.append([])
         else:
             blocks[-1].append(line)
-    return [" ".join(" ".join(block).split()) for block in blocks if block and not _cells(block)]
+    return [
+        Block(" ".join(" ".join(block).split()), position in items, headings.get(position, ""))
+        for position, block in enumerate(blocks)
+        if block and not _cells(block)
+    ]
 
 
 def _cells(block: list[str]) -> bool:
@@ -142,10 +171,29 @@ def _cells(block: list[str]) -> bool:
 _SOURCE_REFERENCE = re.compile(r"\s*\[(?:\d+(?:\s*[,–-]\s*\d+)*|citation needed)\]", re.I)
 
 
+# A list item this short is quoted whole: "Dark mode raised again. Parked for
+# 3.1." is one decision, and either sentence alone says half of it.
+MAX_ITEM_WORDS = 40
+
+
 def split_sentences(text: str) -> list[str]:
+    """The units a quote is made of: sentences, and short list items whole."""
+    return [sentence for sentence, _ in sentences_in_sections(text)]
+
+
+def sentences_in_sections(text: str) -> list[tuple[str, str]]:
+    """Each unit of `split_sentences` with the title of the section it is in."""
     text = _SOURCE_REFERENCE.sub("", text)
-    parts = [part for block in text_blocks(text) for part in _SENTENCE_END.split(block)]
-    return [part.strip() for part in parts if len(part.strip()) > 1]
+    parts = [
+        (part.strip(), block.heading)
+        for block in text_blocks(text)
+        for part in (
+            [block.text]
+            if block.item and len(block.text.split()) <= MAX_ITEM_WORDS
+            else _SENTENCE_END.split(block.text)
+        )
+    ]
+    return [(part, heading) for part, heading in parts if len(part) > 1]
 
 
 # Sentence vectors by text: the same passages come back question after question
@@ -339,6 +387,11 @@ class ExtractiveChatModel(BaseChatModel):
     # questions and 5% of answerable ones. Either feature alone does worse: at
     # 5% wrong refusals, similarity alone refuses about 70%, names alone about 65%.
     min_evidence: float = 1.2
+    # A section title at least this like the question (cosine; "Decisions" and
+    # "What was decided at the review?" 0.35, other titles of such notes under 0.2)
+    # is what the question asks about, and its lines are lifted this much.
+    section_similarity: float = 0.3
+    section_lift: float = 1.0
     # A part of a question counts as answered by a chosen sentence that fits it
     # nearly as well as the best sentence for it.
     part_margin: float = 0.0
@@ -353,12 +406,14 @@ class ExtractiveChatModel(BaseChatModel):
     def answer(self, messages: list[BaseMessage]) -> str:
         question, passages = read_prompt(messages)
         candidates: list[tuple[int, str, str]] = []  # (passage number, source, sentence)
+        sections: list[str] = []  # the title of each candidate's section
         for number, source, text, _ in passages:
-            sentences = split_sentences(completed(text, passages, source))
-            for position, sentence in enumerate(sentences):
+            sentences = sentences_in_sections(completed(text, passages, source))
+            for position, (sentence, heading) in enumerate(sentences):
                 last = position == len(sentences) - 1
                 if quotable(sentence, first=position == 0, last=last):
                     candidates.append((number, source, sentence))
+                    sections.append(heading)
         if not question or not candidates:
             return I_DONT_KNOW
         terms = key_terms(question)
@@ -380,12 +435,22 @@ class ExtractiveChatModel(BaseChatModel):
             return I_DONT_KNOW
         question_words = {w.lower() for w in _WORD.findall(question)}
 
+        # The section whose title is what the question asks about ("What was decided"
+        # and "Decisions") holds the answer, though its lines may not say so: they
+        # come first.
+        titles = sorted({heading for heading in sections if heading})
+        titled = dict(zip(titles, _vectors(titles) @ asked, strict=True)) if titles else {}
+        asked_about = max(titled, key=titled.__getitem__, default="")
+        if titled.get(asked_about, 0.0) < self.section_similarity:
+            asked_about = ""
+
         def score(index: int) -> float:
             sentence = candidates[index][2]
             words = {w.lower() for w in _WORD.findall(sentence)}
             overlap = len(words & question_words) / (len(question_words) or 1)
             names = coverage(terms, sentence) if terms else 0.0
-            return float(semantic[index]) + 0.2 * overlap + 0.2 * names
+            lift = self.section_lift if asked_about and sections[index] == asked_about else 0.0
+            return float(semantic[index]) + 0.2 * overlap + 0.2 * names + lift
 
         scores = {
             i: score(i)

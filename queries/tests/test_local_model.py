@@ -330,3 +330,32 @@ def test_a_passage_is_evidence_for_the_names_its_file_carries():
     answer = ask("How many users at Holloway are affected?", files)
 
     assert answer == "This affects 14 of our 60 users, all planners. [1]"
+
+
+NOTES = (
+    "Design review notes\n\n"
+    "Decisions\n"
+    "1. New dashboard approved with changes.\n\n"
+    "2. Saved views get a rename action. Marta updates the designs by 19 August.\n\n"
+    "3. Dark mode raised again by a customer. Parked for the next release.\n\n"
+    "Open questions\n"
+    "- Where the export button goes on the dashboard review screen.\n"
+    "- Who reviews the dashboard design for the mobile app.\n"
+    "- Whether the design review of the dashboard needs a second session.\n\n"
+    "Next review of the dashboard design: none planned before the launch.\n"
+)
+
+
+def test_a_short_list_item_is_quoted_whole():
+    sentences = split_sentences(NOTES)
+
+    assert "Dark mode raised again by a customer. Parked for the next release." in sentences
+    assert "Parked for the next release." not in sentences
+
+
+def test_the_items_of_the_section_the_question_is_about_come_first():
+    answer = ask("What was decided at the dashboard design review?", {"notes.pdf": NOTES})
+
+    # The open questions and the last line share more words with the question.
+    for decision in ("New dashboard approved", "Saved views get", "Dark mode raised"):
+        assert decision in answer
