@@ -171,25 +171,30 @@ def _cells(block: list[str]) -> bool:
 _SOURCE_REFERENCE = re.compile(r"\s*\[(?:\d+(?:\s*[,–-]\s*\d+)*|citation needed)\]", re.I)
 
 
-# A list item this short is quoted whole: "Dark mode raised again. Parked for
-# 3.1." is one decision, and either sentence alone says half of it.
+# A list item this short, in the section the question asks about, is quoted
+# whole: "Dark mode raised again. Parked for 3.1." is one decision, and either
+# sentence alone says half of it.
 MAX_ITEM_WORDS = 40
 
 
 def split_sentences(text: str) -> list[str]:
-    """The units a quote is made of: sentences, and short list items whole."""
+    """The sentences a quote is made of."""
     return [sentence for sentence, _ in sentences_in_sections(text)]
 
 
-def sentences_in_sections(text: str) -> list[tuple[str, str]]:
-    """Each unit of `split_sentences` with the title of the section it is in."""
+def sentences_in_sections(text: str, *, whole_items_under: str = "") -> list[tuple[str, str]]:
+    """Each sentence with the title of the section it is in; the short list items
+    of the section titled `whole_items_under` as one unit each."""
     text = _SOURCE_REFERENCE.sub("", text)
     parts = [
         (part.strip(), block.heading)
         for block in text_blocks(text)
         for part in (
             [block.text]
-            if block.item and len(block.text.split()) <= MAX_ITEM_WORDS
+            if block.item
+            and whole_items_under
+            and block.heading == whole_items_under
+            and len(block.text.split()) <= MAX_ITEM_WORDS
             else _SENTENCE_END.split(block.text)
         )
     ]
@@ -405,19 +410,24 @@ class ExtractiveChatModel(BaseChatModel):
 
     def answer(self, messages: list[BaseMessage]) -> str:
         question, passages = read_prompt(messages)
+        if not question or not passages:
+            return I_DONT_KNOW
+        asked = _vectors([question])[0]
+        texts = {p.number: completed(p.text, passages, p.source) for p in passages}
+        asked_about = self._section_asked_about(asked, list(texts.values()))
         candidates: list[tuple[int, str, str]] = []  # (passage number, source, sentence)
-        sections: list[str] = []  # the title of each candidate's section
-        for number, source, text, _ in passages:
-            sentences = sentences_in_sections(completed(text, passages, source))
+        lifted: set[int] = set()  # candidates in the section the question asks about
+        for number, source, _, _ in passages:
+            sentences = sentences_in_sections(texts[number], whole_items_under=asked_about)
             for position, (sentence, heading) in enumerate(sentences):
                 last = position == len(sentences) - 1
                 if quotable(sentence, first=position == 0, last=last):
+                    if asked_about and heading == asked_about:
+                        lifted.add(len(candidates))
                     candidates.append((number, source, sentence))
-                    sections.append(heading)
-        if not question or not candidates:
+        if not candidates:
             return I_DONT_KNOW
         terms = key_terms(question)
-        asked = _vectors([question])[0]
         semantic = _vectors([sentence for _, _, sentence in candidates]) @ asked
         similar = self._passage_similarity(asked, passages)
         # Only passages that pass the evidence test are quoted from.
@@ -435,21 +445,12 @@ class ExtractiveChatModel(BaseChatModel):
             return I_DONT_KNOW
         question_words = {w.lower() for w in _WORD.findall(question)}
 
-        # The section whose title is what the question asks about ("What was decided"
-        # and "Decisions") holds the answer, though its lines may not say so: they
-        # come first.
-        titles = sorted({heading for heading in sections if heading})
-        titled = dict(zip(titles, _vectors(titles) @ asked, strict=True)) if titles else {}
-        asked_about = max(titled, key=titled.__getitem__, default="")
-        if titled.get(asked_about, 0.0) < self.section_similarity:
-            asked_about = ""
-
         def score(index: int) -> float:
             sentence = candidates[index][2]
             words = {w.lower() for w in _WORD.findall(sentence)}
             overlap = len(words & question_words) / (len(question_words) or 1)
             names = coverage(terms, sentence) if terms else 0.0
-            lift = self.section_lift if asked_about and sections[index] == asked_about else 0.0
+            lift = self.section_lift if index in lifted else 0.0
             return float(semantic[index]) + 0.2 * overlap + 0.2 * names + lift
 
         scores = {
@@ -468,6 +469,18 @@ class ExtractiveChatModel(BaseChatModel):
         chosen += self._answer_each_part(question, asked, candidates, list(scores), chosen)
         chosen.sort(key=lambda i: (candidates[i][0], i))  # in reading order
         return " ".join(f"{candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
+
+    def _section_asked_about(self, asked: np.ndarray, texts: list[str]) -> str:
+        """The title of the section the question asks about ("Decisions" for "What was
+        decided at the review?"), if one is close enough: its lines hold the answer
+        though they may not say so, so they come first, and its list items are
+        quoted whole. "" when no title is."""
+        titles = sorted({block.heading for text in texts for block in text_blocks(text)} - {""})
+        if not titles:
+            return ""
+        likeness = _vectors(titles) @ asked
+        best = int(np.argmax(likeness))
+        return titles[best] if likeness[best] >= self.section_similarity else ""
 
     def _answer_each_part(
         self,
