@@ -73,3 +73,18 @@ def key_terms(question: str) -> list[str]:
         if (word[:1].isupper() and position > 0 and word.lower() not in NAME_STOPWORDS)
         or any(ch.isdigit() for ch in word)
     ]
+
+
+# A question about the whole set of files rather than a fact in one: a timeline,
+# a summary of every document, a comparison.
+_ACROSS_FILES = re.compile(
+    r"\b(?:timeline|chronolog\w*|every|each|across|compare|comparison|overview"
+    r"|all (?:the |of the )?(?:documents|files))\b",
+    re.I,
+)
+
+
+def asks_across_files(question: str) -> bool:
+    """Whether the question is about many files at once ("a dated timeline of the
+    project", "a summary of every document"): its answer is spread over them."""
+    return _ACROSS_FILES.search(question) is not None

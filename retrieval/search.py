@@ -23,7 +23,7 @@ from retrieval.errors import StoreError
 from retrieval.graphstores import GraphStore, Hit, aget_store
 from retrieval.loops import run_sync
 from retrieval.query_vectors import aembed_query
-from retrieval.questions import key_terms, question_parts
+from retrieval.questions import asks_across_files, key_terms, question_parts
 
 # Reciprocal rank fusion constant (Cormack et al.); 60 is the usual choice.
 RRF_K = 60
@@ -208,8 +208,20 @@ async def _search(
                 fused[hit.chunk_id] = max(fused.get(hit.chunk_id, 0.0), lifted)
         relevant.sort(key=order)
 
+    if asks_across_files(searched.text):
+        relevant = _each_file_first(relevant, hits)
     chosen = _with_every_name(searched.text, relevant, hits, max_results)
     return [_passage(hits[cid], similarity[cid]) for cid in chosen]
+
+
+def _each_file_first(ranked: list[str], hits: dict[str, Hit]) -> list[str]:
+    """The best passage of each file, in rank order, then the others: a timeline or
+    a summary of every document needs many files more than a second passage of one."""
+    seen: set[str] = set()
+    firsts = [
+        c for c in ranked if not (hits[c].document_id in seen or seen.add(hits[c].document_id))
+    ]
+    return firsts + [c for c in ranked if c not in set(firsts)]
 
 
 def _with_every_name(query: str, ranked: list[str], hits: dict[str, Hit], k: int) -> list[str]:

@@ -186,3 +186,25 @@ def test_every_version_a_question_names_has_a_passage(alice):
     assert len(found) == 3
     assert str(draft.pk) in [p.document_id for p in found]
     assert any("v2" in p.text for p in found)  # the version that was found stays
+
+
+def _plan_paragraph(n: int) -> str:
+    return " ".join(
+        f"Milestone {n}.{k} of the project plan is dated in the project timeline, with the "
+        f"project dates for phase {n} reviewed against the plan every week."
+        for k in range(1, 7)
+    )
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_a_timeline_question_gets_passages_of_many_files(alice):
+    plan = ingest(alice, "\n\n".join(_plan_paragraph(n) for n in range(1, 6)), "plan.txt")
+    ingest(alice, "The project's sign-on bug was reported on 12 September.", "bug.txt")
+    ingest(alice, "The project's dashboard was approved on 14 August.", "review.txt")
+
+    found = retrieve(alice.pk, "Give me a dated timeline of the project.", max_results=3)
+    plain = retrieve(alice.pk, "Which dates does the project plan give?", max_results=3)
+
+    assert {p.document_id for p in plain} == {str(plan.pk)}  # the plan is closest
+    assert len({p.document_id for p in found}) == 3  # but a timeline needs every file
