@@ -15,7 +15,7 @@ from __future__ import annotations
 import asyncio
 import html
 import re
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Iterator
 from typing import Any, NamedTuple
 
@@ -365,6 +365,40 @@ _ANSWER_KINDS = [
 ]
 
 
+_TIMELINE = re.compile(r"\b(?:timeline|chronolog\w*|in date order)\b", re.I)
+_YEAR = re.compile(r"\b(?:19|20)\d\d\b")
+_MONTH_NUMBER = {
+    name: number
+    for number, name in enumerate(
+        ["jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec"],
+        start=1,
+    )
+}
+_DAY = r"\d{1,2}(?:st|nd|rd|th)?"
+_IN_YEAR = r"(?:,? (?P<%s>(?:19|20)\d\d))?"
+_DATE = re.compile(
+    rf"\b(?:(?P<day>{_DAY}) (?P<month>{_MONTHS})\.?{_IN_YEAR % 'year'}"
+    rf"|(?P<month2>{_MONTHS})\.? (?P<day2>{_DAY}){_IN_YEAR % 'year2'}"
+    r"|(?P<iso>(?:19|20)\d\d-\d\d-\d\d))\b",
+    re.I,
+)
+
+
+def first_date(text: str, default_year: int = 0) -> tuple[int, int, int] | None:
+    """The first date written in `text` as (year, month, day): "14 August 2025",
+    "Aug 14, 2025", "2025-08-14", or "3 Oct" in `default_year`."""
+    found = _DATE.search(text)
+    if found is None:
+        return None
+    if found["iso"]:
+        year, month, day = (int(part) for part in found["iso"].split("-"))
+        return (year, month, day)
+    month = _MONTH_NUMBER[(found["month"] or found["month2"])[:3].lower()]
+    day = int(re.sub(r"\D", "", found["day"] or found["day2"]))
+    year = found["year"] or found["year2"]
+    return (int(year) if year else default_year, month, day)
+
+
 def _answer_kind(ask: str) -> re.Pattern[str] | None:
     """A pattern that sentences answering `ask` match, when its question word says."""
     return next((kind for asked, kind in _ANSWER_KINDS if asked.search(ask.strip())), None)
@@ -402,6 +436,8 @@ class ExtractiveChatModel(BaseChatModel):
     part_margin: float = 0.0
     # How much of the fit of the sentence it follows a sentence of the wanted kind takes.
     follows_weight: float = 0.9
+    # Dated sentences a timeline quotes, at most.
+    timeline_entries: int = 10
     word_delay: float = 0.0  # seconds between streamed words; 0 streams as fast as possible
 
     @property
@@ -465,10 +501,32 @@ class ExtractiveChatModel(BaseChatModel):
         home = self._home(
             [p for p in passages if p.number in quoted_from], evidence, question_words
         )
-        chosen = self._choose(ranked, scores, candidates, home=home, several=several)
-        chosen += self._answer_each_part(question, asked, candidates, list(scores), chosen)
-        chosen.sort(key=lambda i: (candidates[i][0], i))  # in reading order
+        if _TIMELINE.search(question):
+            chosen = self._timeline(ranked, candidates, texts)
+        else:
+            chosen = self._choose(ranked, scores, candidates, home=home, several=several)
+            chosen += self._answer_each_part(question, asked, candidates, list(scores), chosen)
+            chosen.sort(key=lambda i: (candidates[i][0], i))  # in reading order
         return " ".join(f"{candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
+
+    def _timeline(
+        self, ranked: list[int], candidates: list[tuple[int, str, str]], texts: dict[int, str]
+    ) -> list[int]:
+        """For a timeline: the best dated sentences, in date order (a date without its
+        year takes the year its passage names first, or the passages' usual year)."""
+        years = Counter(_YEAR.findall(" ".join(texts.values())))
+        usual_year = int(years.most_common(1)[0][0]) if years else 0
+        dated: dict[int, tuple[int, int, int]] = {}
+        for i in ranked:
+            number, _, sentence = candidates[i]
+            year = _YEAR.search(texts[number])
+            when = first_date(sentence, int(year.group()) if year else usual_year)
+            if when is None or sentence in {candidates[j][2] for j in dated}:
+                continue
+            dated[i] = when
+            if len(dated) >= self.timeline_entries:
+                break
+        return sorted(dated, key=lambda i: (dated[i], ranked.index(i)))
 
     def _section_asked_about(self, asked: np.ndarray, texts: list[str]) -> str:
         """The title of the section the question asks about ("Decisions" for "What was

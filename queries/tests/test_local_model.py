@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from queries.generation import stream_answer
-from queries.local_model import ExtractiveChatModel, split_sentences
+from queries.local_model import ExtractiveChatModel, first_date, split_sentences
 from queries.prompts import I_DONT_KNOW
 from retrieval.questions import key_terms
 from retrieval.search import Passage
@@ -359,3 +359,33 @@ def test_the_items_of_the_section_the_question_is_about_come_first():
     # The open questions and the last line share more words with the question.
     for decision in ("New dashboard approved", "Saved views get", "Dark mode raised"):
         assert decision in answer
+
+
+def test_a_timeline_is_told_in_date_order_across_files():
+    files = {
+        "status.txt": (
+            "The launch moved to 29 October on 18 September. "
+            "The sign-on bug was reported on 12 September."
+        ),
+        "notes.txt": "Kickoff on Tuesday 8 July 2025. The design review is on 14 August.",
+    }
+
+    answer = ask("Give me a dated timeline of the project.", files)
+
+    order = ["Kickoff on", "design review", "sign-on bug", "launch moved"]
+    positions = [answer.index(event) for event in order]
+    assert positions == sorted(positions), answer
+
+
+@pytest.mark.parametrize(
+    ("text", "when"),
+    [
+        ("Kickoff on Tuesday 8 July 2025.", (2025, 7, 8)),
+        ("Go / no-go | 22 Oct", (2024, 10, 22)),  # the year of its passage
+        ("Due: 2026-01-30", (2026, 1, 30)),
+        ("Signed on Aug 14th, 2025 by both", (2025, 8, 14)),
+        ("May I ask a question?", None),
+    ],
+)
+def test_the_first_date_a_sentence_gives(text, when):
+    assert first_date(text, 2024) == when

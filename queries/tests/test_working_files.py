@@ -88,10 +88,10 @@ def test_local_answers_cite_the_expected_files_and_state_their_facts(alice, kite
                 facts += 1
                 said += stated(fact, answer["answer"])
 
-    # Measured when set: cited-document recall 0.94, facts 26 of 46 (0.57) (0.69
-    # and 20 before each ask of a question got its own search and sentence, every
-    # version a question names its passage and a sheet's figures below its table
-    # their own labels, and short list items quoted whole with the section the
-    # question names first; at the start of this guard's history 0.44 and 13 of 46).
+    # Measured when set: cited-document recall 0.94, facts 27 of 46 (0.59). Before
+    # each ask of a question got its own search and sentence, every version a
+    # question names its passage, a sheet's figures below its table their own
+    # labels, the section the question names its lines first and a timeline its
+    # dates in order: 0.69 and 20 of 46; at the start of this guard: 0.44 and 13.
     assert statistics.mean(cited_recall) >= 0.87, cited_recall
-    assert said / facts >= 0.52, (said, facts)
+    assert said / facts >= 0.54, (said, facts)
