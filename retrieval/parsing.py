@@ -47,6 +47,9 @@ MARKDOWN = "text/markdown"
 TEXT = "text/plain"
 CSV = "text/csv"
 EMAIL = "message/rfc822"
+# An Outlook message (.msg): an OLE2 compound file, read as the email it holds.
+MSG = "application/vnd.ms-outlook"
+EMAILS = frozenset({EMAIL, MSG})
 HTML = "text/html"
 JPEG = "image/jpeg"
 PNG = "image/png"
@@ -215,7 +218,8 @@ _OLE_REFUSALS = {
 
 
 def check_ole(file: io.BufferedIOBase | io.BytesIO) -> str:
-    """XLS for an Excel 97-2003 workbook; a clear refusal for the other old Office kinds."""
+    """XLS for an Excel 97-2003 workbook, MSG for an Outlook message; a clear refusal
+    for the other old Office kinds."""
     import olefile
 
     try:
@@ -235,10 +239,7 @@ def check_ole(file: io.BufferedIOBase | io.BytesIO) -> str:
         if stream in streams:
             raise UnsupportedType(refusal)
     if any(name.startswith("__substg1.0_") for name in streams):
-        raise UnsupportedType(
-            "This is an Outlook message (.msg). Save it as .eml (in Outlook: Save As, or drag "
-            "it out of the new Outlook) and upload that."
-        )
+        return MSG
     raise UnsupportedType("This old Office file is not an Excel workbook (.xls).")
 
 
@@ -263,6 +264,8 @@ def parse(data: bytes, content_type: str) -> ParsedDocument:
         return _parse_html(data)
     if content_type == EMAIL:
         return _parse_email(data)
+    if content_type == MSG:
+        return _parse_email(outlook_message_as_email(data))
     if content_type in {MARKDOWN, TEXT}:
         return _parse_text(data)
     if content_type in IMAGES:
@@ -596,12 +599,32 @@ def _parse_email(data: bytes) -> ParsedDocument:
     return ParsedDocument(segments=[Segment(text="\n".join(lines) + "\n\n" + text)], pages=None)
 
 
+def outlook_message_as_email(data: bytes) -> bytes:
+    """An Outlook message (.msg) as the MIME email it holds (headers, bodies and
+    attachments), so that it is read as an .eml is. aspose-email-foss (PyPI, MIT)
+    reads the compound file and its MAPI properties."""
+    from aspose.email_foss.cfb.reader import CFBReader
+    from aspose.email_foss.msg import MapiMessage, MsgDocument, MsgReader
+
+    try:
+        with MsgReader(CFBReader(data)) as reader:
+            message = MapiMessage.from_msg_document(MsgDocument.from_reader(reader))
+        return message.to_email_bytes()
+    except Exception as error:  # a damaged compound file fails in many ways
+        logger.info("unreadable Outlook message: %r", error)
+        raise IngestionError(
+            "The Outlook message (.msg) is damaged and could not be read.", code="corrupt_file"
+        ) from None
+
+
 def email_attachments(data: bytes) -> list[tuple[str, bytes]]:
-    """The files attached to an email, as (file name, bytes); parts shown inside the
-    message (a logo in its HTML) are not attachments."""
+    """The files attached to an email (or an Outlook message), as (file name, bytes);
+    parts shown inside the message (a logo in its HTML) are not attachments."""
     from email import policy
     from email.parser import BytesParser
 
+    if data[:8] == OLE_SIGNATURE:
+        data = outlook_message_as_email(data)
     message = BytesParser(policy=policy.default).parsebytes(data)
     found = []
     for number, part in enumerate(message.iter_attachments(), start=1):

@@ -215,6 +215,16 @@ def zip_of(members: dict[str, bytes]) -> bytes:
     return out.getvalue()
 
 
+def outlook_message(files: dict[str, tuple[str, bytes]] | None = None) -> bytes:
+    """The sample email saved as Outlook does (.msg), written by aspose-email-foss."""
+    from email import message_from_bytes, policy
+
+    from aspose.email_foss.msg import MapiMessage
+
+    mime = message_from_bytes(email(files=files), policy=policy.default)
+    return MapiMessage.from_email_message(mime).to_bytes()
+
+
 def email(html_only: bool = False, files: dict[str, tuple[str, bytes]] | None = None) -> bytes:
     """A quoted-printable email with an encoded subject, a small logo attached, and
     `files` (name -> (content type, bytes)) attached too."""

@@ -156,6 +156,22 @@ def test_an_emails_attachments_become_documents_linked_to_it_and_go_with_it(alic
     assert all(graph_chunk_count(d) == 0 for d in attached.values())
 
 
+def test_an_outlook_message_is_read_like_an_email_and_files_its_attachments(alice):
+    files = {"notes.txt": ("text/plain", b"Holloway will retest single sign-on on 7 October.")}
+    message = upload(alice, samples.outlook_message(files=files), "sso-report.msg")
+
+    assert message.content_type == "application/vnd.ms-outlook"
+    assert ingestion.ingest_document(message.pk) == "ready"
+    call_command("worker", batch=True)
+
+    text = " ".join(" ".join(c.text for c in graph_chunks(message)).split())
+    assert "Subject: Kite 3.0 beta — single sign-on failing for multi-role users" in text
+    assert "they get “role mapping failed”" in text
+    (notes,) = Document.objects.filter(attached_to=message)
+    assert notes.status == "ready" and notes.filename == "notes.txt"
+    assert "retest single sign-on" in graph_chunks(notes)[0].text
+
+
 async def graph_links(email_id: str) -> list[str]:
     store = await aget_store()
     rows = await store.run(

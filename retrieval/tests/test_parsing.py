@@ -226,6 +226,27 @@ def test_a_two_column_table_keeps_its_columns_past_a_blank_row():
     assert lines[1:] == ["Name: Holloway; Score: 6", "Name: Marlow; Score: 9"]
 
 
+def test_an_outlook_message_is_known_by_its_content_and_read_as_its_email():
+    data = samples.outlook_message(files={"notes.txt": ("text/plain", b"Retest on 7 October.")})
+
+    assert parsing.sniff_content_type(data[:8192], "report.bin") == parsing.OLE
+    assert parsing.check_ole(io.BytesIO(data)) == parsing.MSG
+    text = parsing.parse(data, parsing.MSG).segments[0].text
+
+    assert text.startswith("From: Kwame Mensah <k.mensah@holloway.example>")
+    assert "Subject: Kite 3.0 beta — single sign-on failing for multi-role users" in text
+    assert "Date: Fri, 12 Sep 2025" in text
+    assert "they get “role mapping failed”." in text
+    assert "Attachments: logo.png (image/png), notes.txt (text/plain)" in text
+    assert ("notes.txt", b"Retest on 7 October.") in parsing.email_attachments(data)
+
+
+def test_a_damaged_outlook_message_fails_with_its_reason():
+    data = samples.outlook_message()
+    with pytest.raises(IngestionError, match=r"Outlook message \(.msg\) is damaged"):
+        parsing.parse(data[:4096] + bytes(4096), parsing.MSG)
+
+
 @pytest.mark.parametrize("name", ["report.eml", "attachment-without-extension", "mail.txt"])
 def test_an_email_is_known_by_its_headers_whatever_its_name(name):
     assert parsing.sniff_content_type(samples.email()[:8192], name) == parsing.EMAIL
