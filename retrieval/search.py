@@ -210,7 +210,10 @@ async def _search(
 
     if asks_across_files(searched.text):
         relevant = _each_file_first(relevant, hits)
-    chosen = _with_every_name(searched.text, relevant, hits, max_results)
+    if mode == Mode.VECTOR:  # by meaning alone, as the mode says
+        chosen = relevant[:max_results]
+    else:
+        chosen = _with_every_name(searched.text, relevant, hits, max_results)
     return [_passage(hits[cid], similarity[cid]) for cid in chosen]
 
 
