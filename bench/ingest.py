@@ -41,6 +41,11 @@ def setup_django(data_dir: str) -> None:
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ragsite.settings")
     os.environ["HF_HUB_OFFLINE"] = "1"
     sys.path.insert(0, str(ROOT))
+    from tests.live import UNLIMITED
+
+    # One account asks as many people would, run after run: no per-person limits.
+    for name, value in UNLIMITED.items():
+        os.environ.setdefault(name, value)
     import django
 
     django.setup()

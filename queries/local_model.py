@@ -641,7 +641,9 @@ class ExtractiveChatModel(BaseChatModel):
         several: bool,
     ) -> list[int]:
         """The best sentences of the home document, and at most one short sentence of
-        another document as good as the best, unless the question asks for several."""
+        another document nearly as good as the best (another file often has the later
+        word: the kickoff notes plan a meeting, the checklist has its new date),
+        unless the question asks for several."""
         best = scores[ranked[0]]
         at_home = [i for i in ranked if candidates[i][1] == home]
         home_best = scores[at_home[0]] if at_home else best
@@ -660,7 +662,7 @@ class ExtractiveChatModel(BaseChatModel):
                     chosen.append(i)
             elif (
                 not elsewhere
-                and scores[i] >= max(home_best, best - self.near_best / 2)
+                and scores[i] >= best - self.near_best / 2
                 and len(candidates[i][2].split()) <= 30
             ):
                 elsewhere += 1

@@ -389,3 +389,15 @@ def test_a_timeline_is_told_in_date_order_across_files():
 )
 def test_the_first_date_a_sentence_gives(text, when):
     assert first_date(text, 2024) == when
+
+
+def test_a_close_sentence_of_another_file_is_quoted_beside_the_best():
+    files = {
+        "kickoff_notes.txt": "Go / no-go meeting on 8 October. Tom keeps the budget tracker.",
+        "checklist.txt": "Go / no-go decision recorded: scheduled for 22 October, by Nadia.",
+    }
+
+    answer = ask("What did the go / no-go meeting decide?", files)
+
+    assert "Go / no-go meeting on 8 October. [1]" in answer
+    assert "scheduled for 22 October, by Nadia. [2]" in answer  # the later word

@@ -88,13 +88,14 @@ def test_local_answers_cite_the_expected_files_and_state_their_facts(alice, kite
                 facts += 1
                 said += stated(fact, answer["answer"])
 
-    # Measured when set: cited-document recall 0.94, facts 27 of 46 (0.59). Before
+    # Measured when set: cited-document recall 0.94, facts 28 of 46 (0.61). Before
     # each ask of a question got its own search and sentence, every version a
     # question names its passage, a sheet's figures below its table their own
     # labels, the section the question names its lines first and a timeline its
-    # dates in order: 0.69 and 20 of 46; at the start of this guard: 0.44 and 13.
-    # One turn in eight is 0.125: the launch-date question finds the status update
-    # fifth of five, near a tie that rounding in the embeddings can turn (0.81
-    # when it does, as in one full-suite run), so the floor allows that one.
+    # dates in order, and a close sentence of another file beside the best: 0.69
+    # and 20 of 46; at the start of this guard: 0.44 and 13.
+    # Near ties turn a question or two from one run to the next (three runs of
+    # bench/dossier.py: cited 0.81-0.94, facts 28-29; one turn in eight is 0.125),
+    # so the floors allow one turn.
     assert statistics.mean(cited_recall) >= 0.8, cited_recall
-    assert said / facts >= 0.54, (said, facts)
+    assert said / facts >= 0.56, (said, facts)
