@@ -13,6 +13,12 @@ questions answered with the fixed "I don't know" sentence); wrong refusals
 (answerable questions refused); p50/p95 of retrieval and of the whole answer.
 
     .venv/bin/python bench/quality.py [--limit N] [--modes graph,hybrid,...] [--results]
+
+With --dossier it measures a project's working files instead (a dossier-bench
+case: files ready per type, search recall, cited documents, must-facts, the
+entity graph); the other options are bench/dossier.py's:
+
+    .venv/bin/python bench/quality.py --dossier [--case PATH] [--modes ...] [--results]
 """
 
 from __future__ import annotations
@@ -32,6 +38,13 @@ from bench.ingest import DATASET, require_dataset, setup_django
 
 
 def main() -> None:
+    if "--dossier" in sys.argv[1:]:
+        # Working files instead of Wikipedia passages: bench/dossier.py, same options.
+        from bench import dossier
+
+        sys.argv.remove("--dossier")
+        dossier.main()
+        return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--limit", type=int, help="use only the first N rows")
     parser.add_argument("--modes", default="vector,fulltext,hybrid,graph")
