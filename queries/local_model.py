@@ -501,12 +501,12 @@ class ExtractiveChatModel(BaseChatModel):
         home = self._home(
             [p for p in passages if p.number in quoted_from], evidence, question_words
         )
-        if _TIMELINE.search(question):
+        if _TIMELINE.search(question):  # one dated entry a line, as a list
             chosen = self._timeline(ranked, candidates, texts)
-        else:
-            chosen = self._choose(ranked, scores, candidates, home=home, several=several)
-            chosen += self._answer_each_part(question, asked, candidates, list(scores), chosen)
-            chosen.sort(key=lambda i: (candidates[i][0], i))  # in reading order
+            return "\n".join(f"- {candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
+        chosen = self._choose(ranked, scores, candidates, home=home, several=several)
+        chosen += self._answer_each_part(question, asked, candidates, list(scores), chosen)
+        chosen.sort(key=lambda i: (candidates[i][0], i))  # in reading order
         return " ".join(f"{candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
 
     def _timeline(

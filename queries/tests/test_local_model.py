@@ -375,6 +375,7 @@ def test_a_timeline_is_told_in_date_order_across_files():
     order = ["Kickoff on", "design review", "sign-on bug", "launch moved"]
     positions = [answer.index(event) for event in order]
     assert positions == sorted(positions), answer
+    assert answer.startswith("- Kickoff on Tuesday 8 July 2025. [2]\n- ")  # a list
 
 
 @pytest.mark.parametrize(
