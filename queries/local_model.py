@@ -16,7 +16,7 @@ import asyncio
 import html
 import re
 from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -185,10 +185,19 @@ def split_sentences(text: str) -> list[str]:
 def sentences_in_sections(text: str, *, whole_items_under: str = "") -> list[tuple[str, str]]:
     """Each sentence with the title of the section it is in; the short list items
     of the section titled `whole_items_under` as one unit each."""
-    text = _SOURCE_REFERENCE.sub("", text)
+    return units(passage_blocks(text), whole_items_under=whole_items_under)
+
+
+def passage_blocks(text: str) -> list[Block]:
+    """A passage's blocks, without the reference marks a document carries."""
+    return text_blocks(_SOURCE_REFERENCE.sub("", text))
+
+
+def units(blocks: list[Block], *, whole_items_under: str = "") -> list[tuple[str, str]]:
+    """The units a quote is made of, from a passage's blocks (see sentences_in_sections)."""
     parts = [
         (part.strip(), block.heading)
-        for block in text_blocks(text)
+        for block in blocks
         for part in (
             [block.text]
             if block.item
@@ -339,32 +348,6 @@ _MONTHS = (
     "jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?"
     "|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
 )
-# What kind of sentence answers an ask, by its question word (the "expected
-# answer type" of question answering, kept to what a pattern can see): a "why"
-# is answered by a reason, a "when" by a date, a "how many" by a number, a "who"
-# by a name. A sentence that is not of that kind does not answer that ask,
-# however close its words.
-_ANSWER_KINDS = [
-    (
-        re.compile(r"^why\b", re.I),
-        re.compile(
-            r"\b(?:because|reason|due to|owing to|as a result|caused|so that|in order to)\b",
-            re.I,
-        ),
-    ),
-    (
-        re.compile(r"^when\b|\bwhat (?:date|day|time)\b", re.I),
-        re.compile(
-            rf"\b(?:\d{{1,2}} (?:{_MONTHS})|(?:{_MONTHS}) \d{{1,2}}|\d{{4}}-\d\d-\d\d"
-            r"|(?:19|20)\d\d)\b",
-            re.I,
-        ),
-    ),
-    (re.compile(r"^how (?:many|much|long|far|often)\b", re.I), re.compile(r"\d")),
-    (re.compile(r"^(?:who|whom)\b", re.I), re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+")),
-]
-
-
 _TIMELINE = re.compile(r"\b(?:timeline|chronolog\w*|in date order)\b", re.I)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _MONTH_NUMBER = {
@@ -382,6 +365,28 @@ _DATE = re.compile(
     r"|(?P<iso>(?:19|20)\d\d-\d\d-\d\d))\b",
     re.I,
 )
+
+
+# What kind of sentence answers an ask, by its question word (the "expected
+# answer type" of question answering, kept to what a pattern can see): a "why"
+# is answered by a reason, a "when" by a date, a "how many" by a number, a "who"
+# by a name. A sentence that is not of that kind does not answer that ask,
+# however close its words.
+_ANSWER_KINDS = [
+    (
+        re.compile(r"^why\b", re.I),
+        re.compile(
+            r"\b(?:because|reason|due to|owing to|as a result|caused|so that|in order to)\b",
+            re.I,
+        ),
+    ),
+    (
+        re.compile(r"^when\b|\bwhat (?:date|day|time)\b", re.I),
+        re.compile(rf"{_DATE.pattern}|{_YEAR.pattern}", re.I),
+    ),
+    (re.compile(r"^how (?:many|much|long|far|often)\b", re.I), re.compile(r"\d")),
+    (re.compile(r"^(?:who|whom)\b", re.I), re.compile(r"\b[A-Z][a-z]+ [A-Z][a-z]+")),
+]
 
 
 def first_date(text: str, default_year: int = 0) -> tuple[int, int, int] | None:
@@ -432,7 +437,7 @@ class ExtractiveChatModel(BaseChatModel):
     section_similarity: float = 0.3
     section_lift: float = 1.0
     # A part of a question counts as answered by a chosen sentence that fits it
-    # nearly as well as the best sentence for it.
+    # this much less than the best sentence for it, at most.
     part_margin: float = 0.0
     # How much of the fit of the sentence it follows a sentence of the wanted kind takes.
     follows_weight: float = 0.9
@@ -450,11 +455,12 @@ class ExtractiveChatModel(BaseChatModel):
             return I_DONT_KNOW
         asked = _vectors([question])[0]
         texts = {p.number: completed(p.text, passages, p.source) for p in passages}
-        asked_about = self._section_asked_about(asked, list(texts.values()))
+        blocks = {number: passage_blocks(text) for number, text in texts.items()}
+        asked_about = self._section_asked_about(asked, blocks.values())
         candidates: list[tuple[int, str, str]] = []  # (passage number, source, sentence)
         lifted: set[int] = set()  # candidates in the section the question asks about
         for number, source, _, _ in passages:
-            sentences = sentences_in_sections(texts[number], whole_items_under=asked_about)
+            sentences = units(blocks[number], whole_items_under=asked_about)
             for position, (sentence, heading) in enumerate(sentences):
                 last = position == len(sentences) - 1
                 if quotable(sentence, first=position == 0, last=last):
@@ -528,12 +534,12 @@ class ExtractiveChatModel(BaseChatModel):
                 break
         return sorted(dated, key=lambda i: (dated[i], ranked.index(i)))
 
-    def _section_asked_about(self, asked: np.ndarray, texts: list[str]) -> str:
+    def _section_asked_about(self, asked: np.ndarray, passages: Iterable[list[Block]]) -> str:
         """The title of the section the question asks about ("Decisions" for "What was
         decided at the review?"), if one is close enough: its lines hold the answer
         though they may not say so, so they come first, and its list items are
         quoted whole. "" when no title is."""
-        titles = sorted({block.heading for text in texts for block in text_blocks(text)} - {""})
+        titles = sorted({block.heading for blocks in passages for block in blocks} - {""})
         if not titles:
             return ""
         likeness = _vectors(titles) @ asked
