@@ -88,3 +88,12 @@ def asks_across_files(question: str) -> bool:
     """Whether the question is about many files at once ("a dated timeline of the
     project", "a summary of every document"): its answer is spread over them."""
     return _ACROSS_FILES.search(question) is not None
+
+
+# The words a reason is given with, in the documents people write.
+REASON_WORDS = "because reason due caused"
+
+
+def asks_why(ask: str) -> bool:
+    """Whether an ask wants a reason ("why did the date change")."""
+    return re.match(r"\s*why\b", ask, re.I) is not None

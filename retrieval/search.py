@@ -12,9 +12,9 @@ from __future__ import annotations
 import asyncio
 import re
 import weakref
-from collections.abc import AsyncIterator, Awaitable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from django.conf import settings
@@ -23,7 +23,13 @@ from retrieval.errors import StoreError
 from retrieval.graphstores import GraphStore, Hit, aget_store
 from retrieval.loops import run_sync
 from retrieval.query_vectors import aembed_query
-from retrieval.questions import asks_across_files, key_terms, question_parts
+from retrieval.questions import (
+    REASON_WORDS,
+    asks_across_files,
+    asks_why,
+    key_terms,
+    question_parts,
+)
 
 # Reciprocal rank fusion constant (Cormack et al.); 60 is the usual choice.
 RRF_K = 60
@@ -44,6 +50,8 @@ RELEVANCE_FLOOR = 0.15
 # How much the ranking for one part of a question that asks several things
 # counts in the fusion, beside the whole question's two rankings.
 PART_WEIGHT = 0.25
+# A sentence that gives a reason, in the words REASON_WORDS searches with.
+_GIVES_A_REASON = re.compile(r"\b(?:because|reason|due to|caused)\b", re.I)
 # Expansion hits rank below the hits they were reached from.
 EXPANSION_WEIGHT = 0.5
 # How long a question may queue for its turn to search before it is told the
@@ -100,7 +108,12 @@ async def aretrieve(
     parts = question_parts(query)
     asks = [query, *parts] if len(parts) > 1 else [query]
     vector, *part_vectors = await asyncio.gather(*(aembed_query(text) for text in asks))
-    searched = Searched(query, vector, [_towards(vector, part) for part in part_vectors])
+    searched = Searched(
+        query,
+        vector,
+        [_towards(vector, part) for part in part_vectors],
+        [f"{part} {REASON_WORDS}" for part in parts if len(parts) > 1 and asks_why(part)],
+    )
     async with _turn():
         return await _search(store, owner_id, searched, max_results, document_ids, mode, floor)
 
@@ -113,6 +126,9 @@ class Searched:
     text: str
     vector: list[float]
     part_vectors: list[list[float]]
+    # A "why" ask's words with the words a reason is given with: the sentence that
+    # gives it ("Reason: the sign-on bug ...") rarely shares the ask's meaning.
+    reason_queries: list[str] = field(default_factory=list)
 
 
 def _towards(question: Sequence[float], part: Sequence[float]) -> list[float]:
@@ -178,8 +194,21 @@ async def _search(
             searches.append(
                 (PART_WEIGHT, store.vector_search(owner_id, part, candidates, document_ids))
             )
+    if mode != Mode.VECTOR:
+        for words in searched.reason_queries:
+            searches.append(
+                (
+                    PART_WEIGHT,
+                    store.fulltext_search(owner_id, words, candidates, document_ids, vector),
+                )
+            )
     found = await asyncio.gather(*(search for _, search in searches))
     rankings = [(weight, hits) for (weight, _), hits in zip(searches, found, strict=True)]
+    # The first passage each reason search found that gives a reason.
+    reasons = {
+        next((hit.chunk_id for hit in ranking if _GIVES_A_REASON.search(hit.text)), "")
+        for ranking in found[len(found) - len(searched.reason_queries) :]
+    } - {""}
 
     fused = fuse(rankings)
     hits: dict[str, Hit] = {}
@@ -213,7 +242,7 @@ async def _search(
     if mode == Mode.VECTOR:  # by meaning alone, as the mode says
         chosen = relevant[:max_results]
     else:
-        chosen = _with_every_name(searched.text, relevant, hits, max_results)
+        chosen = _with_what_is_asked(searched.text, relevant, hits, max_results, reasons)
     return [_passage(hits[cid], similarity[cid]) for cid in chosen]
 
 
@@ -227,33 +256,42 @@ def _each_file_first(ranked: list[str], hits: dict[str, Hit]) -> list[str]:
     return firsts + [c for c in ranked if c not in set(firsts)]
 
 
-def _with_every_name(query: str, ranked: list[str], hits: dict[str, Hit], k: int) -> list[str]:
-    """The first k of `ranked`, and for each name or number of the question ("v1",
-    "Q-2025-118") that none of them holds, the best-ranked passage further down
-    that does, in place of the last passage no other name needs.
+def _with_what_is_asked(
+    query: str, ranked: list[str], hits: dict[str, Hit], k: int, reasons: set[str]
+) -> list[str]:
+    """The first k of `ranked`, and for each thing the question asks for that none
+    of them holds, the best-ranked passage further down that does, in place of the
+    last passage nothing else asked for needs. What is asked for: each name or
+    number the question gives ("v1", "Q-2025-118"), and for a "why" ask, the
+    passage its reason search found first (`reasons`).
 
     A question comparing "v1 and v2" has its vector drawn to whichever version
     is described in more words; the fulltext search finds the other, but one
-    ranking alone rarely carries a passage into the fused top k.
+    ranking alone rarely carries a passage into the fused top k. A reason
+    ("Reason: the sign-on bug ...") seldom shares the question's meaning at all.
     """
     chosen = ranked[:k]
-    terms = key_terms(query)
-    if not terms or len(ranked) <= k:
+    if len(ranked) <= k:
         return chosen
 
-    def holds(cid: str, term: str) -> bool:
-        hit = hits[cid]
-        text = f"{hit.filename} {hit.title} {hit.text}".lower()
-        return re.search(r"(?<![^\W_])" + re.escape(term), text) is not None
+    def holds(term: str) -> Callable[[str], bool]:
+        pattern = re.compile(r"(?<![^\W_])" + re.escape(term))
 
-    for term in dict.fromkeys(terms):
-        if any(holds(cid, term) for cid in chosen):
+        def test(cid: str) -> bool:
+            hit = hits[cid]
+            return pattern.search(f"{hit.filename} {hit.title} {hit.text}".lower()) is not None
+
+        return test
+
+    needs = [holds(term) for term in dict.fromkeys(key_terms(query))]
+    needs += [reasons.__contains__] if reasons else []
+    for need in needs:
+        if any(need(cid) for cid in chosen):
             continue
-        found = next((cid for cid in ranked[k:] if cid not in chosen and holds(cid, term)), None)
+        found = next((cid for cid in ranked[k:] if cid not in chosen and need(cid)), None)
         if found is None:
             continue
-        needed = {cid for t in terms for cid in chosen if holds(cid, t)}
-        spare = [cid for cid in chosen if cid not in needed]
+        spare = [cid for cid in chosen if not any(other(cid) for other in needs)]
         if not spare:
             break
         chosen[chosen.index(spare[-1])] = found

@@ -208,3 +208,27 @@ def test_a_timeline_question_gets_passages_of_many_files(alice):
 
     assert {p.document_id for p in plain} == {str(plan.pk)}  # the plan is closest
     assert len({p.document_id for p in found}) == 3  # but a timeline needs every file
+
+
+# About the launch and its date (close to the question); the reason the date
+# moved is in a file that shares no word with the question but "reason".
+LAUNCH_NOTES = [
+    "Launch date: Wednesday 29 October, moved from 15 October.",
+    "The launch event is booked for the evening of the launch date.",
+    "The launch date is announced in the press release and on the website.",
+    "Paid media for the launch starts a week before the launch date.",
+]
+REASON = "Reason: a sign-on bug blocks enterprise customers; the fix needs more testing."
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_an_ask_for_a_reason_finds_the_passage_that_gives_one(alice):
+    for number, text in enumerate(LAUNCH_NOTES):
+        ingest(alice, text, f"launch-{number}.txt")
+    reason = ingest(alice, REASON, "status.txt")
+
+    found = retrieve(alice.pk, "When is the launch, and why did the date change?", max_results=3)
+
+    assert str(reason.pk) in [p.document_id for p in found]
+    assert any("29 October" in p.text for p in found)
