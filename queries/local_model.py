@@ -179,13 +179,7 @@ MAX_ITEM_WORDS = 40
 
 def split_sentences(text: str) -> list[str]:
     """The sentences a quote is made of."""
-    return [sentence for sentence, _ in sentences_in_sections(text)]
-
-
-def sentences_in_sections(text: str, *, whole_items_under: str = "") -> list[tuple[str, str]]:
-    """Each sentence with the title of the section it is in; the short list items
-    of the section titled `whole_items_under` as one unit each."""
-    return units(passage_blocks(text), whole_items_under=whole_items_under)
+    return [sentence for sentence, _ in units(passage_blocks(text))]
 
 
 def passage_blocks(text: str) -> list[Block]:
@@ -194,7 +188,9 @@ def passage_blocks(text: str) -> list[Block]:
 
 
 def units(blocks: list[Block], *, whole_items_under: str = "") -> list[tuple[str, str]]:
-    """The units a quote is made of, from a passage's blocks (see sentences_in_sections)."""
+    """The units a quote is made of, each with the title of the section it is in:
+    sentences, and the short list items of the section titled `whole_items_under`
+    whole."""
     parts = [
         (part.strip(), block.heading)
         for block in blocks
