@@ -194,20 +194,17 @@ async def _search(
             searches.append(
                 (PART_WEIGHT, store.vector_search(owner_id, part, candidates, document_ids))
             )
-    if mode != Mode.VECTOR:
-        for words in searched.reason_queries:
-            searches.append(
-                (
-                    PART_WEIGHT,
-                    store.fulltext_search(owner_id, words, candidates, document_ids, vector),
-                )
-            )
+    reason_searches = searched.reason_queries if mode != Mode.VECTOR else []
+    for words in reason_searches:
+        searches.append(
+            (PART_WEIGHT, store.fulltext_search(owner_id, words, candidates, document_ids, vector))
+        )
     found = await asyncio.gather(*(search for _, search in searches))
     rankings = [(weight, hits) for (weight, _), hits in zip(searches, found, strict=True)]
-    # The first passage each reason search found that gives a reason.
+    # The first passage each reason search (the last searches) found that gives a reason.
     reasons = {
         next((hit.chunk_id for hit in ranking if _GIVES_A_REASON.search(hit.text)), "")
-        for ranking in found[len(found) - len(searched.reason_queries) :]
+        for ranking in found[len(found) - len(reason_searches) :]
     } - {""}
 
     fused = fuse(rankings)
