@@ -13,6 +13,7 @@ import asyncio
 import fcntl
 import logging
 import threading
+from collections import OrderedDict
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager, suppress
 from pathlib import Path
@@ -31,6 +32,7 @@ from retrieval.words import query_words
 
 logger = logging.getLogger(__name__)
 
+LITERALS_KEPT = 64
 _servers: dict[Path, Any] = {}
 _servers_lock = threading.Lock()
 
@@ -207,6 +209,9 @@ class FalkorDBStore(GraphStore):
             self._pool = self._embedded_pool(embedded_socket(path))
         self._graph = _graph_on(self._pool, graph)
         self._recovering = asyncio.Lock()
+        # The literals of the last few vectors searched: a question's vector goes
+        # into three queries (vector, fulltext, graph), written once.
+        self._literals: OrderedDict[int, tuple[Sequence[float], VectorLiteral]] = OrderedDict()
 
     def _embedded_pool(self, socket: str) -> Any:
         from redis.asyncio import BlockingConnectionPool
@@ -300,7 +305,17 @@ class FalkorDBStore(GraphStore):
         return f"vecf32({expression})"
 
     def vector_param(self, embedding: Sequence[float] | None) -> Any:
-        return VectorLiteral(embedding) if embedding is not None else None
+        if embedding is None:
+            return None
+        # By identity, holding the vector: its id cannot pass to another while kept.
+        known = self._literals.get(id(embedding))
+        if known is not None and known[0] is embedding:
+            return known[1]
+        literal = VectorLiteral(embedding)
+        self._literals[id(embedding)] = (embedding, literal)
+        if len(self._literals) > LITERALS_KEPT:
+            self._literals.popitem(last=False)
+        return literal
 
     async def _create_indexes(self, dimension: int) -> None:
         existing = await self._index_types()

@@ -153,6 +153,25 @@ async def test_a_failed_first_write_leaves_nothing(store: GraphStore):
     assert await graph.stored_entities(store, owner) == []
 
 
+async def test_each_search_uses_its_own_vector_even_when_one_is_searched_again(
+    store: GraphStore,
+):
+    owner = unique_owner()
+    texts = ["the falcon flies over the river", "a quiet harbour at night"]
+    vectors = [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0]]
+    await store.write_document(doc(owner), chunks(owner, texts, vectors=vectors))
+    towards_falcon, towards_harbour = [0.9, 0.1, 0.0, 0.0], [0.1, 0.9, 0.0, 0.0]
+
+    # A question's vector goes into several queries (the FalkorDB store writes
+    # it out once and reuses the text): each must still search its own.
+    found = [
+        (await store.vector_search(owner, vector, k=1))[0].text
+        for vector in (towards_falcon, towards_harbour, towards_falcon, [0.2, 0.8, 0.0, 0.0])
+    ]
+
+    assert found == [texts[0], texts[1], texts[0], texts[1]]
+
+
 async def test_searches_only_return_the_owners_chunks(store: GraphStore):
     alice, bob = unique_owner(), unique_owner()
     same_text = ["the falcon flies over the river", "a quiet harbour at night"]
