@@ -5,6 +5,7 @@ Both query endpoints (JSON and SSE) go through here, so they answer the same way
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,6 @@ from queries.generation import StreamInfo, Turn
 from queries.models import Conversation, Message
 from queries.sse import LineEndings
 from ragsite import db
-from retrieval import query_vectors
 from retrieval.errors import RagError
 from retrieval.models import Document
 from retrieval.search import Passage, aretrieve
@@ -52,6 +52,8 @@ class TurnState:
     passages: list[Passage] = field(default_factory=list)
     answer: str = ""
     info: StreamInfo = field(default_factory=StreamInfo)
+    # A new conversation's search, begun while the turn's rows were written.
+    search: asyncio.Future[list[Passage]] | None = None
 
 
 def citation(number: int, passage: Passage) -> dict[str, Any]:
@@ -83,12 +85,29 @@ async def astart(question: Question) -> TurnState:
     (the answer's end, a failure, a client gone, a killed process) finds an
     answer row to leave as it is or to complete.
 
-    A new conversation's question is searched as asked: its embedding is made
-    on another thread while the rows are written.
+    A new conversation's question is searched as asked, so its search runs while
+    the rows are written (`aretrieve_for` takes it up); a question refused by a
+    limit drops it.
     """
+    search = None
     if question.conversation_id is None:
-        query_vectors.prefetch(question.query)
-    return await db.in_thread(_start)(question)
+        search = asyncio.ensure_future(_passages(question, question.query))
+        search.add_done_callback(_consumed)
+    try:
+        state = await db.in_thread(_start)(question)
+    except BaseException:
+        if search is not None:
+            search.cancel()
+        raise
+    state.search = search
+    return state
+
+
+def _consumed(search: asyncio.Future[list[Passage]]) -> None:
+    """A search nobody takes up (its reader left first) fails quietly: the reader of
+    a search taken up meets its error there."""
+    if not search.cancelled():
+        search.exception()
 
 
 def _start(question: Question) -> TurnState:
@@ -127,20 +146,29 @@ def _start(question: Question) -> TurnState:
 async def aretrieve_for(question: Question, state: TurnState) -> list[Passage]:
     """Rewrite a follow-up into a standalone question (maybe an LLM call), then search."""
     state.standalone = await generation.standalone_question(question.query, state.history)
-    state.passages = await aretrieve(
+    begun, state.search = state.search, None
+    if begun is not None and state.standalone == question.query:
+        state.passages = await begun
+    else:
+        if begun is not None:
+            begun.cancel()
+        state.passages = await _passages(question, state.standalone)
+    return state.passages
+
+
+async def _passages(question: Question, query: str) -> list[Passage]:
+    passages = await aretrieve(
         question.owner_id,
-        state.standalone,
+        query,
         max_results=question.max_results,
         document_ids=[str(d) for d in question.document_ids]
         if question.document_ids is not None
         else None,
     )
-    if state.passages:  # a document deleted a moment ago may still have chunks in the store
-        live = await db.in_thread(_existing)(
-            question.owner_id, {p.document_id for p in state.passages}
-        )
-        state.passages = [p for p in state.passages if p.document_id in live]
-    return state.passages
+    if passages:  # a document deleted a moment ago may still have chunks in the store
+        live = await db.in_thread(_existing)(question.owner_id, {p.document_id for p in passages})
+        passages = [p for p in passages if p.document_id in live]
+    return passages
 
 
 def _existing(owner_id: int, document_ids: set[str]) -> set[str]:
