@@ -389,6 +389,7 @@ def profile(app, folder: Path, name: str) -> subprocess.Popen:
             "raw",
             "--rate",
             "200",
+            "--nonblocking",  # sampling without pausing the server: it keeps its pace
             "--output",
             str(folder / f"{name}.txt"),
         ],
