@@ -51,20 +51,26 @@ async def query_stream(request: HttpRequest, user: Any) -> HttpResponse:
         return JsonResponse(invalid_fields(dict(serializer.errors)), status=400)
     question = serializer.question()
     slot = admission.admit()  # a full process says so before the stream starts
+    preparing: admission.Preparing | None = None
     try:
+        preparing = await admission.prepare()  # a process slow to prepare, too
         state = await _start(question)  # an unknown conversation is still a JSON 404
     except BaseException:
+        if preparing is not None:
+            preparing.release()
         slot.release()
         raise
 
     def closed() -> None:
+        preparing.release()
         slot.release()
         answering.release(state)
 
-    # The place is freed when Django closes the response (in a thread): after the
+    # The places are freed when Django closes the response (in a thread): after the
     # answer ends, after its reader left, or without streaming at all (the
-    # reader left first).
-    response = EventStreamResponse(answer_events(question, state), on_close=closed)
+    # reader left first). The place among those being prepared is freed sooner,
+    # once the passages are found.
+    response = EventStreamResponse(answer_events(question, state, preparing), on_close=closed)
     response["X-Conversation-Id"] = str(state.conversation.pk)
     return response
 
@@ -99,14 +105,16 @@ def _released(release: asyncio.Future[None]) -> None:
 
 
 async def answer_events(
-    question: answering.Question, state: answering.TurnState
+    question: answering.Question,
+    state: answering.TurnState,
+    preparing: admission.Preparing | None = None,
 ) -> AsyncIterator[str]:
     status = Message.Status.INTERRUPTED
     queue: asyncio.Queue[Any] = asyncio.Queue()
     producer: asyncio.Task[None] | None = None
     try:
         yield event("status", {"stage": "retrieving"})
-        producer = asyncio.create_task(_produce(question, state, queue))
+        producer = asyncio.create_task(_produce(question, state, queue, preparing))
         finished = False
         while not finished:
             try:
@@ -153,12 +161,17 @@ async def answer_events(
             producer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await producer
+        if preparing is not None:
+            preparing.release()
         if status == Message.Status.INTERRUPTED:
             await asyncio.shield(_save(state, status))
 
 
 async def _produce(
-    question: answering.Question, state: answering.TurnState, queue: asyncio.Queue[Any]
+    question: answering.Question,
+    state: answering.TurnState,
+    queue: asyncio.Queue[Any],
+    preparing: admission.Preparing | None = None,
 ) -> None:
     """Every step after the first event, as (event, data) pairs on the queue.
 
@@ -166,7 +179,11 @@ async def _produce(
     keep-alives while a follow-up is rewritten or a cold process loads its model.
     """
     try:
-        passages = await answering.aretrieve_for(question, state)
+        try:
+            passages = await answering.aretrieve_for(question, state)
+        finally:
+            if preparing is not None:
+                preparing.release()  # what is left is the model's stream
         if passages:
             await queue.put(("citations", answering.citations(passages)))
         await queue.put(("status", {"stage": "generating"}))
