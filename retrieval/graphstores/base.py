@@ -20,9 +20,11 @@ import asyncio
 import itertools
 import logging
 import uuid
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, ClassVar, Protocol, Self
 
 from retrieval.graphstores import cypher
@@ -34,6 +36,16 @@ WRITE_BATCH = 100
 MAX_QUERY_WORDS = 12  # words of a question looked up in the fulltext index
 FULLTEXT_POOL = 200  # candidates rescored by BM25
 ENTITY_FANOUT = 100  # entities mentioned by more chunks are not followed by expansion
+OWNERS_KEPT = 32  # owners whose word counts a store keeps (at most ~20 MB in all)
+WORDS_KEPT_PER_OWNER = 5_000
+
+
+@dataclass
+class _KnownWords:
+    """Word counts of one owner's chunks, true while the owner's documents are at `version`."""
+
+    version: tuple[int, ...]
+    counts: dict[str, int] = field(default_factory=dict)
 
 
 def owner_key(owner_id: int) -> str:
@@ -391,27 +403,41 @@ class GraphStore(abc.ABC):
     async def _word_counts(self, owner_id: int, words: Sequence[str]) -> tuple[dict[str, int], int]:
         """Per word, how many of the owner's chunks hold it; and the owner's chunk total.
 
-        One statement: the index answers each word for this owner only, so the
-        cost follows the owner's documents, not everyone's.
+        The index answers each word for this owner only, so the cost follows the
+        owner's documents, not everyone's; but it follows them: a common word of
+        50,000 chunks took most of a search to count. So counts are kept per owner
+        and trusted for as long as the owner's documents are as they were (the
+        version read first, every time, from their few Document nodes: another
+        process's writes show at once).
         """
+        rows = await self.run(cypher.OWNER_VERSION, {"owner_id": owner_id})
+        version = tuple(int(rows[0][k] or 0) for k in ("documents", "total", "written"))
+        known = self._known_words.pop(owner_id, None)
+        if known is None or known.version != version:
+            known = _KnownWords(version)
+        self._known_words[owner_id] = known  # the most recent owner last
+        while len(self._known_words) > OWNERS_KEPT:
+            self._known_words.popitem(last=False)
+        missing = [word for word in dict.fromkeys(words) if word not in known.counts]
         queries = [
             {"word": word, "query": query}
-            for word in words
+            for word in missing
             if (query := self.fulltext_query(word, owner_id))
         ]
-        if not queries:
-            return {}, 0
-        rows = await self.run(
-            cypher.WORD_COUNTS.replace("<call>", self._fulltext_call("q.query")),
-            {
-                "owner_id": owner_id,
-                "document_ids": None,
-                "queries": queries,
-                "candidates": 10_000_000,
-            },
-        )
-        counts = {row["word"]: int(row["n"]) for row in rows}
-        return counts, int(rows[0]["total"]) if rows else 0
+        if queries:
+            rows = await self.run(
+                cypher.WORD_COUNTS.replace("<call>", self._fulltext_call("q.query")),
+                {"queries": queries, "candidates": 10_000_000},
+            )
+            found = {row["word"]: int(row["n"]) for row in rows}
+            if len(known.counts) + len(missing) > WORDS_KEPT_PER_OWNER:
+                known.counts.clear()
+            known.counts.update({word: found.get(word, 0) for word in missing})
+        return {word: known.counts.get(word, 0) for word in words}, version[1]
+
+    @cached_property
+    def _known_words(self) -> OrderedDict[int, _KnownWords]:
+        return OrderedDict()
 
     async def _chunk_total(self, owner_id: int, document_ids: Sequence[str] | None = None) -> int:
         rows = await self.run(

@@ -35,7 +35,7 @@ CREATE (a)-[:NEXT]->(b)
 COMMIT_RUN = """
 MERGE (d:Document {id: $id})
 SET d.owner_id = $owner_id, d.title = $title, d.filename = $filename,
-    d.chunk_count = $chunk_count
+    d.chunk_count = $chunk_count, d.written = timestamp()
 WITH d
 OPTIONAL MATCH (d)-[:HAS_CHUNK]->(old:Chunk)
 DETACH DELETE old
@@ -111,17 +111,24 @@ SET d.chunk_count = n
 OWNER_CHUNK_COUNT = _CHUNK_TOTAL + "RETURN total AS n"
 
 # How many of the owner's chunks hold each word (one fulltext call per word, each
-# scoped to the owner inside the index by its owner key), and how many chunks the
-# owner has. Only numbers leave this statement, so the index's scoping is enough:
-# reading each match's owner_id as well cost four times as much (10 against 2.4 ms
-# p50 at 10,000 chunks), as every common word matches thousands.
-WORD_COUNTS = (
-    _CHUNK_TOTAL
-    + """UNWIND $queries AS q
+# scoped to the owner inside the index by its owner key). Only numbers leave this
+# statement, so the index's scoping is enough: reading each match's owner_id as
+# well cost four times as much (10 against 2.4 ms p50 at 10,000 chunks), as every
+# common word matches thousands.
+WORD_COUNTS = """
+UNWIND $queries AS q
 <call>
-RETURN q.word AS word, count(node) AS n, total
+RETURN q.word AS word, count(node) AS n
 """
-)
+
+# What the owner's word counts depend on, read from a few Document nodes: any
+# document written, rewritten or deleted changes it (a write stamps `written`).
+OWNER_VERSION = """
+MATCH (d:Document)
+WHERE d.owner_id = $owner_id
+RETURN count(d) AS documents, sum(coalesce(d.chunk_count, 0)) AS total,
+       sum(coalesce(d.written, 0)) AS written
+"""
 
 # Chunks written before the fulltext index knew owners get their owner key.
 SET_OWNER_KEYS = """

@@ -269,6 +269,30 @@ async def test_other_owners_documents_do_not_change_fulltext_ranking(
     ]
 
 
+async def test_the_words_searched_follow_the_owners_documents_as_they_change(
+    store: GraphStore,
+):
+    owner = unique_owner()
+    falcon = "the falcon flies over the river"
+    first, second = doc(owner, "First"), doc(owner, "Second")
+    await store.write_document(first, chunks(owner, [falcon]))
+    await store.write_document(second, chunks(owner, ["a quiet bay at night"]))
+
+    async def found(words: str) -> set[str]:
+        return {hit.text for hit in await store.fulltext_search(owner, words, k=5)}
+
+    assert await found("harbour falcon") == {falcon}  # "harbour" matches nothing yet
+    # Word counts are kept between searches: a document rewritten (the same
+    # number of documents and chunks as before) must still count...
+    await store.write_document(second, chunks(owner, ["a quiet harbour at night"]))
+    assert await found("harbour falcon") == {falcon, "a quiet harbour at night"}
+    # ...as must one added, and one deleted.
+    await store.write_document(doc(owner, "Third"), chunks(owner, ["a grey heron waits"]))
+    assert await found("heron harbour") == {"a grey heron waits", "a quiet harbour at night"}
+    await store.delete_document(second.id, owner)
+    assert await found("heron harbour") == {"a grey heron waits"}
+
+
 async def test_fulltext_finds_other_forms_of_a_word(store: GraphStore):
     owner = unique_owner()
     await store.write_document(doc(owner), chunks(owner, ["The falcon dives.", "Ducks swim."]))
