@@ -51,13 +51,15 @@ async def query_stream(request: HttpRequest, user: Any) -> HttpResponse:
         return JsonResponse(invalid_fields(dict(serializer.errors)), status=400)
     question = serializer.question()
     slot = admission.admit()  # a full process says so before the stream starts
-    preparing: admission.Preparing | None = None
     try:
         preparing = await admission.prepare()  # a process slow to prepare, too
+    except BaseException:
+        slot.release()
+        raise
+    try:
         state = await _start(question)  # an unknown conversation is still a JSON 404
     except BaseException:
-        if preparing is not None:
-            preparing.release()
+        preparing.release()
         slot.release()
         raise
 
@@ -107,7 +109,7 @@ def _released(release: asyncio.Future[None]) -> None:
 async def answer_events(
     question: answering.Question,
     state: answering.TurnState,
-    preparing: admission.Preparing | None = None,
+    preparing: admission.Preparing,
 ) -> AsyncIterator[str]:
     status = Message.Status.INTERRUPTED
     queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -161,8 +163,7 @@ async def answer_events(
             producer.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await producer
-        if preparing is not None:
-            preparing.release()
+        preparing.release()
         if status == Message.Status.INTERRUPTED:
             await asyncio.shield(_save(state, status))
 
@@ -171,7 +172,7 @@ async def _produce(
     question: answering.Question,
     state: answering.TurnState,
     queue: asyncio.Queue[Any],
-    preparing: admission.Preparing | None = None,
+    preparing: admission.Preparing,
 ) -> None:
     """Every step after the first event, as (event, data) pairs on the queue.
 
@@ -182,8 +183,7 @@ async def _produce(
         try:
             passages = await answering.aretrieve_for(question, state)
         finally:
-            if preparing is not None:
-                preparing.release()  # what is left is the model's stream
+            preparing.release()  # what is left is the model's stream
         if passages:
             await queue.put(("citations", answering.citations(passages)))
         await queue.put(("status", {"stage": "generating"}))
