@@ -49,17 +49,6 @@ async def aembed_query(text: str) -> list[float]:
     return await asyncio.shield(_asked(text))
 
 
-def prefetch(text: str) -> None:
-    """Start embedding `text` now, for an `aembed_query` of it a moment later.
-
-    A new conversation's question is searched as asked, so its vector can be
-    made while the turn's rows are written; the later call waits for the same
-    run instead of starting another.
-    """
-    if _recalled(text) is None:
-        _asked(text)
-
-
 def _asked(text: str) -> asyncio.Future[list[float]]:
     """The future vector of `text`: the one already on its way, or a new place in the lane."""
     loop = asyncio.get_running_loop()

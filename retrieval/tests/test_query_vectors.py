@@ -68,19 +68,6 @@ async def test_a_model_failure_reaches_every_waiting_question_and_the_next_ones_
     assert len(await query_vectors.aembed_query("question 0")) == 384
 
 
-async def test_a_question_prefetched_and_then_asked_is_embedded_once(runs):
-    query_vectors.prefetch("Where do falcons nest?")
-    await asyncio.sleep(0)  # its run has started: the question is asked meanwhile
-
-    vector = await query_vectors.aembed_query("Where do falcons nest?")
-
-    assert runs == [1]
-    assert (
-        np.abs(np.array(vector) - np.array(embeddings.embed_query("Where do falcons nest?"))).max()
-        < 1e-5
-    )
-
-
 async def test_one_asker_leaving_does_not_fail_another_asking_the_same_question(runs):
     leaving = asyncio.create_task(query_vectors.aembed_query("Where do falcons nest?"))
     staying = asyncio.create_task(query_vectors.aembed_query("Where do falcons nest?"))
