@@ -1,10 +1,16 @@
 """Settings for the test suite: the real settings, fed a throw-away environment."""
 
+import atexit
 import os
+import shutil
 import tempfile
 
-_data = tempfile.mkdtemp(prefix="ragsite-test-")
-os.environ.setdefault("DATA_DIR", _data)
+if not os.environ.get("DATA_DIR"):
+    # One throw-away folder per test run, gone when the run ends; the processes
+    # a test starts inherit it (or get their own) and leave it alone.
+    _data = tempfile.mkdtemp(prefix="ragsite-test-")
+    os.environ["DATA_DIR"] = _data
+    atexit.register(shutil.rmtree, _data, ignore_errors=True)
 os.environ.setdefault("FALKORDB_GRAPH", "ragsite_test")
 os.environ.setdefault("DJANGO_HTTPS", "false")  # the test client speaks plain HTTP
 os.environ["HF_HUB_OFFLINE"] = "1"
