@@ -29,6 +29,27 @@ def test_ingest_command_ingests_files_for_the_owner(alice, tmp_path):
     assert sorted(d.status for d in Document.objects.filter(owner=alice)) == ["ready", "ready"]
 
 
+def test_ingest_command_says_when_the_model_loads_and_writes_plain_progress_off_a_terminal(
+    alice, tmp_path
+):
+    notes = tmp_path / "notes.md"
+    notes.write_text(samples.MARKDOWN)
+    out = io.StringIO()  # not a terminal, as a log or a pipe
+
+    call_command("ingest", str(notes), owner="alice", stdout=out)
+
+    lines = out.getvalue().splitlines()
+    assert lines[0] == "Loading the embedding model..."
+    assert lines[1].startswith("Embedding model ready (")
+    chunks = Document.objects.get(owner=alice).chunk_count
+    progress = lines[2:-1]
+    assert progress[0] == f"notes.md: embedding 0/{chunks}"
+    assert f"notes.md: embedding {chunks}/{chunks}" in progress
+    assert progress[-1] == f"notes.md: indexing {chunks}/{chunks}"
+    assert len(progress) <= 2 * 11  # a line a tenth of the way at most, per stage
+    assert lines[-1].startswith("notes.md: ready, ")
+
+
 def test_ingest_command_reports_bad_files_and_exits_non_zero(alice, tmp_path):
     good = tmp_path / "good.txt"
     good.write_text("Falcons are birds of prey found on every continent but Antarctica.")

@@ -1,7 +1,13 @@
-"""manage.py ingest FILE... --owner USERNAME: ingest files from the shell, in this process."""
+"""manage.py ingest FILE... --owner USERNAME: ingest files from the shell, in this process.
+
+On a terminal each file gets a progress bar; elsewhere (a log, a pipe, CI) a plain
+line per stage and about every tenth of the way. The embedding model is loaded
+first, saying so, rather than inside the first file's bar at 0%.
+"""
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -9,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from tqdm import tqdm
 
-from retrieval import documents, ingestion
+from retrieval import documents, embeddings, ingestion
 from retrieval.errors import DuplicateDocument, UploadError
 from retrieval.models import Document
 
@@ -40,6 +46,7 @@ class Command(BaseCommand):
             raise CommandError(f"No user named {owner!r}.") from None
         if title and len(files) > 1:
             raise CommandError("--title can only be used with a single file.")
+        self._load_model()
         failures = 0
         for path in files:
             try:
@@ -82,8 +89,16 @@ class Command(BaseCommand):
             self.stdout.write(f"{path.name}: {duplicate.message} Skipped (use --reingest).")
             return None
 
+    def _load_model(self) -> None:
+        started = time.perf_counter()
+        self.stdout.write("Loading the embedding model...")
+        embeddings.warm_up(documents=True)
+        self.stdout.write(f"Embedding model ready ({time.perf_counter() - started:.1f} s).")
+
     def _ingest(self, document: Document) -> str:
-        bar = tqdm(desc=document.filename[:30], unit="chunk", leave=True, disable=None)
+        if not self.stdout.isatty():
+            return self._ingest_with_lines(document)
+        bar = tqdm(desc=document.filename[:30], unit="chunk", leave=True)
 
         def progress(stage: str, done: int, total: int) -> None:
             bar.set_postfix_str(stage)
@@ -95,3 +110,15 @@ class Command(BaseCommand):
             return ingestion.ingest_document(document.pk, on_progress=progress)
         finally:
             bar.close()
+
+    def _ingest_with_lines(self, document: Document) -> str:
+        shown = ("", -1)  # the stage and tenth of the way last written
+
+        def progress(stage: str, done: int, total: int) -> None:
+            nonlocal shown
+            tenth = done * 10 // total if total else 0
+            if (stage, tenth) != shown:
+                shown = (stage, tenth)
+                self.stdout.write(f"{document.filename}: {stage} {done}/{total}")
+
+        return ingestion.ingest_document(document.pk, on_progress=progress)
