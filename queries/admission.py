@@ -19,8 +19,10 @@ PREPARE_WAIT_SECONDS, then get the same 503 as a full process.
 from __future__ import annotations
 
 import asyncio
+import functools
 import threading
 import weakref
+from collections.abc import Callable
 
 from django.conf import settings
 
@@ -38,17 +40,27 @@ _lock = threading.Lock()  # a response's close() may release from a worker threa
 
 
 class Slot:
-    """One answer in progress; `release` may be called any number of times."""
+    """A place taken (among the answers streaming, or being prepared); `release` gives
+    it back once, however many times it is called and from whichever thread (a
+    response is closed in one)."""
 
-    def __init__(self) -> None:
+    def __init__(self, give_back: Callable[[], None]) -> None:
+        self._give_back = give_back
         self._held = True
+        self._lock = threading.Lock()
 
     def release(self) -> None:
-        global _open
-        with _lock:
-            if self._held:
-                self._held = False
-                _open -= 1
+        with self._lock:
+            if not self._held:
+                return
+            self._held = False
+        self._give_back()
+
+
+def _stream_ended() -> None:
+    global _open
+    with _lock:
+        _open -= 1
 
 
 def admit() -> Slot:
@@ -57,7 +69,7 @@ def admit() -> Slot:
     with _lock:
         if _open < settings.MAX_STREAMS:
             _open += 1
-            return Slot()
+            return Slot(_stream_ended)
     raise _busy()
 
 
@@ -72,32 +84,19 @@ _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] 
 )
 
 
-class Preparing:
-    """A place among the answers being prepared; `release` may be called any number
-    of times, from any thread (a response is closed in one)."""
-
-    def __init__(self, gate: asyncio.Semaphore, loop: asyncio.AbstractEventLoop) -> None:
-        self._gate = gate
-        self._loop = loop
-        self._held = True
-        self._lock = threading.Lock()
-
-    def release(self) -> None:
-        with self._lock:
-            if not self._held:
-                return
-            self._held = False
-        try:
-            on_loop = asyncio.get_running_loop() is self._loop
-        except RuntimeError:
-            on_loop = False
-        if on_loop:
-            self._gate.release()
-        elif not self._loop.is_closed():
-            self._loop.call_soon_threadsafe(self._gate.release)
+def _on_loop(loop: asyncio.AbstractEventLoop, call: Callable[[], None]) -> None:
+    """`call` on `loop`: at once from the loop itself, else handed to it (if it still runs)."""
+    try:
+        here = asyncio.get_running_loop() is loop
+    except RuntimeError:
+        here = False
+    if here:
+        call()
+    elif not loop.is_closed():
+        loop.call_soon_threadsafe(call)
 
 
-async def prepare() -> Preparing:
+async def prepare() -> Slot:
     """Wait for a place among the answers being prepared, or a Refusal (503,
     Retry-After) when none comes within PREPARE_WAIT_SECONDS."""
     loop = asyncio.get_running_loop()
@@ -109,4 +108,4 @@ async def prepare() -> Preparing:
             await gate.acquire()
     except TimeoutError:
         raise _busy() from None
-    return Preparing(gate, loop)
+    return Slot(functools.partial(_on_loop, loop, gate.release))

@@ -109,7 +109,7 @@ def _released(release: asyncio.Future[None]) -> None:
 async def answer_events(
     question: answering.Question,
     state: answering.TurnState,
-    preparing: admission.Preparing,
+    preparing: admission.Slot,
 ) -> AsyncIterator[str]:
     status = Message.Status.INTERRUPTED
     queue: asyncio.Queue[Any] = asyncio.Queue()
@@ -172,7 +172,7 @@ async def _produce(
     question: answering.Question,
     state: answering.TurnState,
     queue: asyncio.Queue[Any],
-    preparing: admission.Preparing,
+    preparing: admission.Slot,
 ) -> None:
     """Every step after the first event, as (event, data) pairs on the queue.
 
