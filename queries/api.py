@@ -112,6 +112,7 @@ class ConversationSerializer(serializers.ModelSerializer):
     class Meta:
         model = Conversation
         fields = ["id", "title", "created", "updated"]
+        read_only_fields = ["id", "created", "updated"]
 
 
 class ConversationDetailSerializer(ConversationSerializer):
@@ -124,9 +125,13 @@ class ConversationDetailSerializer(ConversationSerializer):
 class ConversationViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
+    mixins.UpdateModelMixin,
     mixins.DestroyModelMixin,
     viewsets.GenericViewSet,
 ):
+    # Renaming is the one change a conversation takes: PATCH {"title"}, no PUT.
+    http_method_names = ["get", "patch", "delete", "head", "options"]
+
     def get_queryset(self) -> Any:
         if getattr(self, "swagger_fake_view", False):  # schema generation has no user
             return Conversation.objects.none()

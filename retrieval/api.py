@@ -4,12 +4,16 @@ from __future__ import annotations
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, status, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ragsite.limits import UploadThrottle
 from retrieval import documents, uploads
+from retrieval.graphstores import aget_store
+from retrieval.loops import run_sync
 from retrieval.models import Document
 
 
@@ -43,6 +47,22 @@ class UploadSerializer(serializers.Serializer):
         "plain text"
     )
     title = serializers.CharField(required=False, allow_blank=True, max_length=255)
+
+
+class PassageSerializer(serializers.Serializer):
+    chunk_id = serializers.CharField()
+    document_id = serializers.UUIDField()
+    title = serializers.CharField()
+    filename = serializers.CharField()
+    index = serializers.IntegerField(help_text="its place in the document, from 0")
+    page = serializers.IntegerField(allow_null=True)
+    ocr = serializers.BooleanField(help_text="read from a scan or photo by OCR")
+    text = serializers.CharField(help_text="the whole passage (a citation holds 200 characters)")
+
+
+async def _passage(owner_id: int, document_id: str, chunk_id: str):
+    store = await aget_store()
+    return await store.passage(owner_id, document_id, chunk_id)
 
 
 class DocumentViewSet(
@@ -81,6 +101,16 @@ class DocumentViewSet(
             size=file.size,
         )
         return Response(DocumentSerializer(document).data, status=status.HTTP_201_CREATED)
+
+    @extend_schema(responses=PassageSerializer)
+    @action(detail=True, methods=["get"], url_path=r"passages/(?P<chunk_id>[^/]+)")
+    def passage(self, request: Request, pk: str, chunk_id: str) -> Response:
+        """One passage of the document in full, as a citation's chunk_id names it."""
+        document = self.get_object()
+        hit = run_sync(_passage, request.user.pk, str(document.pk), chunk_id)
+        if hit is None:
+            raise NotFound("This passage is no longer in the document (it may have been re-read).")
+        return Response(PassageSerializer(hit).data)
 
     def perform_destroy(self, instance: Document) -> None:
         documents.delete_document(instance)

@@ -186,6 +186,46 @@ def test_conversations_are_listed_newest_first_and_a_follow_up_keeps_its_place(
     assert listed[1]["updated"] > listed[0]["updated"]  # used last, still listed second
 
 
+def test_a_cited_passage_opens_in_full_for_its_owner_only(api, alice, bob, alice_falcons):
+    as_user(api, login(api, "alice", "alice-pass-123"))
+    answer = api.post("/api/query/", {"query": "How fast is a peregrine falcon?"}, format="json")
+    cited = answer.json()["citations"][0]
+    path = f"/api/documents/{cited['document_id']}/passages/{cited['chunk_id']}/"
+
+    passage = api.get(path)
+
+    assert passage.status_code == 200, passage.content
+    body = passage.json()
+    assert body["chunk_id"] == cited["chunk_id"] and body["filename"] == "falcons.txt"
+    assert body["text"].startswith(cited["chunk_text"].removesuffix("..."))
+    assert len(body["text"]) > len(cited["chunk_text"])  # the whole passage, not the snippet
+    gone = api.get(f"/api/documents/{cited['document_id']}/passages/{cited['chunk_id']}x/")
+    assert gone.status_code == 404 and "no longer" in gone.json()["detail"]
+
+    as_user(api, login(api, "bob", "bob-pass-123"))
+    assert api.get(path).status_code == 404
+
+
+def test_a_conversation_is_renamed_by_its_owner_only(api, alice, bob, alice_falcons):
+    as_user(api, login(api, "alice", "alice-pass-123"))
+    asked = api.post("/api/query/", {"query": "Where do falcons nest?"}, format="json")
+    path = f"/api/conversations/{asked.json()['conversation_id']}/"
+
+    renamed = api.patch(path, {"title": "  Nesting  "}, format="json")
+
+    assert renamed.status_code == 200, renamed.content
+    assert api.get("/api/conversations/").json()["results"][0]["title"] == "Nesting"
+    assert api.patch(path, {"title": ""}, format="json").status_code == 400
+    assert api.patch(path, {"title": "x" * 201}, format="json").status_code == 400
+    assert api.put(path, {"title": "Whole"}, format="json").status_code == 405
+
+    as_user(api, login(api, "bob", "bob-pass-123"))
+    assert api.patch(path, {"title": "Mine now"}, format="json").status_code == 404
+    assert api.delete(path).status_code == 404
+    as_user(api, login(api, "alice", "alice-pass-123"))
+    assert api.get(path).json()["title"] == "Nesting"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("reply", "status", "code"),

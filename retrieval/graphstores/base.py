@@ -300,6 +300,14 @@ class GraphStore(abc.ABC):
             await tx.run(cypher.DELETE_DOCUMENT_NODE, params)
             await tx.run(cypher.DELETE_ORPHAN_ENTITIES, {"keys": [row["key"] for row in mentioned]})
 
+    async def passage(self, owner_id: int, document_id: str, chunk_id: str) -> Hit | None:
+        """One of the owner's chunks in full (None when it is not theirs or is gone)."""
+        rows = await self.run(
+            cypher.PASSAGE,
+            {"owner_id": owner_id, "document_id": document_id, "chunk_id": chunk_id},
+        )
+        return _hit(rows[0]) if rows else None
+
     async def vector_search(
         self,
         owner_id: int,

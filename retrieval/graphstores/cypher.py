@@ -203,3 +203,13 @@ RETURN seed_id AS seed, node.id AS chunk_id, d.id AS document_id, d.title AS tit
        d.filename AS filename, node.index AS index, node.page AS page, node.ocr AS ocr,
        node.text AS text, <similarity> AS similarity, toFloat(shared) AS score
 """
+
+# One passage of one document, for a reader who opens a citation in full; both
+# the document and the chunk must be the owner's.
+PASSAGE = """
+MATCH (d:Document {id: $document_id})-[:HAS_CHUNK]->(node:Chunk {id: $chunk_id})
+WHERE d.owner_id = $owner_id AND node.owner_id = $owner_id
+RETURN node.id AS chunk_id, d.id AS document_id, d.title AS title, d.filename AS filename,
+       node.index AS index, node.page AS page, node.ocr AS ocr, node.text AS text,
+       null AS similarity, 1.0 AS score
+"""
