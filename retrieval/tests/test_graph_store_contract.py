@@ -190,6 +190,21 @@ async def test_searches_only_return_the_owners_chunks(store: GraphStore):
     assert by_words[0].text == same_text[0] and by_words[0].title == "Alice"
 
 
+async def test_a_passage_is_read_in_full_by_its_owner_only(store: GraphStore):
+    alice, bob = unique_owner(), unique_owner()
+    alice_doc, other_doc = doc(alice, "Alice"), doc(alice, "Other")
+    await store.write_document(alice_doc, chunks(alice, ["the falcon flies", "over the river"]))
+    await store.write_document(other_doc, chunks(alice, ["a quiet harbour"]))
+    hit = (await store.vector_search(alice, [2.0, 1.0, 0.0, 0.5], k=1))[0]
+
+    passage = await store.passage(alice, alice_doc.id, hit.chunk_id)
+
+    assert passage is not None
+    assert (passage.text, passage.page, passage.title) == (hit.text, hit.page, "Alice")
+    assert await store.passage(bob, alice_doc.id, hit.chunk_id) is None
+    assert await store.passage(alice, other_doc.id, hit.chunk_id) is None  # not that document's
+
+
 async def test_searches_can_be_restricted_to_some_documents(store: GraphStore):
     owner = unique_owner()
     first, second = doc(owner, "First"), doc(owner, "Second")
