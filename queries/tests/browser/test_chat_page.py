@@ -1,45 +1,36 @@
 """The chat page in real headless Chromium against real daphne + worker processes.
 
-Answers come from ChatOpenAI talking to the local OpenAI-compatible server, which
-streams slowly enough to watch an answer grow and to stop it half-way.
-
-Every test signs in as a user of its own and uploads, through the app's own
-documents API, whatever documents it asks about, so any test runs alone or in
-any order. Screenshots are saved under test-artifacts/.
+Answers grow token by token, stop, fail and are cut in every way a network or a
+model can; screenshots are saved under test-artifacts/.
 """
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
-import uuid
-from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from queries.tests.browser.pages import (
+    INGEST_TIMEOUT,
+    PASSWORD,
+    STREAM,
+    ask,
+    conversations,
+    csrf,
+    expect_idle,
+    expect_ready,
+    last_answer,
+    screenshot,
+    sign_in,
+    upload,
+)
 from queries.tests.conftest import FALCONS
 from retrieval.tests import samples
-from tests.live import ROOT, LiveApp
 from tests.openai_server import OpenAIServer, Reply
 
 pytestmark = pytest.mark.slow
 
-ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-PASSWORD = "browser-pass-123"
-TIMEOUT = 30_000  # ms, for every wait on the page: generous for two busy cores
-INGEST_TIMEOUT = 90_000
-STREAM = "**/api/query/stream/"
 SERVER_PROBLEM = "The server ran into a problem. Please try again in a moment."
 NGINX_502 = """<html>
 <head><title>502 Bad Gateway</title></head>
@@ -49,138 +40,6 @@ NGINX_502 = """<html>
 </body>
 </html>
 """
-
-
-def chromium_path() -> str:
-    found = (
-        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    )
-    if not found:
-        pytest.fail("Chromium is needed for the browser tests: apt-get install chromium")
-    return found
-
-
-@pytest.fixture(scope="module")
-def app(llm: OpenAIServer, tmp_path_factory) -> Iterator[LiveApp]:
-    live = LiveApp(
-        tmp_path_factory.mktemp("browser"),
-        OPENAI_API_KEY="test-key",
-        OPENAI_BASE_URL=llm.base_url,
-        OPENAI_MODEL="test-model",
-    )
-    try:
-        live.start(worker=True)
-        yield live
-    finally:
-        live.stop()
-
-
-@pytest.fixture(autouse=True)
-def model(llm: OpenAIServer) -> OpenAIServer:
-    """The model server with nothing scripted and nothing recorded yet."""
-    llm.replies.clear()
-    llm.completions.clear()
-    llm.requests.clear()
-    llm.tokens_sent = 0
-    return llm
-
-
-@pytest.fixture(scope="module")
-def browser():
-    from playwright.sync_api import sync_playwright
-
-    expect.set_options(timeout=TIMEOUT)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS
-        )
-        yield launched
-        launched.close()
-
-
-@pytest.fixture
-def context(browser):
-    opened = browser.new_context(viewport={"width": 1280, "height": 860})
-    opened.set_default_timeout(TIMEOUT)
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def username(app: LiveApp) -> str:
-    """A user of this test's own, with no documents and no conversations."""
-    name = f"user_{uuid.uuid4().hex[:12]}"
-    app.create_user(name, PASSWORD)
-    return name
-
-
-@pytest.fixture
-def page(context, app: LiveApp, username: str) -> Page:
-    """The chat page, signed in as this test's user."""
-    opened = context.new_page()
-    sign_in(opened, app, username)
-    return opened
-
-
-@pytest.fixture
-def falcons(page: Page, app: LiveApp) -> dict:
-    """The user's falcons.txt, ready to be asked about."""
-    document = upload(page, app, "falcons.txt", FALCONS.encode())
-    expect_ready(page, "falcons")
-    return document
-
-
-def sign_in(page: Page, app: LiveApp, username: str) -> None:
-    page.goto(app.url + "/accounts/login/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign in").click()
-    expect(page.get_by_role("heading", name="Document Q&A")).to_be_visible()
-    page.wait_for_load_state()  # the page's script has run
-
-
-def csrf(page: Page) -> dict[str, str]:
-    token = next(c["value"] for c in page.context.cookies() if c["name"] == "csrftoken")
-    return {"X-CSRFToken": token}
-
-
-def upload(page: Page, app: LiveApp, name: str, content: bytes) -> dict:
-    """Upload a file as the signed-in user through the documents API, as the page does."""
-    response = page.request.post(
-        app.url + "/api/documents/",
-        multipart={"file": {"name": name, "mimeType": "text/plain", "buffer": content}},
-        headers=csrf(page),
-    )
-    assert response.status == 201, response.text()
-    return response.json()
-
-
-def expect_ready(page: Page, *titles: str) -> None:
-    """Reload the chat page and wait for the sidebar to show each document ready."""
-    page.reload()
-    for title in titles:
-        badge = page.locator("#documents li", has_text=title).locator(".badge")
-        expect(badge).to_have_text("Ready", timeout=INGEST_TIMEOUT)
-
-
-def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
-
-
-def ask(page: Page, question: str) -> None:
-    box = page.get_by_label("Ask a question")
-    box.fill(question)
-    box.press("Enter")
-
-
-def last_answer(page: Page):
-    return page.locator("article.answer").last
-
-
-def expect_idle(page: Page) -> None:
-    expect(page.get_by_role("button", name="Send")).to_be_enabled()
-    expect(page.get_by_role("button", name="Stop")).to_be_disabled()
 
 
 def test_a_user_signs_in_uploads_and_sees_the_document_become_ready(context, app, username):
@@ -281,16 +140,15 @@ def test_stop_ends_the_answer_and_the_models_stream(page, falcons, model):
 def test_a_follow_up_after_stop_continues_the_stopped_conversation(page, falcons, model):
     """A stopped first answer has started a conversation, and the next question joins it."""
     stop_an_answer(page, model)
-    conversations = page.locator("#conversations button")
-    expect(page.locator("#conversations button[aria-current]")).to_have_count(1)
-    expect(conversations).to_have_count(1)
+    expect(page.locator("#conversations button.conversation[aria-current]")).to_have_count(1)
+    expect(conversations(page)).to_have_count(1)
 
     model.completions.append(Reply(["Where do peregrine falcons nest in cities?"]))
     model.replies.append(Reply(["On ", "tall ", "buildings ", "[1]."]))
     ask(page, "and in cities?")
     expect(last_answer(page).locator(".answer-text")).to_contain_text("buildings")
     expect_idle(page)
-    expect(conversations).to_have_count(1)
+    expect(conversations(page)).to_have_count(1)
     rewrites = [r["body"] for r in model.requests if "and in cities?" in str(r["body"])]
     assert rewrites and not rewrites[0].get("stream"), "the follow-up was not rewritten"
     assert "Where do peregrine falcons nest?" in str(rewrites[0]["messages"])
@@ -306,7 +164,7 @@ def test_a_past_conversation_reopens_and_continues(page, app, falcons, model):
     )
     assert earlier.ok, earlier.text()
     page.reload()
-    page.locator("#conversations button", has_text="How fast does a peregrine").click()
+    conversations(page).filter(has_text="How fast does a peregrine").click()
 
     expect(page.locator(".question")).to_have_text(["How fast does a peregrine falcon dive?"])
     expect(page.locator("article.answer").first).to_contain_text("300 km/h")
@@ -317,7 +175,7 @@ def test_a_past_conversation_reopens_and_continues(page, app, falcons, model):
     expect(last_answer(page).locator(".answer-text")).to_contain_text("buildings")
     expect_idle(page)
     expect(page.locator(".question")).to_have_count(2)  # the reopened turn plus the follow-up
-    expect(page.locator("#conversations button")).to_have_count(1)
+    expect(conversations(page)).to_have_count(1)
     screenshot(page, "chat-conversation.png")
 
 

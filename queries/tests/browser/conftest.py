@@ -1,0 +1,106 @@
+"""One app (daphne + worker) and one headless Chromium for every browser test.
+
+Answers come from ChatOpenAI talking to the local OpenAI-compatible server, which
+streams slowly enough to watch an answer grow and to stop it half-way. Every test
+signs in as a user of its own, so any test runs alone or in any order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from queries.tests.browser.pages import (
+    CHROMIUM_FLAGS,
+    DESKTOP,
+    PASSWORD,
+    TIMEOUT,
+    chromium_path,
+    expect_ready,
+    sign_in,
+    upload,
+)
+from queries.tests.conftest import FALCONS
+from tests.live import LiveApp
+from tests.openai_server import OpenAIServer
+
+
+@pytest.fixture(scope="session")
+def llm() -> Iterator[OpenAIServer]:
+    """One local OpenAI-compatible server for the app of all browser tests."""
+    server = OpenAIServer().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def app(llm: OpenAIServer, tmp_path_factory) -> Iterator[LiveApp]:
+    live = LiveApp(
+        tmp_path_factory.mktemp("browser"),
+        OPENAI_API_KEY="test-key",
+        OPENAI_BASE_URL=llm.base_url,
+        OPENAI_MODEL="test-model",
+    )
+    try:
+        live.start(worker=True)
+        yield live
+    finally:
+        live.stop()
+
+
+@pytest.fixture(autouse=True)
+def model(llm: OpenAIServer) -> OpenAIServer:
+    """The model server with nothing scripted and nothing recorded yet."""
+    llm.replies.clear()
+    llm.completions.clear()
+    llm.requests.clear()
+    llm.tokens_sent = 0
+    return llm
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    expect.set_options(timeout=TIMEOUT)
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(
+            executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS
+        )
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def context(browser):
+    opened = browser.new_context(**DESKTOP)
+    opened.set_default_timeout(TIMEOUT)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def username(app: LiveApp) -> str:
+    """A user of this test's own, with no documents and no conversations."""
+    name = f"user_{uuid.uuid4().hex[:12]}"
+    app.create_user(name, PASSWORD)
+    return name
+
+
+@pytest.fixture
+def page(context, app: LiveApp, username: str) -> Page:
+    """The chat page, signed in as this test's user."""
+    opened = context.new_page()
+    sign_in(opened, app, username)
+    return opened
+
+
+@pytest.fixture
+def falcons(page: Page, app: LiveApp) -> dict:
+    """The user's falcons.txt, ready to be asked about."""
+    document = upload(page, app, "falcons.txt", FALCONS.encode())
+    expect_ready(page, "falcons")
+    return document
