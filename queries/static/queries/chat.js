@@ -4,14 +4,22 @@
 
 (() => {
   const $ = (id) => document.getElementById(id);
-  const state = { conversation: null, controller: null, poll: null, pages: {} };
+  const state = {
+    conversation: null,
+    controller: null,
+    poll: null,
+    pages: {},
+    scope: new Map(), // documents the next question is about: id -> title (none: all)
+  };
   const STAGES = {
     retrieving: "Searching your documents…",
     generating: "Writing the answer…",
   };
   const IN_PROGRESS = new Set(["queued", "parsing", "embedding", "indexing"]);
   const { ApiError, api, csrfToken, refusal } = window.ChatApi;
-  const { addAnswer, markEnded, renderAnswer, renderCitations } = window.AnswerView;
+  const { addAnswer, citationFor, markEnded, renderAnswer, renderCitations, showStage, stopTyping } =
+    window.AnswerView;
+  const { openPassage } = window.PassageView;
 
   // --- messages and errors -------------------------------------------------
   function showError(error) {
@@ -92,6 +100,17 @@
     const item = document.createElement("li");
     item.className = `document status-${doc.status}`;
     item.dataset.id = doc.id;
+    const pick = document.createElement("input");
+    pick.type = "checkbox";
+    pick.className = "pick";
+    pick.setAttribute("aria-label", `Ask about ${doc.title} only`);
+    pick.checked = state.scope.has(doc.id);
+    pick.disabled = doc.status !== "ready";
+    pick.addEventListener("change", () => {
+      if (pick.checked) state.scope.set(doc.id, doc.title);
+      else state.scope.delete(doc.id);
+      renderScope();
+    });
     const name = document.createElement("span");
     name.className = "name";
     name.textContent = doc.title;
@@ -99,13 +118,14 @@
     const badge = document.createElement("span");
     badge.className = "badge";
     badge.textContent = statusText(doc);
+    if (IN_PROGRESS.has(doc.status)) badge.style.setProperty("--done", `${doc.progress}%`);
     const remove = document.createElement("button");
     remove.type = "button";
     remove.className = "link danger";
     remove.textContent = "Delete";
     remove.setAttribute("aria-label", `Delete ${doc.title}`);
     remove.addEventListener("click", () => deleteDocument(doc));
-    item.append(name, badge, remove);
+    item.append(pick, name, badge, remove);
     if (doc.status === "failed" && doc.error) {
       const reason = document.createElement("p");
       reason.className = "reason";
@@ -118,6 +138,7 @@
   async function loadDocuments() {
     clearTimeout(state.poll);
     const docs = await fillList("/api/documents/", "documents", "no-documents", documentItem);
+    $("pick-hint").hidden = !(docs && docs.some((doc) => doc.status === "ready"));
     if (docs && docs.some((doc) => IN_PROGRESS.has(doc.status))) {
       state.poll = setTimeout(loadDocuments, 1500);
     }
@@ -153,23 +174,135 @@
     }
     try {
       await api(`/api/documents/${doc.id}/`, { method: "DELETE" });
+      state.scope.delete(doc.id);
+      renderScope();
     } catch (error) {
       showError(error);
     }
     await loadDocuments();
   }
 
+  // --- asking about some documents only -------------------------------------
+  // Stays above the box while it applies, each document with its own way out.
+  function renderScope() {
+    const chips = [...state.scope].map(([id, title]) => {
+      const chip = document.createElement("li");
+      chip.append(title);
+      const drop = document.createElement("button");
+      drop.type = "button";
+      drop.className = "link";
+      drop.textContent = "×";
+      drop.setAttribute("aria-label", `Remove ${title} from the chosen documents`);
+      drop.addEventListener("click", () => {
+        state.scope.delete(id);
+        renderScope();
+        const pick = document.querySelector(`#documents li[data-id="${id}"] .pick`);
+        if (pick) pick.checked = false;
+      });
+      chip.append(drop);
+      return chip;
+    });
+    $("scope-documents").replaceChildren(...chips);
+    $("scope").hidden = chips.length === 0;
+  }
+
+  function clearScope() {
+    state.scope.clear();
+    renderScope();
+    for (const pick of document.querySelectorAll("#documents .pick")) pick.checked = false;
+  }
+
   // --- conversations -------------------------------------------------------
   function conversationItem(conversation) {
     const item = document.createElement("li");
+    item.className = "conversation-row";
     const open = document.createElement("button");
     open.type = "button";
     open.className = "conversation";
     open.textContent = conversation.title;
+    open.title = conversation.title;
     if (conversation.id === state.conversation) open.setAttribute("aria-current", "true");
     open.addEventListener("click", () => openConversation(conversation.id));
-    item.append(open);
+    const rename = document.createElement("button");
+    rename.type = "button";
+    rename.className = "link";
+    rename.textContent = "Rename";
+    rename.setAttribute("aria-label", `Rename “${conversation.title}”`);
+    rename.addEventListener("click", () => startRename(item, conversation));
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "link danger";
+    remove.textContent = "Delete";
+    remove.setAttribute("aria-label", `Delete “${conversation.title}”`);
+    remove.addEventListener("click", () => deleteConversation(conversation));
+    const actions = document.createElement("span");
+    actions.className = "actions";
+    actions.append(rename, remove);
+    item.append(open, actions);
     return item;
+  }
+
+  // The title becomes a box: Enter (or leaving it) saves, Escape keeps the old one.
+  function startRename(item, conversation) {
+    const box = document.createElement("input");
+    box.type = "text";
+    box.className = "rename";
+    box.maxLength = 200;
+    box.value = conversation.title;
+    box.setAttribute("aria-label", "New name of the conversation");
+    let done = false;
+    const finish = async (save) => {
+      if (done) return;
+      done = true;
+      const title = box.value.trim();
+      if (save && title && title !== conversation.title) {
+        try {
+          await api(`/api/conversations/${conversation.id}/`, {
+            method: "PATCH",
+            headers: { "Content-Type": "application/json" },
+            body: JSON.stringify({ title }),
+          });
+        } catch (error) {
+          showError(error);
+        }
+      }
+      await loadConversations();
+    };
+    box.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        event.preventDefault();
+        finish(true);
+      } else if (event.key === "Escape") {
+        event.preventDefault();
+        finish(false);
+      }
+    });
+    box.addEventListener("blur", () => finish(true));
+    item.replaceChildren(box);
+    box.focus();
+    box.select();
+  }
+
+  async function deleteConversation(conversation) {
+    const current = conversation.id === state.conversation;
+    if (current && state.controller) {
+      showError("Stop the answer being written before deleting its conversation.");
+      return;
+    }
+    if (!window.confirm(`Delete the conversation “${conversation.title}”? ` +
+      "Its questions and answers are deleted for good.")) {
+      return;
+    }
+    try {
+      await api(`/api/conversations/${conversation.id}/`, { method: "DELETE" });
+    } catch (error) {
+      showError(error);
+    }
+    if (current) {
+      state.conversation = null;
+      $("messages").replaceChildren();
+    }
+    await loadConversations();
   }
 
   function loadConversations() {
@@ -195,15 +328,29 @@
         const turn = addAnswer();
         turn.citations = message.citations || [];
         turn.text = message.text;
-        renderCitations(turn);
+        stopTyping(turn);
         renderAnswer(turn);
+        renderCitations(turn);
         if (message.status !== "complete") markEnded(turn, message.status === "interrupted"
           ? "Stopped before the end." : "This answer failed.");
       }
     }
     closeMenu();
+    showLatest();
     await loadConversations();
     $("question").focus();
+  }
+
+  function showLatest() {
+    const messages = $("messages");
+    messages.scrollTop = messages.scrollHeight;
+  }
+
+  // While an answer grows, the view follows it unless the reader scrolled up.
+  function followLatest(turn) {
+    const messages = $("messages");
+    const atEnd = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
+    if (atEnd) turn.el.scrollIntoView({ block: "end" });
   }
 
   function newChat() {
@@ -217,10 +364,16 @@
   }
 
   // --- one question and its answer -----------------------------------------
-  function addQuestion(text) {
+  function addQuestion(text, about = []) {
     const bubble = document.createElement("div");
     bubble.className = "question";
     bubble.textContent = text;
+    if (about.length) {
+      const note = document.createElement("span");
+      note.className = "about";
+      note.textContent = `About ${about.join(", ")} only`;
+      bubble.append(note);
+    }
     $("messages").append(bubble);
     return bubble;
   }
@@ -239,7 +392,9 @@
 
   function handleEvent(turn, event, data) {
     if (event === "status") {
-      setStage(STAGES[JSON.parse(data).stage] || "");
+      const stage = STAGES[JSON.parse(data).stage] || "";
+      setStage(stage);
+      showStage(turn, stage);
     } else if (event === "citations") {
       turn.citations = JSON.parse(data);
       renderCitations(turn);
@@ -247,8 +402,10 @@
     } else if (event === "token") {
       turn.text += data;
       renderAnswer(turn);
+      followLatest(turn);
     } else if (event === "done") {
       turn.ended = true;
+      stopTyping(turn);
       state.conversation = JSON.parse(data).conversation_id;
     } else if (event === "error") {
       turn.ended = true;
@@ -259,15 +416,17 @@
 
   async function ask(question) {
     hideError();
-    const asked = addQuestion(question);
+    const asked = addQuestion(question, [...state.scope.values()]);
     const turn = addAnswer();
     turn.el.scrollIntoView({ block: "end" });
     setBusy(true);
     setStage(STAGES.retrieving);
+    showStage(turn, STAGES.retrieving);
     const controller = new AbortController();
     state.controller = controller;
     const body = { query: question, max_results: 5 };
     if (state.conversation) body.conversation_id = state.conversation;
+    if (state.scope.size) body.document_ids = [...state.scope.keys()];
     try {
       let response;
       try {
@@ -370,19 +529,21 @@
     zone.classList.remove("over");
     upload([...event.dataTransfer.files]);
   });
+  // A [n] marker or a source opens its passage in full; the source it names
+  // stays marked in the list once the passage is closed.
   $("messages").addEventListener("click", (event) => {
-    const marker = event.target.closest("a.marker");
-    if (!marker) return;
+    const opener = event.target.closest("a.marker, button.source");
+    if (!opener) return;
     event.preventDefault();
-    const target = document.getElementById(marker.getAttribute("href").slice(1));
-    if (!target) return;
+    const cite = citationFor(opener);
+    if (!cite) return;
     for (const old of document.querySelectorAll(".citations li.highlight")) {
       old.classList.remove("highlight");
     }
-    target.classList.add("highlight");
-    target.scrollIntoView({ block: "nearest", behavior: "smooth" });
-    target.focus({ preventScroll: true });
+    opener.closest(".answer").querySelector(`li[value="${cite.n}"]`)?.classList.add("highlight");
+    openPassage(cite);
   });
+  $("scope-clear").addEventListener("click", clearScope);
   $("menu").addEventListener("click", () => {
     const open = document.body.classList.toggle("menu-open");
     $("menu").setAttribute("aria-expanded", open ? "true" : "false");
