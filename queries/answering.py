@@ -6,6 +6,7 @@ Both query endpoints (JSON and SSE) go through here, so they answer the same way
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ from ragsite import db
 from retrieval.errors import RagError
 from retrieval.models import Document
 from retrieval.search import Passage, aretrieve
+from retrieval.trace import Trace
 
 HISTORY_TURNS = 6
 SNIPPET = 200
@@ -39,6 +41,7 @@ class Question:
     max_results: int = 5
     conversation_id: uuid.UUID | None = None
     document_ids: list[uuid.UUID] | None = None
+    received: float = field(default_factory=time.perf_counter)  # for the answer's timings
 
 
 @dataclass
@@ -54,6 +57,7 @@ class TurnState:
     info: StreamInfo = field(default_factory=StreamInfo)
     # A new conversation's search, begun while the turn's rows were written.
     search: asyncio.Future[list[Passage]] | None = None
+    trace: Trace = field(default_factory=Trace)
 
 
 def citation(number: int, passage: Passage) -> dict[str, Any]:
@@ -89,17 +93,20 @@ async def astart(question: Question) -> TurnState:
     the rows are written (`aretrieve_for` takes it up); a question refused by a
     limit drops it.
     """
+    trace = Trace(started=question.received)
     search = None
     if question.conversation_id is None:
-        search = asyncio.ensure_future(_passages(question, question.query))
+        search = asyncio.ensure_future(_passages(question, question.query, trace))
         search.add_done_callback(_consumed)
     try:
-        state = await db.in_thread(_start)(question)
+        with trace.step("turn stored"):
+            state = await db.in_thread(_start)(question)
     except BaseException:
         if search is not None:
             search.cancel()
         raise
     state.search = search
+    state.trace = trace
     return state
 
 
@@ -145,28 +152,40 @@ def _start(question: Question) -> TurnState:
 
 async def aretrieve_for(question: Question, state: TurnState) -> list[Passage]:
     """Rewrite a follow-up into a standalone question (maybe an LLM call), then search."""
-    state.standalone = await generation.standalone_question(question.query, state.history)
+    trace = state.trace
+    if state.history:
+        with trace.step("question rewritten"):
+            state.standalone = await generation.standalone_question(question.query, state.history)
+    else:
+        state.standalone = question.query
     begun, state.search = state.search, None
     if begun is not None and state.standalone == question.query:
         state.passages = await begun
     else:
         if begun is not None:
             begun.cancel()
-        state.passages = await _passages(question, state.standalone)
+            trace.clear_searches()
+        state.passages = await _passages(question, state.standalone, trace)
+    trace.mark("passages found")
     return state.passages
 
 
-async def _passages(question: Question, query: str) -> list[Passage]:
-    passages = await aretrieve(
-        question.owner_id,
-        query,
-        max_results=question.max_results,
-        document_ids=[str(d) for d in question.document_ids]
-        if question.document_ids is not None
-        else None,
-    )
+async def _passages(question: Question, query: str, trace: Trace) -> list[Passage]:
+    with trace.step("retrieval"):
+        passages = await aretrieve(
+            question.owner_id,
+            query,
+            max_results=question.max_results,
+            document_ids=[str(d) for d in question.document_ids]
+            if question.document_ids is not None
+            else None,
+            trace=trace,
+        )
     if passages:  # a document deleted a moment ago may still have chunks in the store
-        live = await db.in_thread(_existing)(question.owner_id, {p.document_id for p in passages})
+        with trace.step("documents checked"):
+            live = await db.in_thread(_existing)(
+                question.owner_id, {p.document_id for p in passages}
+            )
         passages = [p for p in passages if p.document_id in live]
     return passages
 
@@ -180,11 +199,13 @@ async def astream_tokens(question: Question, state: TurnState):
     """Answer text as it is generated, with invented [n] markers removed."""
     markers = MarkerFilter(len(state.passages))
     lines = LineEndings()  # so the saved answer is the text clients receive
+    state.trace.mark("model asked")
     async for text in generation.stream_answer(
         question.query, state.passages, state.history, info=state.info
     ):
         safe = markers.feed(lines.feed(text))
         if safe:
+            state.trace.mark("first token")
             state.answer += safe
             yield safe
     rest = markers.flush()
@@ -203,6 +224,8 @@ async def afinish(state: TurnState, status: str) -> Message:
         "interrupted" if status == Message.Status.INTERRUPTED else ""
     )
     reply.answering_until = None
+    state.trace.mark("answer ended")
+    reply.trace = state.trace.as_dict()
     await db.in_thread(_finish)(reply, state.conversation.pk)
     return reply
 
@@ -218,7 +241,14 @@ def release(state: TurnState) -> None:
 def _finish(reply: Message, conversation_id: uuid.UUID) -> None:
     with transaction.atomic():
         reply.save(
-            update_fields=["text", "status", "citations", "finish_reason", "answering_until"]
+            update_fields=[
+                "text",
+                "status",
+                "citations",
+                "finish_reason",
+                "answering_until",
+                "trace",
+            ]
         )
         Conversation.objects.filter(pk=conversation_id).update(updated=timezone.now())
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, serializers, viewsets
+from rest_framework.decorators import action
+from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -122,6 +124,26 @@ class ConversationDetailSerializer(ConversationSerializer):
         fields = [*ConversationSerializer.Meta.fields, "messages"]
 
 
+class TraceSerializer(serializers.Serializer):
+    message_id = serializers.UUIDField()
+    question = serializers.CharField(help_text="what was searched: the question or its rewrite")
+    timings_ms = serializers.DictField(
+        child=serializers.FloatField(), help_text="how long each step took"
+    )
+    since_question_ms = serializers.DictField(
+        child=serializers.FloatField(), help_text="when the passages, the first token, the end came"
+    )
+    searches = serializers.ListField(
+        child=serializers.DictField(), help_text="each search: mode, weight, ms, hits with scores"
+    )
+    expansion = serializers.ListField(
+        child=serializers.DictField(), help_text="passages the graph expansion added, and from"
+    )
+    chosen = serializers.ListField(
+        child=serializers.DictField(), help_text="the passages given to the model, as cited [n]"
+    )
+
+
 class ConversationViewSet(
     mixins.ListModelMixin,
     mixins.RetrieveModelMixin,
@@ -146,3 +168,13 @@ class ConversationViewSet(
         if self.action == "retrieve":
             return ConversationDetailSerializer
         return ConversationSerializer
+
+    @extend_schema(responses=TraceSerializer)
+    @action(detail=True, methods=["get"], url_path=r"messages/(?P<message_id>[0-9a-f-]{36})/trace")
+    def trace(self, request: Request, pk: str, message_id: str) -> Response:
+        """How an answer was found: what each search returned, with scores and timings."""
+        conversation = self.get_object()
+        reply = conversation.messages.filter(pk=message_id).exclude(trace={}).first()
+        if reply is None:
+            raise NotFound("No trace is kept for this message.")
+        return Response({"message_id": str(reply.pk), **reply.trace})

@@ -47,6 +47,8 @@ class Message(models.Model):
     text = models.TextField(blank=True)
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.COMPLETE)
     citations = models.JSONField(default=list, blank=True)
+    # How the answer was found (retrieval.trace): searches, scores, timings.
+    trace = models.JSONField(default=dict, blank=True)
     finish_reason = models.CharField(max_length=32, blank=True)
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     # Set while an answer is being written (queries/limits.py counts them); null after.

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -41,6 +42,7 @@ _DONE = object()
 
 @async_api_view("POST")
 async def query_stream(request: HttpRequest, user: Any) -> HttpResponse:
+    received = time.perf_counter()
     payload = json_object(request)
     serializer = QuerySerializer(data=payload, context={"owner_id": user.pk})
     if payload.get("document_ids") is not None:  # only a document list reads the database
@@ -50,6 +52,7 @@ async def query_stream(request: HttpRequest, user: Any) -> HttpResponse:
     if not valid:
         return JsonResponse(invalid_fields(dict(serializer.errors)), status=400)
     question = serializer.question()
+    question.received = received
     slot = admission.admit()  # a full process says so before the stream starts
     try:
         preparing = await admission.prepare()  # a process slow to prepare, too

@@ -30,6 +30,7 @@ from retrieval.questions import (
     key_terms,
     question_parts,
 )
+from retrieval.trace import Trace
 
 # Reciprocal rank fusion constant (Cormack et al.); 60 is the usual choice.
 RRF_K = 60
@@ -100,22 +101,30 @@ async def aretrieve(
     document_ids: Sequence[str] | None = None,
     mode: Mode = Mode.GRAPH,
     floor: float = RELEVANCE_FLOOR,
+    trace: Trace | None = None,
 ) -> list[Passage]:
-    """The owner's passages for `query`, best first; empty when nothing clears the floor."""
+    """The owner's passages for `query`, best first; empty when nothing clears the floor.
+
+    `trace`, when given, records what each step found and how long it took."""
+    trace = trace if trace is not None else Trace()
+    trace.question = query
     if document_ids is not None and not document_ids:
         return []
     store = await aget_store()
     parts = question_parts(query)
     asks = [query, *parts] if len(parts) > 1 else [query]
-    vector, *part_vectors = await asyncio.gather(*(aembed_query(text) for text in asks))
+    with trace.step("query embedding"):
+        vector, *part_vectors = await asyncio.gather(*(aembed_query(text) for text in asks))
     searched = Searched(
         query,
         vector,
         [_towards(vector, part) for part in part_vectors],
         [f"{part} {REASON_WORDS}" for part in parts if len(parts) > 1 and asks_why(part)],
     )
-    async with _turn():
-        return await _search(store, owner_id, searched, max_results, document_ids, mode, floor)
+    async with _turn(trace):
+        return await _search(
+            store, owner_id, searched, max_results, document_ids, mode, floor, trace
+        )
 
 
 @dataclass(frozen=True)
@@ -148,14 +157,15 @@ def _gate() -> asyncio.Semaphore:
 
 
 @asynccontextmanager
-async def _turn() -> AsyncIterator[None]:
+async def _turn(trace: Trace) -> AsyncIterator[None]:
     """Searches take turns, as many at a time per process as the store's pool can
     serve (each runs up to two queries at once): under a burst, questions queue
     here in order instead of timing out on the pool while the process catches up."""
     gate = _gate()
     try:
-        async with asyncio.timeout(SEARCH_QUEUE_SECONDS):
-            await gate.acquire()
+        with trace.step("waiting for a turn to search"):
+            async with asyncio.timeout(SEARCH_QUEUE_SECONDS):
+                await gate.acquire()
     except TimeoutError:
         raise StoreError(StoreError.BUSY) from None
     try:
@@ -172,34 +182,42 @@ async def _search(
     document_ids: Sequence[str] | None,
     mode: Mode,
     floor: float,
+    trace: Trace,
 ) -> list[Passage]:
     candidates = max(max_results * 4, 20)
     vector = searched.vector
 
     # Both rankings at once: the store answers them side by side.
     searches: list[tuple[float, Awaitable[list[Hit]]]] = []
+
+    def add(name: str, weight: float, search: Awaitable[list[Hit]]) -> None:
+        searches.append((weight, trace.search(name, weight, search)))
+
     if mode != Mode.FULLTEXT:
-        searches.append(
-            (VECTOR_WEIGHT, store.vector_search(owner_id, vector, candidates, document_ids))
-        )
+        vectors = store.vector_search(owner_id, vector, candidates, document_ids)
+        add("vector", VECTOR_WEIGHT, vectors)
     if mode != Mode.VECTOR:
-        searches.append(
-            (
-                FULLTEXT_WEIGHT,
-                store.fulltext_search(owner_id, searched.text, candidates, document_ids, vector),
-            )
+        add(
+            "fulltext",
+            FULLTEXT_WEIGHT,
+            store.fulltext_search(owner_id, searched.text, candidates, document_ids, vector),
         )
     if mode != Mode.FULLTEXT:
         for part in searched.part_vectors:
-            searches.append(
-                (PART_WEIGHT, store.vector_search(owner_id, part, candidates, document_ids))
+            add(
+                "vector, one part of the question",
+                PART_WEIGHT,
+                store.vector_search(owner_id, part, candidates, document_ids),
             )
     reason_searches = searched.reason_queries if mode != Mode.VECTOR else []
     for words in reason_searches:
-        searches.append(
-            (PART_WEIGHT, store.fulltext_search(owner_id, words, candidates, document_ids, vector))
+        add(
+            "fulltext, with the words a reason is given in",
+            PART_WEIGHT,
+            store.fulltext_search(owner_id, words, candidates, document_ids, vector),
         )
-    found = await asyncio.gather(*(search for _, search in searches))
+    with trace.step("searches"):
+        found = await asyncio.gather(*(search for _, search in searches))
     rankings = [(weight, hits) for (weight, _), hits in zip(searches, found, strict=True)]
     # The first passage each reason search (the last searches) found that gives a reason.
     reasons = {
@@ -221,7 +239,12 @@ async def _search(
 
     if mode == Mode.GRAPH and relevant:
         seeds = relevant[:max_results]
-        for hit in await store.expand(owner_id, seeds, document_ids=document_ids, embedding=vector):
+        with trace.step("graph expansion"):
+            expanded = await store.expand(
+                owner_id, seeds, document_ids=document_ids, embedding=vector
+            )
+        trace.expanded(expanded)
+        for hit in expanded:
             if hit.chunk_id not in hits:
                 hits[hit.chunk_id] = hit
                 similarity[hit.chunk_id] = hit.similarity or 0.0
@@ -240,6 +263,7 @@ async def _search(
         chosen = relevant[:max_results]
     else:
         chosen = _with_what_is_asked(searched.text, relevant, hits, max_results, reasons)
+    trace.choose(chosen, fused, similarity)
     return [_passage(hits[cid], similarity[cid]) for cid in chosen]
 
 

@@ -226,6 +226,36 @@ def test_a_conversation_is_renamed_by_its_owner_only(api, alice, bob, alice_falc
     assert api.get(path).json()["title"] == "Nesting"
 
 
+def test_an_answer_keeps_a_trace_of_how_it_was_found_for_its_owner(api, alice, bob, alice_falcons):
+    as_user(api, login(api, "alice", "alice-pass-123"))
+    answer = api.post("/api/query/", {"query": "How fast is a peregrine falcon?"}, format="json")
+    body = answer.json()
+    path = f"/api/conversations/{body['conversation_id']}/messages/{body['message_id']}/trace/"
+
+    trace = api.get(path)
+
+    assert trace.status_code == 200, trace.content
+    found = trace.json()
+    assert found["question"] == "How fast is a peregrine falcon?"
+    modes = {search["mode"] for search in found["searches"]}
+    assert {"vector", "fulltext"} <= modes
+    cited = [c["chunk_id"] for c in body["citations"]]
+    assert [c["chunk_id"] for c in found["chosen"]] == cited  # [n] in the trace is [n] cited
+    assert all(c["found_by"] for c in found["chosen"])
+    vector = next(s for s in found["searches"] if s["mode"] == "vector")
+    assert vector["hits"][0]["similarity"] > 0.3 and vector["hits"][0]["filename"] == "falcons.txt"
+    steps, since = found["timings_ms"], found["since_question_ms"]
+    assert {"turn stored", "query embedding", "searches", "retrieval"} <= set(steps)
+    assert {"passages found", "first token", "answer ended"} <= set(since)
+    assert 0 < steps["query embedding"] <= steps["retrieval"] <= since["first token"]
+    question = Message.objects.get(conversation_id=body["conversation_id"], role="user")
+    no_trace = f"/api/conversations/{body['conversation_id']}/messages/{question.pk}/trace/"
+    assert api.get(no_trace).status_code == 404
+
+    as_user(api, login(api, "bob", "bob-pass-123"))
+    assert api.get(path).status_code == 404
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize(
     ("reply", "status", "code"),
