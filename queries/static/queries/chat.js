@@ -20,6 +20,7 @@
   const { addAnswer, citationFor, markEnded, renderAnswer, renderCitations, showStage, stopTyping } =
     window.AnswerView;
   const { openPassage } = window.PassageView;
+  const { openTrace } = window.TraceView;
 
   // --- messages and errors -------------------------------------------------
   function showError(error) {
@@ -333,6 +334,7 @@
         renderCitations(turn);
         if (message.status !== "complete") markEnded(turn, message.status === "interrupted"
           ? "Stopped before the end." : "This answer failed.");
+        offerTrace(turn, id, message.id);
       }
     }
     closeMenu();
@@ -378,6 +380,16 @@
     return bubble;
   }
 
+  // Under an answer: what was searched, found and chosen for it, and how long each step took.
+  function offerTrace(turn, conversationId, messageId) {
+    const open = document.createElement("button");
+    open.type = "button";
+    open.className = "link trace-link";
+    open.textContent = "How this answer was found";
+    open.addEventListener("click", () => openTrace(conversationId, messageId));
+    turn.el.append(open);
+  }
+
   function setBusy(busy) {
     $("send").disabled = busy;
     $("stop").disabled = !busy;
@@ -406,7 +418,9 @@
     } else if (event === "done") {
       turn.ended = true;
       stopTyping(turn);
-      state.conversation = JSON.parse(data).conversation_id;
+      const done = JSON.parse(data);
+      state.conversation = done.conversation_id;
+      offerTrace(turn, done.conversation_id, done.message_id);
     } else if (event === "error") {
       turn.ended = true;
       failed(turn);

@@ -161,3 +161,30 @@ def test_a_question_about_chosen_documents_searches_only_them(page: Page, app: L
     expect(last_answer(page).locator(".answer-text")).to_contain_text("Peregrines")
     expect_idle(page)
     assert "document_ids" not in sent[-1]
+
+
+def test_an_answer_shows_how_it_was_found(page: Page, falcons, model):
+    """Under an answer: the searches, the passages chosen with what found them, the timings."""
+    model.replies.append(Reply(["Peregrines ", "dive ", "fast ", "[1]."]))
+    ask(page, "How fast does a peregrine falcon dive?")
+    answer = last_answer(page)
+    expect(answer.locator(".answer-text")).to_contain_text("fast [1].")
+    expect_idle(page)
+
+    answer.get_by_role("button", name="How this answer was found").click()
+
+    dialog = page.get_by_role("dialog")
+    expect(dialog).to_contain_text("Searched for: “How fast does a peregrine falcon dive?”")
+    chosen = dialog.locator("table").first
+    expect(chosen.locator("tr").nth(1)).to_contain_text("[1]")
+    expect(chosen.locator("tr").nth(1)).to_contain_text("falcons.txt")
+    expect(chosen.locator("tr").nth(1)).to_contain_text("vector")
+    expect(dialog.locator("summary", has_text="fulltext")).to_have_count(1)
+    expect(dialog).to_contain_text("query embedding")
+    screenshot(page, "chat-trace.png")
+    page.keyboard.press("Escape")
+
+    page.reload()  # a reopened conversation offers it too
+    page.locator("#conversations button.conversation").first.click()
+    page.get_by_role("button", name="How this answer was found").click()
+    expect(page.get_by_role("dialog")).to_contain_text("falcons.txt")
