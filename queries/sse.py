@@ -22,10 +22,12 @@ def _lf(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
-def event(name: str, data: Any) -> str:
+def event(name: str, data: Any, id: str | None = None) -> str:
+    """One event; its `id` is what a client sends back as Last-Event-ID to resume."""
     text = data if isinstance(data, str) else json.dumps(data, ensure_ascii=False)
     lines = _lf(text).split("\n")
-    return f"event: {name}\n" + "".join(f"data: {line}\n" for line in lines) + "\n"
+    head = f"id: {id}\nevent: {name}\n" if id is not None else f"event: {name}\n"
+    return head + "".join(f"data: {line}\n" for line in lines) + "\n"
 
 
 class LineEndings:

@@ -24,10 +24,10 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from queries import admission, answering
+from queries import admission, answering, resume
 from queries.api import QuerySerializer
 from queries.models import Message
-from queries.sse import KEEP_ALIVE, EventStreamResponse, event
+from queries.sse import KEEP_ALIVE, EventStreamResponse
 from ragsite import db
 from ragsite.api_errors import invalid_fields
 from ragsite.async_api import async_api_view, json_object
@@ -77,7 +77,25 @@ async def query_stream(request: HttpRequest, user: Any) -> HttpResponse:
     # once the passages are found.
     response = EventStreamResponse(answer_events(question, state, preparing), on_close=closed)
     response["X-Conversation-Id"] = str(state.conversation.pk)
+    response["X-Message-Id"] = str(state.reply.pk)  # to resume it after a lost connection
     return response
+
+
+@async_api_view("GET")
+async def resume_stream(request: HttpRequest, user: Any, message_id: Any) -> HttpResponse:
+    """GET /api/query/stream/<message id>/: the events of one of the caller's answers
+    after the Last-Event-ID given, then the rest as it comes (queries/resume.py)."""
+    reply = await db.in_thread(
+        Message.objects.filter(pk=message_id, owner_id=user.pk, role=Message.Role.ASSISTANT).first
+    )()
+    if reply is None:
+        missing = {"detail": "That answer does not exist.", "code": "not_found"}
+        return JsonResponse(missing, status=404)
+    last = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
+    progress = resume.Progress.after(last)
+    if progress.ended:  # nothing left: 204 tells an EventSource not to come back
+        return HttpResponse(status=204)
+    return EventStreamResponse(resume.resumed(reply, progress))
 
 
 _letting_go: set[asyncio.Future[Any]] = set()
@@ -117,8 +135,9 @@ async def answer_events(
     status = Message.Status.INTERRUPTED
     queue: asyncio.Queue[Any] = asyncio.Queue()
     producer: asyncio.Task[None] | None = None
+    live = resume.begin(str(state.reply.pk))
     try:
-        yield event("status", {"stage": "retrieving"})
+        yield live.frame("status", {"stage": "retrieving"})
         producer = asyncio.create_task(_produce(question, state, queue, preparing))
         finished = False
         while not finished:
@@ -138,7 +157,7 @@ async def answer_events(
                     if written:
                         yield "".join(written)
                     raise item
-                written.append(event(*item))
+                written.append(live.frame(*item))
                 if queue.empty():
                     break
                 item = queue.get_nowait()
@@ -146,7 +165,7 @@ async def answer_events(
                 yield "".join(written)
         status = Message.Status.COMPLETE
         message = await answering.afinish(state, status)
-        yield event(
+        yield live.frame(
             "done",
             {
                 "conversation_id": str(state.conversation.pk),
@@ -160,7 +179,7 @@ async def answer_events(
         safe = error.message if isinstance(error, RagError) else STREAM_FAILED
         code = error.code if isinstance(error, RagError) else "stream_failed"
         await _save(state, status)
-        yield event("error", {"message": safe, "code": code})
+        yield live.frame("error", {"message": safe, "code": code})
     finally:
         if producer is not None and not producer.done():
             producer.cancel()
@@ -169,6 +188,7 @@ async def answer_events(
         preparing.release()
         if status == Message.Status.INTERRUPTED:
             await asyncio.shield(_save(state, status))
+        resume.end(str(state.reply.pk), live)
 
 
 async def _produce(

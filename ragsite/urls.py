@@ -8,7 +8,7 @@ from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.routers import SimpleRouter
 
 from queries.api import ConversationViewSet, QueryView
-from queries.stream import query_stream
+from queries.stream import query_stream, resume_stream
 from ragsite.accounts import LogoutView, RefreshView, RegisterView, TokenView, signup
 from ragsite.health import healthz
 from retrieval.api import DocumentViewSet
@@ -31,6 +31,7 @@ api = [
     path("auth/register/", RegisterView.as_view(), name="register"),
     path("query/", QueryView.as_view(), name="query"),
     path("query/stream/", query_stream, name="query-stream"),
+    path("query/stream/<uuid:message_id>/", resume_stream, name="query-stream-resume"),
     path("schema/", SpectacularAPIView.as_view(permission_classes=readers), name="schema"),
     path("docs/", docs, name="docs"),
     *router.urls,

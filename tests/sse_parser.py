@@ -18,6 +18,7 @@ from dataclasses import dataclass
 class Event:
     event: str
     data: str
+    id: str = ""  # the last event id seen so far, as EventSource keeps it
 
 
 _LINE = re.compile(r"\r\n|\n|\r")
@@ -28,6 +29,7 @@ class Parser:
         self._buffer = ""
         self._data: list[str] = []
         self._event = ""
+        self._id = ""
         self.comments: list[str] = []
 
     def feed(self, text: str) -> list[Event]:
@@ -50,7 +52,7 @@ class Parser:
             name = self._event or "message"
             had_data = bool(self._data)
             self._data, self._event = [], ""
-            return Event(name, data) if had_data else None
+            return Event(name, data, self._id) if had_data else None
         if line.startswith(":"):
             self.comments.append(line[1:].removeprefix(" "))
             return None
@@ -60,6 +62,8 @@ class Parser:
             self._event = value
         elif field == "data":
             self._data.append(value)
+        elif field == "id" and "\0" not in value:
+            self._id = value
         return None
 
 
