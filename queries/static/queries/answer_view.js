@@ -46,6 +46,7 @@
   // Until the first token: the dots and what is being done ("Searching…").
   function showStage(turn, text) {
     turn.stage.textContent = text;
+    if (!turn.typing.isConnected && !turn.ended) turn.body.after(turn.typing); // reconnecting
   }
 
   function stopTyping(turn) {

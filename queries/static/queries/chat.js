@@ -428,6 +428,73 @@
     }
   }
 
+  const RESUME_TRIES = 5;
+  const RESUME_WAIT_MS = 500;
+
+  function pause(ms, signal) {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(resolve, ms);
+      signal.addEventListener("abort", () => {
+        clearTimeout(timer);
+        reject(new DOMException("Stopped", "AbortError"));
+      }, { once: true });
+    });
+  }
+
+  // Read an answer's events to the end of the response. Returns null when the
+  // body ended normally, or an ApiError when the connection dropped.
+  async function readEvents(response, turn, controller) {
+    const reader = response.body.getReader();
+    const decoder = new TextDecoder();
+    const parser = new SSEParser((event, data, id) => {
+      if (id) turn.lastId = id;
+      handleEvent(turn, event, data);
+    });
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (error) {
+        if (controller.signal.aborted) throw error;
+        return new ApiError("The connection dropped before the answer was complete. " +
+          "Please ask again.", 0, "network");
+      }
+      if (chunk.done) {
+        parser.end();
+        return turn.ended ? null : new ApiError("", 0, "incomplete");
+      }
+      parser.feed(decoder.decode(chunk.value, { stream: true }));
+    }
+  }
+
+  // The rest of an answer after its last event received (Last-Event-ID). Returns
+  // null when it has come whole, an ApiError worth another try, or throws when
+  // trying again is no use (the answer is gone, the session ended).
+  async function resumeAnswer(messageId, turn, controller) {
+    let response;
+    try {
+      response = await fetch(`/api/query/stream/${messageId}/`, {
+        credentials: "same-origin",
+        headers: turn.lastId ? { "Last-Event-ID": turn.lastId } : {},
+        signal: controller.signal,
+      });
+    } catch (error) {
+      if (controller.signal.aborted) throw error;
+      return new ApiError("The connection dropped before the answer was complete. " +
+        "Please ask again.", 0, "network");
+    }
+    if (response.status === 204) {
+      turn.ended = true; // everything had come
+      return null;
+    }
+    if (!response.ok) {
+      const refused = await refusal(response);
+      if (refused.code === "session_expired") throw refused;
+      throw new ApiError("The answer stopped unexpectedly. Please ask again.", 0, "incomplete");
+    }
+    return readEvents(response, turn, controller);
+  }
+
   async function ask(question) {
     hideError();
     const asked = addQuestion(question, [...state.scope.values()]);
@@ -465,28 +532,21 @@
       // Known before the first token, so a stopped or failed first answer
       // still leaves the follow-up in the same conversation.
       state.conversation = response.headers.get("X-Conversation-Id") || state.conversation;
-      const reader = response.body.getReader();
-      const decoder = new TextDecoder();
-      const parser = new SSEParser((event, data) => handleEvent(turn, event, data));
-      for (;;) {
-        let chunk;
-        try {
-          chunk = await reader.read();
-        } catch (error) {
-          if (controller.signal.aborted) throw error;
-          throw new ApiError("The connection dropped before the answer was complete. " +
-            "Please ask again.", 0, "network");
-        }
-        if (chunk.done) {
-          parser.end();
-          break;
-        }
-        parser.feed(decoder.decode(chunk.value, { stream: true }));
+      const messageId = response.headers.get("X-Message-Id");
+      let lost = await readEvents(response, turn, controller);
+      // A connection lost mid-answer (a network change, a proxy giving up): the
+      // answer goes on being written on the server; ask for what was missed.
+      for (let attempt = 0; lost && !turn.ended && messageId && attempt < RESUME_TRIES; attempt++) {
+        showStage(turn, "Connection lost: reconnecting…");
+        setStage("Connection lost: reconnecting…");
+        await pause(RESUME_WAIT_MS * 2 ** attempt, controller.signal);
+        lost = await resumeAnswer(messageId, turn, controller);
       }
       if (!turn.ended) {
-        // Cut before its last event (a proxy or the network gave up): failed
-        // like any other broken answer, so it stays marked after the alert goes.
-        throw new ApiError("The answer stopped unexpectedly. Please ask again.", 0, "incomplete");
+        // Cut before its last event and not to be resumed: failed like any other
+        // broken answer, so it stays marked after the alert goes.
+        throw new ApiError(lost && lost.message ? lost.message
+          : "The answer stopped unexpectedly. Please ask again.", 0, "incomplete");
       }
     } catch (error) {
       if (controller.signal.aborted) {

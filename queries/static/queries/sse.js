@@ -1,7 +1,8 @@
 // A Server-Sent Events parser following the HTML standard's event-stream
 // interpretation, for streams read with fetch() (EventSource cannot POST).
 // Lines end in CRLF, LF or CR; one space after the colon is dropped; data
-// lines join with LF; an event with no data line is not dispatched.
+// lines join with LF; an event with no data line is not dispatched; the last
+// id seen goes with each event (to resume from with Last-Event-ID).
 "use strict";
 
 class SSEParser {
@@ -11,6 +12,7 @@ class SSEParser {
     this.buffer = "";
     this.data = [];
     this.event = "";
+    this.lastId = ""; // kept from event to event, as EventSource keeps it
   }
 
   feed(text) {
@@ -33,7 +35,9 @@ class SSEParser {
 
   line(line) {
     if (line === "") {
-      if (this.data.length) this.onEvent(this.event || "message", this.data.join("\n"));
+      if (this.data.length) {
+        this.onEvent(this.event || "message", this.data.join("\n"), this.lastId);
+      }
       this.data = [];
       this.event = "";
       return;
@@ -47,6 +51,7 @@ class SSEParser {
     const value = colon === -1 ? "" : line.slice(colon + 1).replace(/^ /, "");
     if (field === "event") this.event = value;
     else if (field === "data") this.data.push(value);
+    else if (field === "id" && !value.includes("\0")) this.lastId = value;
   }
 }
 

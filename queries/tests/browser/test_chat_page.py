@@ -277,16 +277,15 @@ def test_an_answer_cut_off_by_the_model_server_shows_what_came_and_can_be_asked_
     expect_asking_again_works(page, model)
 
 
-def test_a_stream_cut_before_its_last_event_says_the_answer_stopped(page, falcons, model):
-    """A proxy ending the event stream before `done` leaves the partial answer and an alert."""
-    kept: list[str] = []
+def cut_after_three_tokens(kept: list[str]):
+    """A proxy that passes on the app's real answer up to its third token, then ends it."""
 
-    def cut_after_three_tokens(route):
-        whole = route.fetch()  # the app's real answer, of which a proxy passes on the start
+    def handle(route):
+        whole = route.fetch()
         tokens = 0
         for frame in whole.text().split("\n\n"):
             kept.append(frame)
-            tokens += frame.startswith("event: token")
+            tokens += "event: token" in frame
             if tokens == 3:
                 break
         route.fulfill(
@@ -294,15 +293,49 @@ def test_a_stream_cut_before_its_last_event_says_the_answer_stopped(page, falcon
             headers={
                 "Content-Type": whole.headers["content-type"],
                 "X-Conversation-Id": whole.headers["x-conversation-id"],
+                "X-Message-Id": whole.headers["x-message-id"],
             },
             body="\n\n".join(kept) + "\n\n",
         )
 
-    page.route(STREAM, cut_after_three_tokens, times=1)
+    return handle
+
+
+def test_a_stream_cut_before_its_last_event_is_resumed_and_completes(page, falcons, model):
+    """The page asks again for what it missed after the last event it got, and shows it."""
+    kept: list[str] = []
+    resumed: list[dict] = []
+    page.on(
+        "request",
+        lambda r: resumed.append(r.headers) if re.search(r"/stream/[0-9a-f-]{36}/$", r.url) else 0,
+    )
+    page.route(STREAM, cut_after_three_tokens(kept), times=1)
+    model.replies.append(Reply(NEST))
+    ask(page, "Where do peregrine falcons nest?")
+
+    answer = last_answer(page)
+    expect(answer.locator(".answer-text")).to_have_text(
+        "Peregrine falcons nest on cliffs and buildings [1]."
+    )
+    expect_idle(page)
+    assert not [frame for frame in kept if "event: done" in frame or "event: error" in frame]
+    assert len(resumed) == 1 and re.fullmatch(r"t\d+", resumed[0]["last-event-id"]), resumed
+    expect(page.get_by_role("alert")).to_be_hidden()
+    expect(answer).not_to_have_class(re.compile(r"\bfailed\b"))
+    expect(answer.locator(".citations li")).to_have_count(1)  # the sources once, not twice
+
+
+def test_a_stream_that_cannot_be_resumed_says_the_answer_stopped(page, falcons, model):
+    """When the answer cannot be fetched again, the partial answer stays with an alert."""
+    kept: list[str] = []
+    page.route(STREAM, cut_after_three_tokens(kept), times=1)
+    page.route(
+        re.compile(r".*/api/query/stream/[0-9a-f-]{36}/$"),
+        lambda route: route.fulfill(status=502, body="Bad Gateway"),
+    )
     model.replies.append(Reply(NEST))
     ask(page, "Where do peregrine falcons nest?")
     expect_cut_answer(page, "The answer stopped unexpectedly. Please ask again.")
-    assert not [frame for frame in kept if "event: done" in frame or "event: error" in frame]
     expect_asking_again_works(page, model)
 
 
