@@ -17,7 +17,12 @@ STREAM_DESCRIPTION = """Ask a question; the answer arrives as Server-Sent Events
   `error` `{"message", "code"}` when the answer fails after the stream started
 
 A `: keep-alive` comment is sent after 15 s of silence. Problems found before the stream
-starts are answered with a JSON error and a 4xx status."""
+starts are answered with a JSON error and a 4xx status.
+
+Every event has an `id` (`s1`, `c`, `s2`, `t<characters of the answer so far>`, `d`, `e`)
+and the response an `X-Message-Id` header: after a lost connection,
+`GET /api/query/stream/{message_id}/` with `Last-Event-ID` sends the events that came
+after that one, then the rest as it is written (204 when nothing is left)."""
 
 
 def add_stream_operation(
@@ -39,4 +44,35 @@ def add_stream_operation(
         **{code: response for code, response in base.get("responses", {}).items() if code != "200"},
     }
     paths["/api/query/stream/"] = {"post": operation}
+    paths["/api/query/stream/{message_id}/"] = {"get": _resume_operation(operation)}
     return result
+
+
+def _resume_operation(stream: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "operationId": "query_stream_resume",
+        "summary": "Resume an answer's event stream after a lost connection",
+        "description": "The events of one of your answers after the one whose id is given "
+        "in `Last-Event-ID` (all of them without it), then the rest as it is written.",
+        "tags": stream.get("tags", []),
+        "security": stream.get("security", []),
+        "parameters": [
+            {
+                "name": "message_id",
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "format": "uuid"},
+            },
+            {
+                "name": "Last-Event-ID",
+                "in": "header",
+                "required": False,
+                "schema": {"type": "string"},
+            },
+        ],
+        "responses": {
+            "200": stream["responses"]["200"],
+            "204": {"description": "Nothing is left to send"},
+            "404": {"description": "No such answer of yours"},
+        },
+    }
