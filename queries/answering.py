@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from queries import generation, limits
+from queries import comparison, generation, limits
 from queries.citations import MarkerFilter
 from queries.generation import StreamInfo, Turn
 from queries.models import Conversation, Message
@@ -23,6 +23,7 @@ from queries.sse import LineEndings
 from ragsite import db
 from retrieval.errors import RagError
 from retrieval.models import Document
+from retrieval.questions import asks_to_compare
 from retrieval.search import Passage, aretrieve
 from retrieval.trace import Trace
 
@@ -41,6 +42,7 @@ class Question:
     max_results: int = 5
     conversation_id: uuid.UUID | None = None
     document_ids: list[uuid.UUID] | None = None
+    compare: bool = False  # search each of document_ids on its own
     received: float = field(default_factory=time.perf_counter)  # for the answer's timings
 
 
@@ -171,22 +173,35 @@ async def aretrieve_for(question: Question, state: TurnState) -> list[Passage]:
 
 
 async def _passages(question: Question, query: str, trace: Trace) -> list[Passage]:
-    with trace.step("retrieval"):
-        passages = await aretrieve(
+    chosen = [str(d) for d in question.document_ids] if question.document_ids is not None else None
+
+    async def search(document_ids: list[str] | None, max_results: int) -> list[Passage]:
+        return await aretrieve(
             question.owner_id,
             query,
-            max_results=question.max_results,
-            document_ids=[str(d) for d in question.document_ids]
-            if question.document_ids is not None
-            else None,
+            max_results=max_results,
+            document_ids=document_ids,
             trace=trace,
         )
+
+    compared = None
+    if question.compare or asks_to_compare(query):
+        compared = await db.in_thread(comparison.documents_to_compare)(
+            question.owner_id, query, chosen, question.compare
+        )
+    with trace.step("retrieval"):
+        if compared:
+            trace.compared = compared
+            passages = await comparison.each_document(compared, question.max_results, search)
+        else:
+            passages = await search(chosen, question.max_results)
     if passages:  # a document deleted a moment ago may still have chunks in the store
         with trace.step("documents checked"):
             live = await db.in_thread(_existing)(
                 question.owner_id, {p.document_id for p in passages}
             )
         passages = [p for p in passages if p.document_id in live]
+    trace.keep([p.chunk_id for p in passages])
     return passages
 
 

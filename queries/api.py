@@ -50,6 +50,18 @@ class QuerySerializer(serializers.Serializer):
         max_length=500,
         help_text="search only these of your documents",
     )
+    compare = serializers.BooleanField(
+        default=False,
+        help_text="compare the documents of document_ids: each is searched on its own and "
+        "the answer cites each of them",
+    )
+
+    def validate(self, data: dict[str, Any]) -> dict[str, Any]:
+        if data.get("compare") and len(data.get("document_ids") or []) < 2:
+            raise serializers.ValidationError(
+                {"compare": "Choose at least two documents (document_ids) to compare."}
+            )
+        return data
 
     def validate_document_ids(self, value: list | None) -> list | None:
         if value is None:
@@ -71,6 +83,7 @@ class QuerySerializer(serializers.Serializer):
             max_results=data["max_results"],
             conversation_id=data["conversation_id"],
             document_ids=data["document_ids"],
+            compare=data["compare"],
         )
 
 

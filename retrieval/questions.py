@@ -90,6 +90,16 @@ def asks_across_files(question: str) -> bool:
     return _ACROSS_FILES.search(question) is not None
 
 
+_COMPARES = re.compile(
+    r"\b(?:compar\w*|contrast\w*|differ\w*|versus|vs\.?|same as|similarit\w*)(?!\w)", re.I
+)
+
+
+def asks_to_compare(question: str) -> bool:
+    """Whether the question sets things side by side ("compare the brief and the budget")."""
+    return _COMPARES.search(question) is not None
+
+
 # The words a reason is given with, in the documents people write.
 REASON_WORDS = "because reason due caused"
 

@@ -33,6 +33,8 @@ class Trace:
     searches: list[dict[str, Any]] = field(default_factory=list)
     expansion: list[dict[str, Any]] = field(default_factory=list)
     chosen: list[dict[str, Any]] = field(default_factory=list)
+    compared: list[str] = field(default_factory=list)  # documents searched one by one
+    _picked: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     @contextmanager
     def step(self, name: str) -> Iterator[None]:
@@ -72,19 +74,25 @@ class Trace:
                 found_by.setdefault(hit["chunk_id"], []).append(search["mode"])
         for hit in self.expansion:
             found_by.setdefault(hit["chunk_id"], []).append("graph")
-        self.chosen = [
-            {
-                "n": n,
+        for cid in chosen:
+            self._picked[cid] = {
                 "chunk_id": cid,
                 "fused": round(fused.get(cid, 0.0), 5),
                 "similarity": round(similarity.get(cid, 0.0), 4),
                 "found_by": sorted(set(found_by.get(cid, []))),
             }
-            for n, cid in enumerate(chosen, start=1)
+        self.keep(chosen)
+
+    def keep(self, chunk_ids: list[str]) -> None:
+        """The passages given to the model, numbered as they are cited (after those of
+        a deleted document are dropped, or the searches of a comparison merged)."""
+        self.chosen = [
+            {"n": n} | self._picked[cid]
+            for n, cid in enumerate((c for c in chunk_ids if c in self._picked), start=1)
         ]
 
     def clear_searches(self) -> None:
-        self.searches, self.expansion, self.chosen = [], [], []
+        self.searches, self.expansion, self.chosen, self._picked = [], [], [], {}
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -94,7 +102,7 @@ class Trace:
             "searches": self.searches,
             "expansion": self.expansion,
             "chosen": self.chosen,
-        }
+        } | ({"compared": self.compared} if self.compared else {})
 
 
 def _hit(hit: Hit) -> dict[str, Any]:
