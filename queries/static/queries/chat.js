@@ -205,6 +205,7 @@
     });
     $("scope-documents").replaceChildren(...chips);
     $("scope").hidden = chips.length === 0;
+    $("compare").hidden = chips.length < 2;
   }
 
   function clearScope() {
@@ -366,14 +367,15 @@
   }
 
   // --- one question and its answer -----------------------------------------
-  function addQuestion(text, about = []) {
+  function addQuestion(text, about = [], compare = false) {
     const bubble = document.createElement("div");
     bubble.className = "question";
     bubble.textContent = text;
     if (about.length) {
       const note = document.createElement("span");
       note.className = "about";
-      note.textContent = `About ${about.join(", ")} only`;
+      note.textContent = compare ? `Comparing ${about.join(", ")}`
+        : `About ${about.join(", ")} only`;
       bubble.append(note);
     }
     $("messages").append(bubble);
@@ -495,9 +497,18 @@
     return readEvents(response, turn, controller);
   }
 
-  async function ask(question) {
+  // Each chosen document searched on its own, so the answer hears from each.
+  function compareChosen() {
+    if (state.controller) return;
+    const question = $("question").value.trim() ||
+      "Compare these documents: where do they agree and where do they differ?";
+    $("question").value = "";
+    ask(question, { compare: true });
+  }
+
+  async function ask(question, { compare = false } = {}) {
     hideError();
-    const asked = addQuestion(question, [...state.scope.values()]);
+    const asked = addQuestion(question, [...state.scope.values()], compare);
     const turn = addAnswer();
     turn.el.scrollIntoView({ block: "end" });
     setBusy(true);
@@ -508,6 +519,7 @@
     const body = { query: question, max_results: 5 };
     if (state.conversation) body.conversation_id = state.conversation;
     if (state.scope.size) body.document_ids = [...state.scope.keys()];
+    if (compare) body.compare = true;
     try {
       let response;
       try {
@@ -618,6 +630,7 @@
     openPassage(cite);
   });
   $("scope-clear").addEventListener("click", clearScope);
+  $("compare").addEventListener("click", compareChosen);
   $("menu").addEventListener("click", () => {
     const open = document.body.classList.toggle("menu-open");
     $("menu").setAttribute("aria-expanded", open ? "true" : "false");

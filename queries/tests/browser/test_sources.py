@@ -188,3 +188,33 @@ def test_an_answer_shows_how_it_was_found(page: Page, falcons, model):
     page.locator("#conversations button.conversation").first.click()
     page.get_by_role("button", name="How this answer was found").click()
     expect(page.get_by_role("dialog")).to_contain_text("falcons.txt")
+
+
+def test_chosen_documents_are_compared_each_searched_on_its_own(page: Page, app: LiveApp, model):
+    """With two documents ticked, Compare sends them to be searched one by one."""
+    falcons = upload(page, app, "falcons.txt", FALCONS.encode())
+    kestrels = upload(page, app, "kestrels.md", b"Kestrels hover in the wind while hunting voles.")
+    expect_ready(page, "falcons", "kestrels")
+    sent: list[dict] = []
+    page.on(
+        "request",
+        lambda r: sent.append(json.loads(r.post_data)) if r.url.endswith("/stream/") else None,
+    )
+    compare = page.get_by_role("button", name="Compare them")
+    page.get_by_label("Ask about falcons only").check()
+    expect(compare).to_be_hidden()  # one document is nothing to compare
+    page.get_by_label("Ask about kestrels only").check()
+    model.replies.append(Reply(["Falcons ", "dive ", "[1]; ", "kestrels ", "hover ", "[2]."]))
+
+    page.get_by_label("Ask a question").fill("How do they hunt?")
+    compare.click()
+
+    answer = last_answer(page)
+    expect(answer.locator(".answer-text")).to_contain_text("kestrels hover [2].")
+    expect_idle(page)
+    assert sent[-1]["compare"] is True
+    assert set(sent[-1]["document_ids"]) == {falcons["id"], kestrels["id"]}
+    expect(page.locator(".question").last).to_contain_text("Comparing")
+    names = answer.locator(".sources .citations strong").all_text_contents()
+    assert set(names) == {"falcons.txt", "kestrels.md"}, names
+    screenshot(page, "chat-compare.png")
