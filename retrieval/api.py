@@ -34,6 +34,7 @@ class DocumentSerializer(serializers.ModelSerializer):
             "error",
             "pages",
             "chunks",
+            "summary",
             "attached_to",
             "created",
             "updated",

@@ -27,6 +27,7 @@ from retrieval import (
     entities_llm,
     ocr,
     parsing,
+    summaries,
 )
 from retrieval.errors import IngestionError, RagError
 from retrieval.graphstores import ChunkNode, DocumentNode, EntityNode, aget_store
@@ -185,6 +186,8 @@ async def _ingest_claimed(
             vectors.extend(await with_retries(lambda b=batch: _embed(b)))
             await report(Status.EMBEDDING, len(vectors), total)
 
+        watch.moved("summarising it")
+        summary = await summaries.asummarise([p.text for p in pieces], vectors, _embed)
         owner = document.owner_id
         watch.moved("linking its passages to names")
         nodes = await asyncio.to_thread(_nodes, owner, pieces, vectors, found)
@@ -216,6 +219,7 @@ async def _ingest_claimed(
             chunk_count=total,
             ingested=timezone.now(),
             error="",
+            summary=summary,
         )
         if not updated:  # deleted while we worked: take its chunks back out
             await store.delete_document(str(document.pk), owner)

@@ -50,6 +50,7 @@ class Document(models.Model):
     error = models.TextField(blank=True)
     pages = models.PositiveIntegerField(null=True, blank=True)
     chunk_count = models.PositiveIntegerField(default=0)
+    summary = models.TextField(blank=True, help_text="written when it is ingested")
     created = models.DateTimeField(auto_now_add=True, db_index=True)
     updated = models.DateTimeField(auto_now=True)
     ingested = models.DateTimeField(null=True, blank=True)

@@ -46,6 +46,8 @@ class OpenAIServer:
     tokens_sent: int = 0
     # When no scripted reply is left: the reply made from the request body, if set.
     respond: Callable[[dict[str, Any]], Reply] | None = None
+    # The same for plain (non-streamed) calls; without it they get "[]".
+    respond_plain: Callable[[dict[str, Any]], Reply] | None = None
 
     def __post_init__(self) -> None:
         server = self
@@ -64,7 +66,7 @@ class OpenAIServer:
                 elif self.path.endswith("/chat/completions") and body.get("stream"):
                     self._stream(server.next_reply(body), body)
                 elif self.path.endswith("/chat/completions"):
-                    reply = server.completions.popleft() if server.completions else Reply(["[]"])
+                    reply = server.next_plain_reply(body)
                     time.sleep(reply.delay)
                     if reply.status != 200:
                         self._json(_error(reply.status), reply.status)
@@ -131,6 +133,11 @@ class OpenAIServer:
         self._http = _Server(("127.0.0.1", 0), Handler)
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+
+    def next_plain_reply(self, body: dict[str, Any]) -> Reply:
+        if self.completions:
+            return self.completions.popleft()
+        return self.respond_plain(body) if self.respond_plain is not None else Reply(["[]"])
 
     def next_reply(self, body: dict[str, Any]) -> Reply:
         if self.replies:
