@@ -10,6 +10,7 @@
     poll: null,
     pages: {},
     scope: new Map(), // documents the next question is about: id -> title (none: all)
+    summaries: new Set(), // documents whose summary is open (kept when the list refreshes)
   };
   const STAGES = {
     retrieving: "Searching your documents…",
@@ -112,10 +113,26 @@
       else state.scope.delete(doc.id);
       renderScope();
     });
-    const name = document.createElement("span");
-    name.className = "name";
+    // A ready document's name opens its summary beneath it.
+    const name = document.createElement(doc.summary ? "button" : "span");
+    name.className = doc.summary ? "name name-button" : "name";
     name.textContent = doc.title;
     name.title = doc.filename;
+    let summary = null;
+    if (doc.summary) {
+      name.type = "button";
+      summary = document.createElement("p");
+      summary.className = "summary";
+      summary.textContent = doc.summary;
+      summary.hidden = !state.summaries.has(doc.id);
+      name.setAttribute("aria-expanded", String(!summary.hidden));
+      name.addEventListener("click", () => {
+        summary.hidden = !summary.hidden;
+        name.setAttribute("aria-expanded", String(!summary.hidden));
+        if (summary.hidden) state.summaries.delete(doc.id);
+        else state.summaries.add(doc.id);
+      });
+    }
     const badge = document.createElement("span");
     badge.className = "badge";
     badge.textContent = statusText(doc);
@@ -127,6 +144,7 @@
     remove.setAttribute("aria-label", `Delete ${doc.title}`);
     remove.addEventListener("click", () => deleteDocument(doc));
     item.append(pick, name, badge, remove);
+    if (summary) item.append(summary);
     if (doc.status === "failed" && doc.error) {
       const reason = document.createElement("p");
       reason.className = "reason";

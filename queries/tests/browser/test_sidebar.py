@@ -202,3 +202,23 @@ def test_the_chat_page_holds_up_on_each_screen_light_and_dark(
             screenshot(page, f"chat-{device}-{scheme}-menu.png")
     finally:
         context.close()
+
+
+def test_a_documents_summary_opens_under_its_name(page: Page, app: LiveApp):
+    text = (
+        "Kestrel survey notes. The kestrel hunts by hovering over grassland and verges. "
+        "Volunteers counted forty pairs along the motorway in the spring of 2025. "
+        "Most pairs nested in old crow nests and in boxes put up by the survey team."
+    )
+    upload(page, app, "kestrels.md", text.encode())
+    expect_ready(page, "kestrels")
+    name = page.get_by_role("button", name="kestrels", exact=True)
+    summary = page.locator("#documents li", has_text="kestrels").locator(".summary")
+    expect(summary).to_be_hidden()
+
+    name.click()
+
+    expect(summary).to_be_visible()
+    expect(summary).to_contain_text("kestrel")
+    expect(name).to_have_attribute("aria-expanded", "true")
+    screenshot(page, "chat-summary.png")
