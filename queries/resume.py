@@ -72,15 +72,17 @@ class Live:
 
     loop: asyncio.AbstractEventLoop
     frames: list[Frame] = field(default_factory=list)  # those before the text
-    text: str = ""
+    parts: list[str] = field(default_factory=list)  # the text, token by token
+    length: int = 0
     ended: Frame | None = None
     readers: set[asyncio.Queue[Frame | None]] = field(default_factory=set)
 
     def frame(self, name: str, data: Any) -> str:
         """The event as sent, with its id; readers who came back get it too."""
         if name == "token":
-            self.text += data
-            sent: Frame = (name, data, f"t{len(self.text)}")
+            self.parts.append(data)
+            self.length += len(data)
+            sent: Frame = (name, data, f"t{self.length}")
         elif name in ("done", "error"):
             sent = self.ended = (name, data, DONE if name == "done" else ERROR)
         else:
@@ -92,6 +94,10 @@ class Live:
         for reader in self.readers:
             reader.put_nowait(sent)
         return event(*sent)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
 
     def stop(self) -> None:
         """The answer ends without its last event (its reader left): readers who came
