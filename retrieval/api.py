@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import mixins, serializers, status, viewsets
 from rest_framework.decorators import action
-from rest_framework.exceptions import NotFound
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from ragsite.limits import UploadThrottle
-from retrieval import documents, uploads
+from retrieval import documents, entity_graph, uploads
 from retrieval.graphstores import aget_store
 from retrieval.loops import run_sync
 from retrieval.models import Document
@@ -112,6 +113,25 @@ class DocumentViewSet(
         if hit is None:
             raise NotFound("This passage is no longer in the document (it may have been re-read).")
         return Response(PassageSerializer(hit).data)
+
+    @extend_schema(responses={200: OpenApiTypes.OBJECT})
+    @action(detail=True, methods=["get"])
+    def graph(self, request: Request, pk: str) -> Response:
+        """The document's entities and the caller's other documents that share them."""
+        return Response(run_sync(entity_graph.adocument_graph, self.get_object()))
+
+    @extend_schema(
+        parameters=[OpenApiParameter("entity", str, required=True)],
+        responses={200: OpenApiTypes.OBJECT},
+    )
+    @action(detail=True, methods=["get"], url_path="graph/passages")
+    def entity_passages(self, request: Request, pk: str) -> Response:
+        """The caller's passages that mention one entity (?entity=<key> from the graph)."""
+        self.get_object()
+        key = request.query_params.get("entity", "")
+        if not key:
+            raise ValidationError({"entity": "Give the entity's key, as the graph lists it."})
+        return Response(run_sync(entity_graph.aentity_passages, request.user.pk, key))
 
     def perform_destroy(self, instance: Document) -> None:
         documents.delete_document(instance)

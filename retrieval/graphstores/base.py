@@ -308,6 +308,23 @@ class GraphStore(abc.ABC):
         )
         return _hit(rows[0]) if rows else None
 
+    async def document_entities(
+        self, owner_id: int, document_id: str, limit: int = 300
+    ) -> list[dict[str, Any]]:
+        """The entities the document mentions most, each with how often it and the
+        owner's other documents (by id) mention it: one row per entity and other document."""
+        return await self.run(
+            cypher.DOCUMENT_ENTITIES,
+            {"owner_id": owner_id, "document_id": document_id, "limit": limit},
+        )
+
+    async def entity_passages(self, owner_id: int, key: str, limit: int = 50) -> list[Hit]:
+        """The owner's passages that mention the entity."""
+        rows = await self.run(
+            cypher.ENTITY_PASSAGES, {"owner_id": owner_id, "key": key, "limit": limit}
+        )
+        return [_hit(row) for row in rows]
+
     async def vector_search(
         self,
         owner_id: int,

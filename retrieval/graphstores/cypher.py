@@ -213,3 +213,31 @@ RETURN node.id AS chunk_id, d.id AS document_id, d.title AS title, d.filename AS
        node.index AS index, node.page AS page, node.ocr AS ocr, node.text AS text,
        null AS similarity, 1.0 AS score
 """
+
+# A document's entities (those it mentions most, with how often) and, for each,
+# how often the owner's other documents mention it: the document's place in the
+# owner's entity graph. Entities are the owner's own (their keys start with the
+# owner's id); the owner filter on every node keeps it so.
+DOCUMENT_ENTITIES = """
+MATCH (d:Document {id: $document_id})-[:HAS_CHUNK]->(c:Chunk)-[:MENTIONS]->(e:Entity)
+WHERE d.owner_id = $owner_id AND c.owner_id = $owner_id AND e.owner_id = $owner_id
+WITH e, count(c) AS here
+ORDER BY here DESC, e.name
+LIMIT $limit
+OPTIONAL MATCH (e)<-[:MENTIONS]-(o:Chunk)
+WHERE o.owner_id = $owner_id AND o.document_id <> $document_id
+RETURN e.key AS key, e.name AS name, e.type AS type, here,
+       o.document_id AS other, count(o) AS there
+"""
+
+# The owner's passages that mention an entity, in reading order per document.
+ENTITY_PASSAGES = """
+MATCH (e:Entity {key: $key})<-[:MENTIONS]-(node:Chunk)
+WHERE e.owner_id = $owner_id AND node.owner_id = $owner_id
+MATCH (d:Document)-[:HAS_CHUNK]->(node)
+RETURN node.id AS chunk_id, d.id AS document_id, d.title AS title, d.filename AS filename,
+       node.index AS index, node.page AS page, node.ocr AS ocr, node.text AS text,
+       null AS similarity, 1.0 AS score
+ORDER BY title, index
+LIMIT $limit
+"""

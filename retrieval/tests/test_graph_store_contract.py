@@ -53,6 +53,36 @@ async def test_it_links_chunks_to_entities_merged_across_documents(store: GraphS
     assert (await graph.stored_chunks(store, second.id))[0].entity_keys == [f"{owner}:nasa"]
 
 
+async def test_a_documents_entities_count_where_the_owners_other_documents_mention_them(
+    store: GraphStore,
+):
+    alice, bob = unique_owner(), unique_owner()
+    brief, quote, theirs = doc(alice, "Brief"), doc(alice, "Quote"), doc(bob, "Theirs")
+    await store.write_document(
+        brief,
+        chunks(
+            alice,
+            ["Pixelforge and Kite", "Pixelforge again"],
+            [["Pixelforge", "Kite"], ["Pixelforge"]],
+        ),
+    )
+    await store.write_document(quote, chunks(alice, ["Pixelforge quote"], [["Pixelforge"]]))
+    await store.write_document(theirs, chunks(bob, ["Pixelforge too"], [["Pixelforge"]]))
+
+    rows = await store.document_entities(alice, brief.id)
+    passages = await store.entity_passages(alice, f"{alice}:pixelforge")
+
+    found = {(r["name"], r["here"], r["other"], r["there"]) for r in rows}
+    assert found == {("Pixelforge", 2, quote.id, 1), ("Kite", 1, None, 0)}
+    assert await store.document_entities(bob, brief.id) == []  # not his document
+    assert sorted((p.title, p.text) for p in passages) == [
+        ("Brief", "Pixelforge again"),
+        ("Brief", "Pixelforge and Kite"),
+        ("Quote", "Pixelforge quote"),
+    ]
+    assert await store.entity_passages(bob, f"{alice}:pixelforge") == []
+
+
 async def test_an_entity_keeps_the_fullest_name_any_document_gives_it(store: GraphStore):
     owner = unique_owner()
 
