@@ -64,3 +64,12 @@ def delete(request: HttpRequest, pk: str) -> HttpResponse:
     else:
         messages.success(request, f"{document.filename} was deleted.")
     return redirect("documents")
+
+
+@login_required
+def graph(request: HttpRequest, pk: object) -> HttpResponse:
+    """One document's entities and the other documents that share them (drawn by the
+    page's script from /api/documents/<id>/graph/, and listed for keyboards and
+    screen readers)."""
+    document = get_object_or_404(Document, pk=pk, owner=request.user)
+    return render(request, "graph.html", {"document": document})

@@ -123,7 +123,11 @@
       name.type = "button";
       summary = document.createElement("p");
       summary.className = "summary";
-      summary.textContent = doc.summary;
+      summary.textContent = doc.summary + " ";
+      const graphLink = document.createElement("a");
+      graphLink.href = `/documents/${doc.id}/graph/`;
+      graphLink.textContent = "Its graph";
+      summary.append(graphLink);
       summary.hidden = !state.summaries.has(doc.id);
       name.setAttribute("aria-expanded", String(!summary.hidden));
       name.addEventListener("click", () => {
@@ -655,6 +659,13 @@
   });
 
   marked.setOptions({ gfm: true, breaks: true });
+  // A question suggested by another page (the graph's "Ask about it"), to send or edit.
+  const suggested = new URLSearchParams(location.search).get("ask");
+  if (suggested) {
+    $("question").value = suggested.slice(0, 4000);
+    $("question").focus();
+    history.replaceState(null, "", location.pathname);
+  }
   loadDocuments();
   loadConversations();
 })();
