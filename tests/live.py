@@ -61,6 +61,11 @@ def bearer(base: str, username: str = "alice", password: str = "alice-pass-123")
     return {"Authorization": f"Bearer {tokens['access']}"}
 
 
+def model_settings(base_url: str) -> dict[str, str]:
+    """The environment that points an app's ChatOpenAI at a local OpenAI-protocol server."""
+    return {"OPENAI_API_KEY": "test-key", "OPENAI_BASE_URL": base_url, "OPENAI_MODEL": "test-model"}
+
+
 class LiveApp:
     def __init__(self, data: Path, **environment: str) -> None:
         self.data = data

@@ -134,6 +134,15 @@ class OpenAIServer:
         self._http.daemon_threads = True
         self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
 
+    def reset(self) -> OpenAIServer:
+        """Nothing scripted and nothing recorded: a test's fresh start on a shared server."""
+        self.replies.clear()
+        self.completions.clear()
+        self.requests.clear()
+        self.tokens_sent = 0
+        self.respond = self.respond_plain = None
+        return self
+
     def next_plain_reply(self, body: dict[str, Any]) -> Reply:
         if self.completions:
             return self.completions.popleft()

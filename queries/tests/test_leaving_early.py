@@ -26,7 +26,7 @@ from django.db.models.signals import post_save
 from queries.models import Conversation, Message
 from queries.tests.conftest import FALCONS, bearer
 from tests.asgi import leaving_client, post_scope
-from tests.live import LiveApp
+from tests.live import LiveApp, model_settings
 from tests.openai_server import OpenAIServer, Reply
 from tests.sse_parser import Event, Parser
 
@@ -69,13 +69,8 @@ def started(app: LiveApp, name: str, text: str) -> LiveApp:
 @pytest.fixture(scope="module")
 def openai_app(model_server: SlowEmbeddingServer, tmp_path_factory) -> Iterator[LiveApp]:
     """The app answering with ChatOpenAI and searching with OpenAI embeddings, one server."""
-    app = LiveApp(
-        tmp_path_factory.mktemp("openai"),
-        OPENAI_API_KEY="test-key",
-        OPENAI_BASE_URL=model_server.base_url,
-        OPENAI_MODEL="test-model",
-        EMBEDDINGS="openai",
-    )
+    data = tmp_path_factory.mktemp("openai")
+    app = LiveApp(data, **model_settings(model_server.base_url), EMBEDDINGS="openai")
     try:
         yield started(app, "nests.txt", NESTS)
     finally:

@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from queries.tests.conftest import FALCONS
-from tests.live import LiveApp, bearer
+from tests.live import LiveApp, bearer, model_settings
 from tests.openai_server import OpenAIServer, Reply
 from tests.sse_parser import Parser
 
@@ -23,9 +23,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def daphne_server(llm: OpenAIServer, tmp_path_factory) -> Iterator[str]:
     data = tmp_path_factory.mktemp("live")
-    app = LiveApp(
-        data, OPENAI_API_KEY="test-key", OPENAI_BASE_URL=llm.base_url, OPENAI_MODEL="test-model"
-    )
+    app = LiveApp(data, **model_settings(llm.base_url))
     try:
         app.start()
         app.create_user("alice", "alice-pass-123")

@@ -17,7 +17,7 @@ import httpx
 import pytest
 
 from queries.tests.conftest import FALCONS
-from tests.live import LiveApp, bearer
+from tests.live import LiveApp, bearer, model_settings
 from tests.openai_server import OpenAIServer, Reply
 from tests.sse_parser import Parser
 
@@ -39,14 +39,7 @@ def expected(number: int) -> str:
 
 
 def start_app(data, llm: OpenAIServer, **environment: str) -> LiveApp:
-    app = LiveApp(
-        data,
-        OPENAI_API_KEY="test-key",
-        OPENAI_BASE_URL=llm.base_url,
-        OPENAI_MODEL="test-model",
-        LOG_LEVEL="WARNING",
-        **environment,
-    )
+    app = LiveApp(data, **model_settings(llm.base_url), LOG_LEVEL="WARNING", **environment)
     app.start()
     app.create_user("alice", "alice-pass-123")
     (data / "falcons.txt").write_text(FALCONS)

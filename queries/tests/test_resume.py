@@ -16,7 +16,7 @@ import pytest
 
 from queries.tests.conftest import FALCONS
 from tests.cutting_proxy import cutting_proxy
-from tests.live import LiveApp, bearer
+from tests.live import LiveApp, bearer, model_settings
 from tests.openai_server import OpenAIServer, Reply
 from tests.sse_parser import Event, Parser
 
@@ -28,9 +28,7 @@ QUESTION = {"query": "How fast does a peregrine falcon dive?"}
 @pytest.fixture(scope="module")
 def app(llm: OpenAIServer, tmp_path_factory) -> Iterator[LiveApp]:
     data = tmp_path_factory.mktemp("resume")
-    live = LiveApp(
-        data, OPENAI_API_KEY="test-key", OPENAI_BASE_URL=llm.base_url, OPENAI_MODEL="test-model"
-    )
+    live = LiveApp(data, **model_settings(llm.base_url))
     try:
         live.start()
         live.create_user("alice", "alice-pass-123")
@@ -44,9 +42,7 @@ def app(llm: OpenAIServer, tmp_path_factory) -> Iterator[LiveApp]:
 
 @pytest.fixture(autouse=True)
 def model(llm: OpenAIServer) -> OpenAIServer:
-    llm.replies.clear()
-    llm.tokens_sent = 0
-    return llm
+    return llm.reset()
 
 
 def text_of(events: list[Event]) -> str:

@@ -24,7 +24,7 @@ from queries.tests.browser.pages import (
     upload,
 )
 from queries.tests.conftest import FALCONS
-from tests.live import LiveApp
+from tests.live import LiveApp, model_settings
 from tests.openai_server import OpenAIServer
 
 
@@ -38,12 +38,7 @@ def llm() -> Iterator[OpenAIServer]:
 
 @pytest.fixture(scope="session")
 def app(llm: OpenAIServer, tmp_path_factory) -> Iterator[LiveApp]:
-    live = LiveApp(
-        tmp_path_factory.mktemp("browser"),
-        OPENAI_API_KEY="test-key",
-        OPENAI_BASE_URL=llm.base_url,
-        OPENAI_MODEL="test-model",
-    )
+    live = LiveApp(tmp_path_factory.mktemp("browser"), **model_settings(llm.base_url))
     try:
         live.start(worker=True)
         yield live
@@ -54,11 +49,7 @@ def app(llm: OpenAIServer, tmp_path_factory) -> Iterator[LiveApp]:
 @pytest.fixture(autouse=True)
 def model(llm: OpenAIServer) -> OpenAIServer:
     """The model server with nothing scripted and nothing recorded yet."""
-    llm.replies.clear()
-    llm.completions.clear()
-    llm.requests.clear()
-    llm.tokens_sent = 0
-    return llm
+    return llm.reset()
 
 
 @pytest.fixture(scope="session")

@@ -71,8 +71,6 @@ def names_found(model: OpenAIServer):
         return Reply([json.dumps([{"name": n, "type": "person"} for n in names])])
 
     model.respond_plain = respond
-    yield
-    model.respond_plain = None
 
 
 def test_a_documents_names_are_drawn_listed_and_open_their_passages(page: Page, app: LiveApp):
