@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import uuid
 
 import pytest
@@ -74,7 +75,7 @@ async def test_a_streaming_answer_gives_its_place_back_once_its_passages_are_fou
     names = []
     free_while_streaming = None
     async for chunk in response.streaming_content:
-        names.append(chunk.decode().split("\n", 1)[0])
+        names.append(re.search(r"^event: \w+", chunk.decode(), re.M).group(0))
         if free_while_streaming is None and names[-1] == "event: token":
             free_while_streaming = await every_place_is_free()
 

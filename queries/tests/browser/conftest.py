@@ -1,4 +1,5 @@
-"""One app (daphne + worker) and one headless Chromium for every browser test.
+"""One app (daphne + worker) and one headless Chromium for the browser tests (closed when
+they are done: Playwright's sync API keeps an event loop running while it is open).
 
 Answers come from ChatOpenAI talking to the local OpenAI-compatible server, which
 streams slowly enough to watch an answer grow and to stop it half-way. Every test
@@ -28,7 +29,7 @@ from tests.live import LiveApp, model_settings
 from tests.openai_server import OpenAIServer
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def llm() -> Iterator[OpenAIServer]:
     """One local OpenAI-compatible server for the app of all browser tests."""
     server = OpenAIServer().start()
@@ -36,7 +37,7 @@ def llm() -> Iterator[OpenAIServer]:
     server.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def app(llm: OpenAIServer, tmp_path_factory) -> Iterator[LiveApp]:
     live = LiveApp(tmp_path_factory.mktemp("browser"), **model_settings(llm.base_url))
     try:
@@ -52,7 +53,7 @@ def model(llm: OpenAIServer) -> OpenAIServer:
     return llm.reset()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser():
     from playwright.sync_api import sync_playwright
 
