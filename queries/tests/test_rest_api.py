@@ -136,6 +136,12 @@ def test_a_passage_of_a_labelled_pdf_page_is_cited_with_its_printed_label(api, a
     assert [(c["filename"], c["page"], c["page_label"]) for c in stored] == cited
     conversation = api.get(f"/api/conversations/{answer.json()['conversation_id']}/").json()
     assert conversation["messages"][-1]["citations"] == stored
+    for cite in answer.json()["citations"]:
+        passage = api.get(f"/api/documents/{cite['document_id']}/passages/{cite['chunk_id']}/")
+        assert (passage.json()["page"], passage.json()["page_label"]) == (
+            cite["page"],
+            cite["page_label"],
+        )
 
 
 @pytest.mark.parametrize(
