@@ -1,8 +1,9 @@
 """Working files, measured: one dossier-bench case ingested for one user, then what it asks.
 
-A case (../shared/data/dossier_kite_launch, see its README) is a project's mixed
-files with ground truth. Through the product's own services (embedded defaults,
-local extractive model), this script
+A case (../shared/data/dossier_kite_launch, see its README; or in the folder
+BENCH_DATA or --bench-data names; else the copy queries/tests/data keeps for the
+working-files test) is a project's mixed files with ground truth. Through the
+product's own services (embedded defaults, local extractive model), this script
 
 1. ingests every file in docs/ and reports which reach ready, per file type,
    with the reason of each that fails;
@@ -18,6 +19,7 @@ local extractive model), this script
 Prints the figures and, with --results, appends them to bench/RESULTS.md.
 
     .venv/bin/python bench/dossier.py [--case PATH] [--modes vector,graph] [--results]
+        [--bench-data DIR]
 """
 
 from __future__ import annotations
@@ -36,10 +38,13 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from bench.ingest import setup_django  # noqa: E402
+from bench.ingest import bench_data, missing_data, parse_args, setup_django  # noqa: E402
 from bench.results import append, table  # noqa: E402
 
-CASE = ROOT.parent / "shared" / "data" / "dossier_kite_launch"
+CASE = "dossier_kite_launch"
+# The same case, kept in the repository for the working-files test (without the
+# case generator's own files, which this script does not read).
+KEPT_CASE = ROOT / "queries" / "tests" / "data" / CASE
 CITED = re.compile(r"\[(\d+)\]")
 WORD = re.compile(r"[a-z0-9£$€%.,/-]+")
 STOP_WORDS = (
@@ -70,9 +75,22 @@ def norm(name: str) -> str:
     return " ".join(re.sub(r"[^\w\s]", " ", name.casefold()).split())
 
 
+def default_case() -> Path:
+    """The case in the data sets' folder, else the copy kept in the repository."""
+    shared = bench_data() / CASE
+    if (shared / "docs").is_dir() or not (KEPT_CASE / "docs").is_dir():
+        return shared
+    return KEPT_CASE
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--case", type=Path, default=CASE, help="a dossier-bench case folder")
+    parser.add_argument(
+        "--case",
+        type=Path,
+        help=f"a dossier-bench case folder (default: {CASE} in the data sets' folder, else "
+        "the copy in queries/tests/data)",
+    )
     parser.add_argument("--modes", default="vector,fulltext,hybrid,graph")
     parser.add_argument("--floors", help="also measure search at these relevance floors: 0.1,0.2")
     parser.add_argument("--results", action="store_true", help="append to bench/RESULTS.md")
@@ -82,13 +100,15 @@ def main() -> None:
         "(to measure answers again after a change that does not touch ingestion)",
     )
     parser.add_argument("--show", action="store_true", help="print each answer in full")
-    args = parser.parse_args()
-    case: Path = args.case
+    args = parse_args(parser)
+    case: Path = (args.case or default_case()).absolute()
     if not (case / "docs").is_dir():
-        raise SystemExit(
-            f"No dossier-bench case at {case}: pass --case PATH (a folder with docs/ and "
-            "expected/, e.g. ../shared/data/dossier_kite_launch)."
+        missing_data(
+            f"No dossier-bench case (a folder with docs/ and expected/) at {case}: pass --case "
+            f"PATH, or point --bench-data DIR or BENCH_DATA at the folder that holds {CASE}/."
         )
+    if case == KEPT_CASE:
+        print(f"No {CASE} in {bench_data()}: measuring the copy in {case.relative_to(ROOT)}.")
     setup_django(args.data or tempfile.mkdtemp(prefix="bench-dossier-"))
     from django.contrib.auth import get_user_model
 

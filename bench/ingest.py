@@ -1,12 +1,12 @@
 """Ingestion throughput on the embedded defaults.
 
 Builds a corpus of PDFs from the public HaluEval passages in ../shared/data
-(real Wikipedia text, about 30 passages a page), ingests it through the same
+(or BENCH_DATA; real Wikipedia text, about 30 passages a page), ingests it through the same
 service the worker uses, and prints pages/s, chunks/s, the time spent in each
 stage and the peak memory of the process; with --results appends the figures to
 bench/RESULTS.md.
 
-    .venv/bin/python bench/ingest.py [--documents 10] [--pages 30] [--results]
+    .venv/bin/python bench/ingest.py [--documents 10] [--pages 30] [--bench-data DIR] [--results]
 """
 
 from __future__ import annotations
@@ -21,19 +21,55 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parent.parent
-DATASET = ROOT.parent / "shared" / "data" / "halueval_dev" / "halueval_dev.jsonl"
+# The benchmarks' data sets (the HaluEval dev set, dossier-bench cases) are too big
+# for the repository: they live beside it, or wherever BENCH_DATA (--bench-data) says.
+SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
-def require_dataset() -> None:
-    """The HaluEval passages live beside the repository, not in it: say so plainly."""
-    if not DATASET.exists():
-        raise SystemExit(
-            f"The HaluEval dev set is not at {DATASET}. This benchmark reads it from the "
-            "shared data folder next to the repository (shared/data/halueval_dev, see its "
-            "README); put halueval_dev.jsonl there and run it again."
+def bench_data() -> Path:
+    """The folder that holds the data sets: halueval_dev/, dossier_kite_launch/."""
+    return Path(os.environ.get("BENCH_DATA") or SHARED_DATA).absolute()
+
+
+def dataset() -> Path:
+    """The HaluEval dev set (one JSON row a line: knowledge, question, right_answer)."""
+    return bench_data() / "halueval_dev" / "halueval_dev.jsonl"
+
+
+def parse_args(parser: argparse.ArgumentParser) -> argparse.Namespace:
+    """A benchmark's arguments, --bench-data among them (it sets BENCH_DATA)."""
+    parser.add_argument(
+        "--bench-data",
+        type=Path,
+        metavar="DIR",
+        help="the folder of the data sets, holding halueval_dev/ and dossier_kite_launch/ "
+        "(default: BENCH_DATA, else ../shared/data beside the repository)",
+    )
+    args = parser.parse_args()
+    if args.bench_data is not None:
+        os.environ["BENCH_DATA"] = str(args.bench_data)
+    return args
+
+
+def missing_data(sentence: str) -> NoReturn:
+    """Stop with one sentence saying what is missing where (no traceback), status 2."""
+    print(sentence, file=sys.stderr)
+    raise SystemExit(2)
+
+
+def require_dataset() -> Path:
+    """The HaluEval dev set's path; it lives beside the repository, not in it: when it is
+    missing, say where it was looked for and how to point elsewhere."""
+    path = dataset()
+    if not path.is_file():
+        missing_data(
+            f"No HaluEval dev set ({path.name}) in {path.parent}: point --bench-data DIR "
+            "or BENCH_DATA at the folder that holds halueval_dev/."
         )
+    return path
 
 
 def setup_django(data_dir: str) -> None:
@@ -57,7 +93,7 @@ def setup_django(data_dir: str) -> None:
 
 
 def passages() -> list[str]:
-    with DATASET.open() as handle:
+    with dataset().open() as handle:
         return [json.loads(line)["knowledge"] for line in handle]
 
 
@@ -81,7 +117,7 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=10)
     parser.add_argument("--pages", type=int, default=30, help="pages per document")
     parser.add_argument("--results", action="store_true", help="append to bench/RESULTS.md")
-    args = parser.parse_args()
+    args = parse_args(parser)
     require_dataset()
 
     setup_django(tempfile.mkdtemp(prefix="bench-ingest-"))

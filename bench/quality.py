@@ -14,11 +14,18 @@ questions answered with the fixed "I don't know" sentence); wrong refusals
 
     .venv/bin/python bench/quality.py [--limit N] [--modes graph,hybrid,...] [--results]
 
+The HaluEval dev set is read from halueval_dev/ in ../shared/data beside the
+repository, or in the folder --bench-data DIR (or BENCH_DATA) names; without it
+the script says where it looked and stops (status 2).
+
 With --dossier it measures a project's working files instead (a dossier-bench
 case: files ready per type, search recall, cited documents, must-facts, the
 entity graph); the other options are bench/dossier.py's:
 
     .venv/bin/python bench/quality.py --dossier [--case PATH] [--modes ...] [--results]
+
+The case is dossier_kite_launch/ in that same folder, else the copy the
+working-files test keeps in queries/tests/data.
 """
 
 from __future__ import annotations
@@ -34,7 +41,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from bench import results as bench_results
-from bench.ingest import DATASET, require_dataset, setup_django
+from bench.ingest import parse_args, require_dataset, setup_django
 
 
 def main() -> None:
@@ -50,15 +57,15 @@ def main() -> None:
     parser.add_argument("--modes", default="vector,fulltext,hybrid,graph")
     parser.add_argument("--data-dir", help="keep the ingested passages here and reuse them")
     parser.add_argument("--results", action="store_true", help="append to bench/RESULTS.md")
-    args = parser.parse_args()
-    require_dataset()
+    args = parse_args(parser)
+    dataset = require_dataset()
     setup_django(args.data_dir or tempfile.mkdtemp(prefix="bench-quality-"))
     from django.contrib.auth import get_user_model
 
     from bench.evaluation import aevaluate, ingest_passages, split_held_out
     from retrieval.search import RELEVANCE_FLOOR, Mode
 
-    with DATASET.open() as handle:
+    with dataset.open() as handle:
         rows = [json.loads(line) for line in handle][: args.limit]
     pool, held_out = split_held_out(rows)
     owner, _ = get_user_model().objects.get_or_create(username="bench")

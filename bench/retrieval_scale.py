@@ -36,7 +36,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import results as bench_results  # noqa: E402
-from bench.ingest import DATASET, require_dataset, setup_django  # noqa: E402
+from bench.ingest import dataset, parse_args, require_dataset, setup_django  # noqa: E402
 
 PER_DOCUMENT = 1000  # passages (= chunks) per document
 
@@ -44,7 +44,7 @@ PER_DOCUMENT = 1000  # passages (= chunks) per document
 def load() -> list[dict]:
     import json
 
-    with DATASET.open() as handle:
+    with dataset().open() as handle:
         return [json.loads(line) for line in handle]
 
 
@@ -105,7 +105,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--questions", type=int, default=100)
     parser.add_argument("--results", action="store_true", help="append to bench/RESULTS.md")
-    args = parser.parse_args()
+    args = parse_args(parser)
     require_dataset()
     setup_django(tempfile.mkdtemp(prefix="bench-scale-"))
     from django.contrib.auth import get_user_model

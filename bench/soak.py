@@ -39,7 +39,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench import results  # noqa: E402
-from bench.ingest import DATASET, require_dataset  # noqa: E402
+from bench.ingest import dataset, parse_args, require_dataset  # noqa: E402
 from bench.streaming import CORPUS, ModelServer, expected, percentile, rss_mb  # noqa: E402
 from tests.live import UNLIMITED, LiveApp  # noqa: E402
 
@@ -132,7 +132,7 @@ async def read_for(app: LiveApp, headers: dict, clients: int, duration: float) -
 
 async def churn(app: LiveApp, headers: dict, folder: Path) -> tuple[list[str], str, list[str]]:
     """Upload the documents (a few seconds into the load), delete one mid-ingestion."""
-    with DATASET.open() as handle:
+    with dataset().open() as handle:
         texts = [json.loads(line)["knowledge"] for line in handle]
     kept, problems = [], []
     await asyncio.sleep(5)
@@ -202,7 +202,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=300)
     parser.add_argument("--duration", type=float, default=60)
     parser.add_argument("--results", action="store_true", help="append to bench/RESULTS.md")
-    args = parser.parse_args()
+    args = parse_args(parser)
     require_dataset()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
     with tempfile.TemporaryDirectory(prefix="bench-soak-") as folder:

@@ -71,6 +71,7 @@ def citation(number: int, passage: Passage) -> dict[str, Any]:
         "filename": passage.filename,
         "chunk_id": passage.chunk_id,
         "page": passage.page,
+        "page_label": passage.page_label,
         "chunk_text": snippet,
         "relevance_score": passage.score,
         "ocr": passage.ocr,

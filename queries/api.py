@@ -93,6 +93,12 @@ class CitationSerializer(serializers.Serializer):
     filename = serializers.CharField()
     chunk_id = serializers.CharField()
     page = serializers.IntegerField(allow_null=True)
+    page_label = serializers.CharField(
+        allow_null=True,
+        required=False,
+        help_text='The printed page label ("iii", "A-1") when the PDF gives one other than '
+        "the page number, which `page` stays; null otherwise.",
+    )
     chunk_text = serializers.CharField()
     relevance_score = serializers.FloatField()
     ocr = serializers.BooleanField(

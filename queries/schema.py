@@ -8,9 +8,11 @@ from typing import Any
 STREAM_DESCRIPTION = """Ask a question; the answer arrives as Server-Sent Events, in this order:
 
 * `status` `{"stage": "retrieving"}` at once
-* `citations` a JSON list of `{n, document_id, filename, chunk_id, page, chunk_text,
-  relevance_score, ocr}` (only when passages were found; `ocr` is true for a passage
-  read from a scan or photo by text recognition)
+* `citations` a JSON list of `{n, document_id, filename, chunk_id, page, page_label,
+  chunk_text, relevance_score, ocr}` (only when passages were found; `page_label` is the
+  page's printed label, such as "iii" or "A-1", when the PDF gives one that is not its
+  number, else null; `ocr` is true for a passage read from a scan or photo by text
+  recognition)
 * `status` `{"stage": "generating"}`
 * `token` the text of each token (several `data:` lines when it holds line breaks)
 * `done` `{"conversation_id", "message_id", "finish_reason"}`, or

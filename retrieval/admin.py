@@ -1,7 +1,15 @@
-"""Staff view of documents: upload, watch ingestion, re-ingest, delete everywhere."""
+"""Staff view of documents: upload, watch ingestion, re-ingest, delete everywhere.
+
+The list has to fit a 1280-pixel window beside the admin's navigation and
+filter columns (about 630 pixels for the table), so related facts share a
+column: the file's name, size and pages; the status, progress and the reason a
+document failed; its owner and when it was uploaded. Long names are shortened,
+whole in their tooltip.
+"""
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from django import forms
@@ -10,11 +18,28 @@ from django.contrib.auth import get_user_model
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.template.defaultfilters import filesizeformat
+from django.utils import timezone
 from django.utils.html import format_html
 
 from retrieval import documents, tasks, uploads
 from retrieval.errors import UploadError
 from retrieval.models import Document
+
+# Longer names are shortened in the list (whole in their tooltip), so that a name
+# with no space in it cannot widen the table past the window; admin_documents.css
+# caps their width too, for names of wide letters.
+OWNER_CHARS = 14
+FILENAME_CHARS = 22
+REASON_CHARS = 120  # of a failure's reason (whole in the status's tooltip)
+
+
+def shorten(text: str, limit: int, *, keep_end: bool = False) -> str:
+    """`text` cut to `limit` characters; with `keep_end`, cut in the middle so that
+    a file name keeps its extension and version ("quarterly_o…3_signed.pdf")."""
+    if len(text) <= limit:
+        return text
+    tail = min(12, limit // 2) if keep_end else 0
+    return text[: limit - tail - 1] + "…" + text[len(text) - tail :]
 
 
 class DocumentUploadForm(forms.ModelForm):
@@ -48,17 +73,7 @@ class DocumentUploadForm(forms.ModelForm):
 
 @admin.register(Document)
 class DocumentAdmin(admin.ModelAdmin):
-    list_display = [
-        "title",
-        "owner",
-        "filename",
-        "status_badge",
-        "progress_display",
-        "pages",
-        "chunk_count",
-        "size_display",
-        "created",
-    ]
+    list_display = ["title_display", "file_display", "status_display", "uploaded_display"]
     list_filter = ["status", "content_type", "created", "owner"]
     search_fields = ["title", "filename", "owner__username", "sha256"]
     list_select_related = ["owner"]
@@ -83,6 +98,9 @@ class DocumentAdmin(admin.ModelAdmin):
         "ingested",
     ]
     change_list_template = "admin/retrieval/document/change_list.html"
+
+    class Media:
+        css = {"all": ["retrieval/admin_documents.css"]}
 
     def get_form(self, request: HttpRequest, obj: Document | None = None, **kwargs: Any):
         if obj is None:
@@ -142,29 +160,56 @@ class DocumentAdmin(admin.ModelAdmin):
                 messages.WARNING,
             )
 
-    @admin.display(description="Status", ordering="status")
-    def status_badge(self, obj: Document) -> str:
-        colours = {"ready": "#1a7f37", "failed": "#cf222e", "queued": "#6e7781"}
-        colour = colours.get(obj.status, "#9a6700")
-        title = obj.error or obj.get_status_display()
+    @admin.display(description="Title", ordering="title")
+    def title_display(self, obj: Document) -> str:
+        # A title given by no one is the file's name, often one long word.
+        return format_html('<span class="document-title">{}</span>', obj.title)
+
+    @admin.display(description="File", ordering="filename")
+    def file_display(self, obj: Document) -> str:
+        facts = filesizeformat(obj.size)
+        if obj.pages:
+            facts += f" · {obj.pages:,} page{'s' if obj.pages != 1 else ''}"
         return format_html(
-            '<strong style="color:{}" title="{}">{}</strong>',
-            colour,
-            title,
-            obj.get_status_display(),
+            '<span class="document-file" title="{}">{}</span>'
+            '<small class="document-detail">{}</small>',
+            obj.filename,
+            shorten(obj.filename, FILENAME_CHARS, keep_end=True),
+            facts,
         )
 
-    @admin.display(description="Progress")
-    def progress_display(self, obj: Document) -> str:
+    @admin.display(description="Status", ordering="status")
+    def status_display(self, obj: Document) -> str:
         if obj.status == Document.Status.FAILED:
-            return format_html('<span style="color:#cf222e">{}</span>', obj.error[:120])
-        if obj.chunks_total:
-            return f"{obj.chunks_done}/{obj.chunks_total} chunks ({obj.progress}%)"
-        return "—"
+            detail = textwrap.shorten(obj.error, REASON_CHARS, placeholder=" …")
+        elif obj.status == Document.Status.READY:
+            detail = f"{obj.chunk_count:,} chunks"
+        elif obj.chunks_total:
+            detail = f"{obj.chunks_done:,} of {obj.chunks_total:,} chunks ({obj.progress}%)"
+        else:
+            detail = ""
+        return format_html(
+            '<span class="document-status {}" title="{}">{}</span>'
+            '<small class="document-detail">{}</small>',
+            obj.status,
+            obj.error or obj.get_status_display(),
+            obj.get_status_display(),
+            detail,
+        )
 
-    @admin.display(description="Size", ordering="size")
-    def size_display(self, obj: Document) -> str:
-        return filesizeformat(obj.size)
+    @admin.display(description="Uploaded", ordering="created")
+    def uploaded_display(self, obj: Document) -> str:
+        """Whose document it is and when it came."""
+        name = obj.owner.get_username()
+        created = timezone.localtime(obj.created)
+        return format_html(
+            '<span class="document-owner" title="{}">{}</span>'
+            '<small class="document-detail" title="{}">{}</small>',
+            name,
+            shorten(name, OWNER_CHARS),
+            created.strftime("%Y-%m-%d %H:%M"),
+            created.strftime("%Y-%m-%d"),
+        )
 
     def changelist_view(self, request: HttpRequest, extra_context: dict | None = None):
         busy = Document.objects.filter(status__in=Document.BUSY).exists()

@@ -58,6 +58,11 @@ class PassageSerializer(serializers.Serializer):
     filename = serializers.CharField()
     index = serializers.IntegerField(help_text="its place in the document, from 0")
     page = serializers.IntegerField(allow_null=True)
+    page_label = serializers.CharField(
+        allow_null=True,
+        help_text='the printed page label ("iii", "A-1") when the PDF gives one other than '
+        "the page number; null otherwise",
+    )
     ocr = serializers.BooleanField(help_text="read from a scan or photo by OCR")
     text = serializers.CharField(help_text="the whole passage (a citation holds 200 characters)")
 

@@ -1,4 +1,4 @@
-"""Split parsed segments into overlapping chunks that keep their page number."""
+"""Split parsed segments into overlapping chunks that keep their page number and label."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ class TextChunk:
     text: str
     page: int | None
     ocr: bool = False  # read from a picture by OCR
+    page_label: str | None = None  # the page's printed label, when not its number
 
 
 def split(
@@ -45,6 +46,12 @@ def split(
             piece = piece.strip()
             if piece:
                 chunks.append(
-                    TextChunk(index=len(chunks), text=piece, page=segment.page, ocr=segment.ocr)
+                    TextChunk(
+                        index=len(chunks),
+                        text=piece,
+                        page=segment.page,
+                        ocr=segment.ocr,
+                        page_label=segment.page_label,
+                    )
                 )
     return chunks

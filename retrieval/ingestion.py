@@ -331,6 +331,7 @@ def _nodes(
             index=piece.index,
             text=piece.text,
             page=piece.page,
+            page_label=piece.page_label,
             ocr=piece.ocr,
             embedding=vector,
             entities=[

@@ -102,9 +102,14 @@ def merge(parsed: parsing.ParsedDocument, read: dict[int, str]) -> parsing.Parse
     """The document with the pages OCR read put in their place among the others."""
     single = parsed.pages is None
     segments = list(parsed.segments) + [
-        parsing.Segment(text=text, page=None if single else number, ocr=True)
+        parsing.Segment(
+            text=text,
+            page=None if single else number,
+            ocr=True,
+            page_label=None if single else parsed.labels.get(number),
+        )
         for number, text in read.items()
         if text
     ]
     segments.sort(key=lambda segment: segment.page or 0)
-    return parsing.ParsedDocument(segments=segments, pages=parsed.pages)
+    return parsing.ParsedDocument(segments=segments, pages=parsed.pages, labels=parsed.labels)

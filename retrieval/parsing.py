@@ -16,7 +16,7 @@ import logging
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from html.parser import HTMLParser
 from itertools import zip_longest
@@ -75,11 +75,16 @@ _BINARY_CONTROL = {byte for byte in range(32) if byte not in (9, 10, 12, 13, 27)
 
 @dataclass(frozen=True)
 class Segment:
-    """A stretch of text with the page it came from (PDF only), and whether OCR read it."""
+    """A stretch of text with the page it came from (PDF only), and whether OCR read it.
+
+    `page` counts pages from 1; `page_label` is what the page has printed on it
+    when the PDF says so and it is not that count ("iii" in a preface, "A-1").
+    """
 
     text: str
     page: int | None = None
     ocr: bool = False
+    page_label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -89,6 +94,8 @@ class ParsedDocument:
     # Pages (1-based; frames of a picture) with no text layer but something drawn
     # on them: the ingestion has them read by OCR, a page at a time.
     scanned: tuple[int, ...] = ()
+    # Printed page labels by page number, for the pages whose label is not their number.
+    labels: dict[int, str] = field(default_factory=dict)
 
 
 def sniff_content_type(head: bytes, filename: str) -> str:
@@ -293,10 +300,11 @@ def _parse_pdf(data: bytes) -> ParsedDocument:
                 )
         segments = []
         scanned = []
+        labels = _page_labels(reader)
         for number, page in enumerate(reader.pages, start=1):
             text = tidy_pdf_text(page.extract_text() or "")
             if text:
-                segments.append(Segment(text=text, page=number))
+                segments.append(Segment(text=text, page=number, page_label=labels.get(number)))
             elif _draws_something(page):
                 scanned.append(number)
         pages = len(reader.pages)
@@ -325,7 +333,32 @@ def _parse_pdf(data: bytes) -> ParsedDocument:
         raise IngestionError(
             "This PDF has only blank pages: no text and no pictures to read.", code="no_text"
         )
-    return ParsedDocument(segments=segments, pages=pages, scanned=tuple(scanned))
+    return ParsedDocument(segments=segments, pages=pages, scanned=tuple(scanned), labels=labels)
+
+
+# A label longer than this is not a page label but a broken one (or a misuse of it).
+MAX_PAGE_LABEL = 40
+
+
+def _page_labels(reader: Any) -> dict[int, str]:
+    """The printed labels of a PDF's pages ("iii", "A-1") by page number, for the
+    pages whose label is not simply their number; none when the PDF defines none.
+
+    A damaged label tree costs the labels, never the document.
+    """
+    try:
+        if "/PageLabels" not in reader.root_object:
+            return {}
+        found = reader.page_labels
+    except Exception as error:  # pypdf raises many kinds on a broken number tree
+        logger.info("unreadable PDF page labels: %r", error)
+        return {}
+    labels = {}
+    for number, label in enumerate(found, start=1):
+        label = " ".join(str(label).split())
+        if label and label != str(number) and len(label) <= MAX_PAGE_LABEL:
+            labels[number] = label
+    return labels
 
 
 # A bullet drawn as a glyph of its own comes out as a line of one odd character

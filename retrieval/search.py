@@ -82,6 +82,7 @@ class Passage:
     score: float  # cosine similarity to the question
     index: int = 0
     ocr: bool = False  # its text was read from a picture by OCR
+    page_label: str | None = None  # the page's printed label ("iii"), when not its number
 
 
 def fuse(rankings: Sequence[tuple[float, Sequence[Hit]]]) -> dict[str, float]:
@@ -335,4 +336,5 @@ def _passage(hit: Hit, similarity: float) -> Passage:
         score=round(similarity, 4),
         index=hit.index,
         ocr=hit.ocr,
+        page_label=hit.page_label,
     )

@@ -22,7 +22,8 @@ DOCUMENT_CHUNKS = """
 MATCH (d:Document {id: $document_id})-[:HAS_CHUNK]->(c:Chunk)
 OPTIONAL MATCH (c)-[:NEXT]->(n:Chunk)
 OPTIONAL MATCH (c)-[:MENTIONS]->(e:Entity)
-RETURN c.id AS id, c.index AS index, c.text AS text, c.page AS page, c.ocr AS ocr,
+RETURN c.id AS id, c.index AS index, c.text AS text, c.page AS page,
+       c.page_label AS page_label, c.ocr AS ocr,
        c.owner_id AS owner_id, c.embedding AS embedding, n.id AS next_id,
        collect(e.key) AS keys
 ORDER BY index
@@ -52,6 +53,7 @@ class StoredChunk:
     next_id: str | None
     entity_keys: list[str]
     ocr: bool = False
+    page_label: str | None = None
 
 
 async def stored_document_ids(store: GraphStore, owner_id: int) -> list[str]:
@@ -73,6 +75,7 @@ async def stored_chunks(store: GraphStore, document_id: str) -> list[StoredChunk
             next_id=row["next_id"],
             entity_keys=sorted(row["keys"]),
             ocr=bool(row["ocr"]),
+            page_label=row["page_label"],
         )
         for row in rows
     ]
@@ -105,6 +108,7 @@ def chunks(
     texts: list[str],
     entity_names: list[list[str]] | None = None,
     vectors: list[list[float]] | None = None,
+    page_labels: list[str | None] | None = None,
 ) -> list[ChunkNode]:
     names = entity_names or [[] for _ in texts]
     result = []
@@ -115,6 +119,7 @@ def chunks(
                 index=i,
                 text=text,
                 page=i + 1,
+                page_label=page_labels[i] if page_labels else None,
                 embedding=vector,
                 entities=[entity(owner, n) for n in names[i]],
             )

@@ -118,6 +118,32 @@ def test_a_passage_read_from_a_photo_is_cited_as_read_by_ocr(api, alice):
     assert read_by_ocr == {"whiteboard.jpg": True, "notes.txt": False}
 
 
+def test_a_passage_of_a_labelled_pdf_page_is_cited_with_its_printed_label(api, alice):
+    as_user(api, login(api, "alice", "alice-pass-123"))
+    upload(api, "preface.pdf", samples.labelled_pdf(roman=3))  # pages i, ii, iii
+    rocket = "The Saturn V rocket was stacked in the Vehicle Assembly Building before launch."
+    upload(api, "notes.pdf", samples.pdf([rocket]))  # no labels
+    call_command("worker", batch=True)
+
+    answer = api.post("/api/query/", {"query": "Which rocket launched Apollo?"}, format="json")
+
+    assert answer.status_code == 200, answer.content
+    cited = [(c["filename"], c["page"], c["page_label"]) for c in answer.json()["citations"]]
+    assert ("preface.pdf", 3, "iii") in cited and ("notes.pdf", 1, None) in cited
+    roman = {1: "i", 2: "ii", 3: "iii"}
+    assert all(label == roman[page] for name, page, label in cited if name == "preface.pdf")
+    stored = Message.objects.get(pk=answer.json()["message_id"]).citations
+    assert [(c["filename"], c["page"], c["page_label"]) for c in stored] == cited
+    conversation = api.get(f"/api/conversations/{answer.json()['conversation_id']}/").json()
+    assert conversation["messages"][-1]["citations"] == stored
+    for cite in answer.json()["citations"]:
+        passage = api.get(f"/api/documents/{cite['document_id']}/passages/{cite['chunk_id']}/")
+        assert (passage.json()["page"], passage.json()["page_label"]) == (
+            cite["page"],
+            cite["page_label"],
+        )
+
+
 @pytest.mark.parametrize(
     ("name", "data", "status", "code"),
     [

@@ -37,6 +37,7 @@ async def test_a_question_streams_status_citations_tokens_and_done(
     assert citations[0]["n"] == 1
     assert citations[0]["document_id"] == str(alice_falcons.pk)
     assert citations[0]["filename"] == "falcons.txt"
+    assert (citations[0]["page"], citations[0]["page_label"]) == (None, None)  # a text file
     assert len(citations[0]["chunk_text"]) <= 200
     assert 0 < citations[0]["relevance_score"] <= 1
     answer = "".join(e.data for e in events if e.event == "token")

@@ -77,6 +77,7 @@ class ChunkNode:
     embedding: Sequence[float]
     entities: Sequence[EntityNode] = field(default_factory=tuple)
     ocr: bool = False  # its text was read from a picture by OCR
+    page_label: str | None = None  # the page's printed label ("iii"), when not its number
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,7 @@ class Hit:
     similarity: float | None = None  # cosine similarity to the question, when one was given
     seed: str | None = None  # for expansion hits: the hit it was reached from
     ocr: bool = False
+    page_label: str | None = None  # absent on chunks written before labels were kept
 
 
 class Runner(Protocol):
@@ -278,6 +280,7 @@ class GraphStore(abc.ABC):
             "index": chunk.index,
             "text": chunk.text,
             "page": chunk.page,
+            "page_label": chunk.page_label,
             "ocr": chunk.ocr,
             "embedding": self.vector_param(chunk.embedding),
             "entities": [{"key": e.key, "name": e.name, "type": e.type} for e in chunk.entities],
@@ -527,4 +530,5 @@ def _hit(row: dict[str, Any]) -> Hit:
         similarity=float(row["similarity"]) if row.get("similarity") is not None else None,
         seed=row.get("seed"),
         ocr=bool(row.get("ocr")),
+        page_label=row.get("page_label"),
     )

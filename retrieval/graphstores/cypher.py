@@ -16,7 +16,8 @@ STAGE_CHUNKS = """
 UNWIND $rows AS row
 CREATE (c:Chunk {id: row.id, run: $run, document_id: $document_id, owner_id: $owner_id,
                  owner_key: $owner_key, index: row.index, text: row.text})
-SET c.page = row.page, c.ocr = row.ocr, c.embedding = <vector>
+SET c.page = row.page, c.page_label = row.page_label, c.ocr = row.ocr,
+    c.embedding = <vector>
 WITH c, row
 UNWIND row.entities AS entity
 MERGE (e:Entity {key: entity.key})
@@ -156,8 +157,8 @@ ORDER BY score DESC
 LIMIT $k
 MATCH (d:Document)-[:HAS_CHUNK]->(node)
 RETURN node.id AS chunk_id, d.id AS document_id, d.title AS title, d.filename AS filename,
-       node.index AS index, node.page AS page, node.ocr AS ocr, node.text AS text,
-       <similarity> AS similarity, score
+       node.index AS index, node.page AS page, node.page_label AS page_label, node.ocr AS ocr,
+       node.text AS text, <similarity> AS similarity, score
 ORDER BY score DESC
 """
 
@@ -170,8 +171,9 @@ WHERE seed.owner_id = $owner_id AND node.owner_id = $owner_id
 MATCH (d:Document)-[:HAS_CHUNK]->(node)
 WHERE $document_ids IS NULL OR d.id IN $document_ids
 RETURN DISTINCT seed_id AS seed, node.id AS chunk_id, d.id AS document_id, d.title AS title,
-       d.filename AS filename, node.index AS index, node.page AS page, node.ocr AS ocr,
-       node.text AS text, <similarity> AS similarity, 1.0 AS score
+       d.filename AS filename, node.index AS index, node.page AS page,
+       node.page_label AS page_label, node.ocr AS ocr, node.text AS text,
+       <similarity> AS similarity, 1.0 AS score
 """
 
 # The document restriction comes before LIMIT (applied after it, chunks of other
@@ -200,8 +202,9 @@ ORDER BY shared DESC, node.id
 LIMIT $limit
 MATCH (d:Document)-[:HAS_CHUNK]->(node)
 RETURN seed_id AS seed, node.id AS chunk_id, d.id AS document_id, d.title AS title,
-       d.filename AS filename, node.index AS index, node.page AS page, node.ocr AS ocr,
-       node.text AS text, <similarity> AS similarity, toFloat(shared) AS score
+       d.filename AS filename, node.index AS index, node.page AS page,
+       node.page_label AS page_label, node.ocr AS ocr, node.text AS text,
+       <similarity> AS similarity, toFloat(shared) AS score
 """
 
 # One passage of one document, for a reader who opens a citation in full; both
@@ -210,8 +213,8 @@ PASSAGE = """
 MATCH (d:Document {id: $document_id})-[:HAS_CHUNK]->(node:Chunk {id: $chunk_id})
 WHERE d.owner_id = $owner_id AND node.owner_id = $owner_id
 RETURN node.id AS chunk_id, d.id AS document_id, d.title AS title, d.filename AS filename,
-       node.index AS index, node.page AS page, node.ocr AS ocr, node.text AS text,
-       null AS similarity, 1.0 AS score
+       node.index AS index, node.page AS page, node.page_label AS page_label, node.ocr AS ocr,
+       node.text AS text, null AS similarity, 1.0 AS score
 """
 
 # A document's entities (those it mentions most, with how often) and, for each,

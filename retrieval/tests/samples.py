@@ -115,6 +115,24 @@ def encrypted_pdf(password: str = "secret") -> bytes:
     return out.getvalue()
 
 
+def labelled_pdf(data: bytes | None = None, roman: int = 3, appendix: int = 0) -> bytes:
+    """A PDF (the three Apollo pages by default) with printed page labels, as a book has:
+    i, ii, iii... on its first `roman` pages, 1, 2... on the next, A-1, A-2... on the
+    last `appendix` ones."""
+    writer = PdfWriter(clone_from=io.BytesIO(pdf() if data is None else data))
+    count = len(writer.pages)
+    body_end = count - appendix
+    if roman:
+        writer.set_page_label(0, roman - 1, style="/r")
+    if body_end > roman:
+        writer.set_page_label(roman, body_end - 1, style="/D", start=1)
+    if appendix:
+        writer.set_page_label(body_end, count - 1, style="/D", prefix="A-", start=1)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def corrupt_pdf() -> bytes:
     return b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\nthis is not a pdf body\n%%EOF"
 

@@ -235,6 +235,29 @@ async def test_a_passage_is_read_in_full_by_its_owner_only(store: GraphStore):
     assert await store.passage(alice, other_doc.id, hit.chunk_id) is None  # not that document's
 
 
+async def test_every_search_returns_a_chunks_page_label_and_null_where_it_has_none(
+    store: GraphStore,
+):
+    owner = unique_owner()
+    texts = ["the falcon flies over the river", "a quiet harbour", "the falcon nests on cliffs"]
+    vectors = [[1.0, 0.0, 0.0, 0.0], [0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 1.0, 0.0]]
+    written = chunks(owner, texts, [["Falcon"], [], ["Falcon"]], vectors, ["iii", None, "A-1"])
+    document = doc(owner)
+    await store.write_document(document, written)
+
+    [by_vector] = await store.vector_search(owner, [1.0, 0.1, 0.0, 0.0], k=1)
+    [by_words] = await store.fulltext_search(owner, "harbour", k=1)
+    expanded = await store.expand(owner, [by_vector.chunk_id])
+
+    assert (by_vector.text, by_vector.page_label) == (texts[0], "iii")
+    assert (by_words.text, by_words.page_label) == (texts[1], None)
+    assert {hit.text: hit.page_label for hit in expanded} == {texts[1]: None, texts[2]: "A-1"}
+    passage = await store.passage(owner, document.id, by_vector.chunk_id)
+    assert passage is not None and passage.page_label == "iii"
+    stored = await graph.stored_chunks(store, document.id)
+    assert [c.page_label for c in stored] == ["iii", None, "A-1"]
+
+
 async def test_searches_can_be_restricted_to_some_documents(store: GraphStore):
     owner = unique_owner()
     first, second = doc(owner, "First"), doc(owner, "Second")

@@ -193,6 +193,33 @@ def test_pdf_chunks_carry_their_page(alice, settings):
     assert [c.next_id for c in stored[:-1]] == [c.id for c in stored[1:]]
 
 
+def test_pdf_chunks_carry_the_label_printed_on_their_page(alice, settings):
+    settings.CHUNK_SIZE, settings.CHUNK_OVERLAP = 200, 0
+    labelled = upload(alice, samples.labelled_pdf(roman=2), "preface.pdf")
+    plain = upload(alice, samples.pdf(), "apollo.pdf")
+    ingestion.ingest_document(labelled.pk)
+    ingestion.ingest_document(plain.pk)
+
+    assert [(c.page, c.page_label) for c in graph_chunks(labelled)] == [
+        (1, "i"),
+        (2, "ii"),
+        (3, "1"),
+    ]
+    assert [c.page_label for c in graph_chunks(plain)] == [None, None, None]
+
+
+def test_a_scanned_pdf_page_read_by_ocr_keeps_its_printed_label(alice):
+    scan = samples.scanned_pdf(text_pages=samples.PAGES[:1], scans=[samples.SCANNED])
+    document = upload(alice, samples.labelled_pdf(scan, roman=2), "review.pdf")
+
+    status = ingestion.ingest_document(document.pk)
+
+    document.refresh_from_db()
+    assert status == "ready", document.error
+    chunks = graph_chunks(document)
+    assert [(c.page, c.page_label, c.ocr) for c in chunks] == [(1, "i", False), (2, "ii", True)]
+
+
 def test_entities_link_chunks_that_name_the_same_thing(alice, settings):
     settings.CHUNK_SIZE, settings.CHUNK_OVERLAP = 200, 0
     document = upload(alice, samples.pdf(), "apollo.pdf")

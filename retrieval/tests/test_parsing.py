@@ -44,6 +44,37 @@ def test_pdf_text_keeps_its_page_numbers():
     assert "Margaret Hamilton" in parsed.segments[1].text
 
 
+def test_pdf_pages_keep_the_labels_printed_on_them():
+    book = samples.pdf([*samples.PAGES, "Body one.", "Body two.", "Appendix one."])
+
+    parsed = parsing.parse(samples.labelled_pdf(book, roman=3, appendix=1), parsing.PDF)
+
+    assert [s.page for s in parsed.segments] == [1, 2, 3, 4, 5, 6]
+    assert [s.page_label for s in parsed.segments] == ["i", "ii", "iii", "1", "2", "A-1"]
+
+
+def test_pdf_pages_whose_label_is_their_number_have_none():
+    labelled = samples.labelled_pdf(samples.pdf(), roman=1)  # i, then 1, 2 on pages 2 and 3
+
+    assert [s.page_label for s in parsing.parse(samples.pdf(), parsing.PDF).segments] == [None] * 3
+    assert [s.page_label for s in parsing.parse(labelled, parsing.PDF).segments] == ["i", "1", "2"]
+    numbered = samples.labelled_pdf(samples.pdf(), roman=0)  # labels 1, 2, 3: the numbers
+    assert [s.page_label for s in parsing.parse(numbered, parsing.PDF).segments] == [None] * 3
+
+
+def test_page_labels_that_cannot_be_read_cost_the_labels_not_the_document(monkeypatch):
+    import pypdf
+
+    def unreadable(reader):
+        raise pypdf.errors.PdfReadError("broken number tree")
+
+    monkeypatch.setattr(pypdf.PdfReader, "page_labels", property(unreadable))
+
+    parsed = parsing.parse(samples.labelled_pdf(), parsing.PDF)
+
+    assert [(s.page, s.page_label) for s in parsed.segments] == [(1, None), (2, None), (3, None)]
+
+
 def test_a_password_protected_pdf_says_so():
     with pytest.raises(IngestionError, match="password"):
         parsing.parse(samples.encrypted_pdf(), parsing.PDF)
