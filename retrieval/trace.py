@@ -110,6 +110,7 @@ def _hit(hit: Hit) -> dict[str, Any]:
         "chunk_id": hit.chunk_id,
         "filename": hit.filename,
         "page": hit.page,
+        "page_label": hit.page_label,
         "score": round(hit.score, 5),
         "similarity": round(hit.similarity, 4) if hit.similarity is not None else None,
         "text": hit.text[:120],

@@ -27,7 +27,11 @@
     return grid;
   }
 
-  const where = (hit) => (hit ? hit.filename + (hit.page ? `, page ${hit.page}` : "") : "");
+  const where = (hit) => {
+    if (!hit) return "";
+    const page = hit.page_label || hit.page;
+    return hit.filename + (page ? `, page ${page}` : "");
+  };
 
   function render(trace) {
     const hits = new Map();

@@ -14,17 +14,9 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Page, expect
 
-from queries.tests.browser.pages import (
-    CHROMIUM_FLAGS,
-    DESKTOP,
-    PASSWORD,
-    TIMEOUT,
-    chromium_path,
-    expect_ready,
-    sign_in,
-    upload,
-)
+from queries.tests.browser.pages import DESKTOP, PASSWORD, TIMEOUT, expect_ready, sign_in, upload
 from queries.tests.conftest import FALCONS
+from tests.browser import chromium
 from tests.live import LiveApp, model_settings
 from tests.openai_server import OpenAIServer
 
@@ -55,15 +47,9 @@ def model(llm: OpenAIServer) -> OpenAIServer:
 
 @pytest.fixture(scope="package")
 def browser():
-    from playwright.sync_api import sync_playwright
-
     expect.set_options(timeout=TIMEOUT)
-    with sync_playwright() as playwright:
-        launched = playwright.chromium.launch(
-            executable_path=chromium_path(), headless=True, args=CHROMIUM_FLAGS
-        )
+    with chromium() as launched:
         yield launched
-        launched.close()
 
 
 @pytest.fixture

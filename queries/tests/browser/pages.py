@@ -2,40 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import shutil
-
-import pytest
 from playwright.sync_api import Page, expect
 
-from tests.live import ROOT, LiveApp
+from tests.live import LiveApp
 
-ARTIFACTS = ROOT / "test-artifacts"
 PASSWORD = "browser-pass-123"
 TIMEOUT = 30_000  # ms, for every wait on the page: generous for two busy cores
 INGEST_TIMEOUT = 90_000
 STREAM = "**/api/query/stream/"
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # The looks a page must hold up in: a desktop and a phone, each light and dark.
 DESKTOP = {"viewport": {"width": 1280, "height": 860}}
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
-
-
-def chromium_path() -> str:
-    found = (
-        os.environ.get("CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
-    )
-    if not found:
-        pytest.fail("Chromium is needed for the browser tests: apt-get install chromium")
-    return found
 
 
 def sign_in(page: Page, app: LiveApp, username: str) -> None:
@@ -69,11 +46,6 @@ def expect_ready(page: Page, *titles: str) -> None:
     for title in titles:
         badge = page.locator("#documents li", has_text=title).locator(".badge")
         expect(badge).to_have_text("Ready", timeout=INGEST_TIMEOUT)
-
-
-def screenshot(page: Page, name: str) -> None:
-    ARTIFACTS.mkdir(exist_ok=True)
-    page.screenshot(path=str(ARTIFACTS / name), full_page=True)
 
 
 def ask(page: Page, question: str) -> None:

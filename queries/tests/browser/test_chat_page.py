@@ -21,12 +21,12 @@ from queries.tests.browser.pages import (
     expect_idle,
     expect_ready,
     last_answer,
-    screenshot,
     sign_in,
     upload,
 )
 from queries.tests.conftest import FALCONS
 from retrieval.tests import samples
+from tests.browser import screenshot
 from tests.openai_server import OpenAIServer, Reply
 
 pytestmark = pytest.mark.slow

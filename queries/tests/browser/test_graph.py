@@ -8,7 +8,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from queries.tests.browser.pages import PHONE, TIMEOUT, expect_ready, screenshot, sign_in, upload
+from queries.tests.browser.pages import PHONE, TIMEOUT, expect_ready, sign_in, upload
+from tests.browser import screenshot
 from tests.live import LiveApp
 from tests.openai_server import OpenAIServer, Reply
 

@@ -20,11 +20,11 @@ from queries.tests.browser.pages import (
     expect_idle,
     expect_ready,
     last_answer,
-    screenshot,
     sign_in,
     upload,
 )
 from queries.tests.conftest import FALCONS
+from tests.browser import screenshot
 from tests.live import LiveApp
 from tests.openai_server import Reply
 

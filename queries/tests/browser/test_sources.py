@@ -14,11 +14,11 @@ from queries.tests.browser.pages import (
     expect_idle,
     expect_ready,
     last_answer,
-    screenshot,
     upload,
 )
 from queries.tests.conftest import FALCONS
 from retrieval.tests import samples
+from tests.browser import screenshot
 from tests.live import LiveApp
 from tests.openai_server import Reply
 
