@@ -70,7 +70,7 @@ async def _by_model(texts: Sequence[str]) -> str:
     text = "\n\n".join(texts)[:READ_FOR_MODEL]
     reply = await llm.chat_openai().ainvoke(PROMPT.format(text=text))
     summary = " ".join(str(reply.content).split())
-    if len(re.findall(r"[^\W\d_]{2,}", summary)) < 3:
+    if summary.startswith(("[", "{")) or len(re.findall(r"[^\W\d_]{2,}", summary)) < 3:
         raise ValueError(f"no summary in the reply: {summary[:80]!r}")
     return summary[: LONGEST * 2]
 
