@@ -2,8 +2,9 @@
 
 Request bodies over their limit are refused as they arrive (ragsite.body_limit).
 
-The embedding model (and the chat model's client library) load in the
-background as the server starts, so the first question does not wait for them.
+The embedding model (and the chat model's client library, or a first answer of the
+local model) load in the background as the server starts, so the first question
+does not wait for them.
 """
 
 import logging
@@ -25,9 +26,13 @@ def _warm_up() -> None:
 
     started = time.perf_counter()
     try:
+        embeddings.warm_up()
         if llm.configured():
             import retrieval.openai_stream  # noqa: F401  (a second's import, not the first question's)
-        embeddings.warm_up()
+        else:
+            from queries import generation
+
+            generation.warm_up()
     except Exception:  # the first question will say what is wrong
         logging.getLogger(__name__).exception("could not load the models")
         return
