@@ -224,23 +224,25 @@ RETURN node.id AS chunk_id, d.id AS document_id, d.title AS title, d.filename AS
 DOCUMENT_ENTITIES = """
 MATCH (d:Document {id: $document_id})-[:HAS_CHUNK]->(c:Chunk)-[:MENTIONS]->(e:Entity)
 WHERE d.owner_id = $owner_id AND c.owner_id = $owner_id AND e.owner_id = $owner_id
-WITH e, count(c) AS here
+WITH e, count(DISTINCT c) AS here
 ORDER BY here DESC, e.name
 LIMIT $limit
 OPTIONAL MATCH (e)<-[:MENTIONS]-(o:Chunk)
 WHERE o.owner_id = $owner_id AND o.document_id <> $document_id
 RETURN e.key AS key, e.name AS name, e.type AS type, here,
-       o.document_id AS other, count(o) AS there
+       o.document_id AS other, count(DISTINCT o) AS there
 """
 
-# The owner's passages that mention an entity, in reading order per document.
+# The owner's passages that mention an entity, in reading order per document. A chunk
+# may mention one entity twice (a name and its alias): it counts, and is listed, once.
 ENTITY_PASSAGES = """
 MATCH (e:Entity {key: $key})<-[:MENTIONS]-(node:Chunk)
 WHERE e.owner_id = $owner_id AND node.owner_id = $owner_id
+WITH DISTINCT node
 MATCH (d:Document)-[:HAS_CHUNK]->(node)
 RETURN node.id AS chunk_id, d.id AS document_id, d.title AS title, d.filename AS filename,
-       node.index AS index, node.page AS page, node.ocr AS ocr, node.text AS text,
-       null AS similarity, 1.0 AS score
+       node.index AS index, node.page AS page, node.page_label AS page_label, node.ocr AS ocr,
+       node.text AS text, null AS similarity, 1.0 AS score
 ORDER BY title, index
 LIMIT $limit
 """

@@ -63,7 +63,7 @@ async def test_a_documents_entities_count_where_the_owners_other_documents_menti
         chunks(
             alice,
             ["Pixelforge and Kite", "Pixelforge again"],
-            [["Pixelforge", "Kite"], ["Pixelforge"]],
+            [["Pixelforge", "Kite"], ["Pixelforge", "Pixelforge"]],
         ),
     )
     await store.write_document(quote, chunks(alice, ["Pixelforge quote"], [["Pixelforge"]]))
