@@ -79,6 +79,9 @@ def test_a_documents_names_are_drawn_listed_and_open_their_passages(page: Page, 
     upload(page, app, "quote.txt", QUOTE.encode())
     expect_ready(page, "brief", "quote")
 
+    problems: list[str] = []  # a script error, a style the page's policy refused, a 404
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda error: problems.append(str(error)))
     page.goto(f"{app.url}/documents/{brief['id']}/graph/")
 
     expect(page.get_by_role("heading", name="Graph of brief")).to_be_visible()
@@ -92,6 +95,7 @@ def test_a_documents_names_are_drawn_listed_and_open_their_passages(page: Page, 
     expect(passages).to_have_count(2)
     expect(passages.filter(has_text="quote")).to_contain_text("Quotation from Pixelforge Studio")
     screenshot(page, "graph.png")
+    assert problems == [], problems
 
     page.get_by_role("link", name="Ask about Pixelforge Studio").click()
     expect(page.get_by_label("Ask a question")).to_have_value(
