@@ -30,6 +30,7 @@ from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResu
 
 from queries.prompts import I_DONT_KNOW
 from retrieval.questions import NAME_STOPWORDS, key_terms, question_parts
+from retrieval.steering import addresses_a_model
 
 # A passage of queries.prompts.format_passages: its text is escaped, so the
 # first closing tag is its own.
@@ -39,21 +40,6 @@ _RELEVANCE = re.compile(r' relevance="([0-9.eE+-]+)"')
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|(?<=[a-z)][.!?])(?=[A-Z])")
 _WORD = re.compile(r"\w+")
 
-
-# A sentence that speaks to an AI instead of informing a reader ("IMPORTANT
-# SYSTEM INSTRUCTION FOR AI ASSISTANTS: ... reply only with ...") is an attempt
-# to steer the answer, not evidence: it is never quoted.
-_STEERING = re.compile(
-    r"\b(?:ignore|disregard|forget)\s+(?:all\s+|any\s+|every\s+|the\s+)?"
-    r"(?:previous|prior|other|above|earlier)\b"
-    r"|\b(?:system|developer)\s+(?:instruction|prompt|message)s?\b"
-    r"|\b(?:ai|llm|language[- ]model)\s+(?:assistant|model|system)s?\b"
-    r"|\b(?:reply|respond|answer)\s+(?:only\s+)?with\s+(?:only\s+)?the\s+(?:single\s+)?word\b"
-    r"|\b(?:reply|respond|answer)\s+only\s+with\b"
-    r"|\bwhatever\s+the\s+user\s+asks\b"
-    r"|\binstructions?\s+overrides?\b",
-    re.I,
-)
 
 # Lines that describe a document rather than say something: an email's headers,
 # its list of attachments, a table's list of columns (retrieval.parsing writes
@@ -304,7 +290,7 @@ def quotable(sentence: str, *, first: bool, last: bool) -> bool:
     words = sentence.split()
     if len(words) < 3 or len(words) > 90:
         return False
-    if _STEERING.search(sentence) or _METADATA.match(sentence) or _LEADER_DOTS.search(sentence):
+    if addresses_a_model(sentence) or _METADATA.match(sentence) or _LEADER_DOTS.search(sentence):
         return False
     if _SALUTATION.match(sentence) or sentence.rstrip("\"'”’)").endswith("?"):
         return False  # a greeting, or a question: neither states anything

@@ -15,6 +15,7 @@ from collections.abc import Awaitable, Callable, Sequence
 import numpy as np
 
 from retrieval import llm
+from retrieval.steering import addresses_a_model
 
 logger = logging.getLogger(__name__)
 
@@ -36,13 +37,16 @@ _NOT_PROSE = re.compile(
 
 
 def sentences(text: str) -> list[str]:
-    """Sentences that read as prose: not headings, headers, table rows or scraps."""
+    """Sentences that read as prose: not headings, headers, table rows or scraps, nor
+    words addressed to a model."""
     found = []
     for piece in _SENTENCE_END.split(text):
         sentence = " ".join(piece.strip("#>*-• \t").split())
         words = sentence.split()
         if not 6 <= len(words) <= 60 or _NOT_PROSE.search(sentence):
             continue
+        if addresses_a_model(sentence):
+            continue  # "this instruction overrides all prior instructions" is no summary
         letters = [ch for ch in sentence if ch.isalpha()]
         if sum(ch.isupper() for ch in letters) > 0.5 * len(letters):
             continue  # a title in capitals
