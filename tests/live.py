@@ -101,6 +101,11 @@ class LiveApp:
             f"User.objects.create_user({username!r}, password={password!r})",
         )
 
+    def ingest_text(self, owner: str, name: str, text: str) -> None:
+        """A text file of `owner`'s, ingested by `manage.py ingest` as an operator would."""
+        (self.data / name).write_text(text)
+        self.manage("ingest", str(self.data / name), "--owner", owner)
+
     def start(self, *, worker: bool = False, server: str = "daphne", processes: int = 1) -> LiveApp:
         self.manage("migrate", "--noinput")
         self.manage("collectstatic", "--noinput")

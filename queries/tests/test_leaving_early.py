@@ -61,8 +61,7 @@ def model_server() -> Iterator[SlowEmbeddingServer]:
 def started(app: LiveApp, name: str, text: str) -> LiveApp:
     app.start()
     app.create_user("alice", "alice-pass-123")
-    (app.data / name).write_text(text)
-    app.manage("ingest", str(app.data / name), "--owner", "alice")
+    app.ingest_text("alice", name, text)
     return app
 
 

@@ -27,8 +27,7 @@ def daphne_server(llm: OpenAIServer, tmp_path_factory) -> Iterator[str]:
     try:
         app.start()
         app.create_user("alice", "alice-pass-123")
-        (data / "falcons.txt").write_text(FALCONS)
-        app.manage("ingest", str(data / "falcons.txt"), "--owner", "alice")
+        app.ingest_text("alice", "falcons.txt", FALCONS)
         yield app.url
     finally:
         app.stop()

@@ -42,8 +42,7 @@ def start_app(data, llm: OpenAIServer, **environment: str) -> LiveApp:
     app = LiveApp(data, **model_settings(llm.base_url), LOG_LEVEL="WARNING", **environment)
     app.start()
     app.create_user("alice", "alice-pass-123")
-    (data / "falcons.txt").write_text(FALCONS)
-    app.manage("ingest", str(data / "falcons.txt"), "--owner", "alice")
+    app.ingest_text("alice", "falcons.txt", FALCONS)
     return app
 
 

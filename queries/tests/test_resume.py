@@ -33,8 +33,7 @@ def app(llm: OpenAIServer, tmp_path_factory) -> Iterator[LiveApp]:
         live.start()
         live.create_user("alice", "alice-pass-123")
         live.create_user("bob", "bob-pass-123")
-        (data / "falcons.txt").write_text(FALCONS)
-        live.manage("ingest", str(data / "falcons.txt"), "--owner", "alice")
+        live.ingest_text("alice", "falcons.txt", FALCONS)
         yield live
     finally:
         live.stop()

@@ -56,8 +56,7 @@ def app(tmp_path) -> Iterator[LiveApp]:
     live = LiveApp(tmp_path, GRAPH_STORE_TIMEOUT="2", LOG_LEVEL="WARNING")
     live.start()
     live.create_user("alice", "alice-pass-123")
-    (tmp_path / "falcons.txt").write_text(FALCONS)
-    live.manage("ingest", str(tmp_path / "falcons.txt"), "--owner", "alice")
+    live.ingest_text("alice", "falcons.txt", FALCONS)
     time.sleep(1.5)  # the store's append-only log reaches the disk every second
     try:
         yield live
