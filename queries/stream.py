@@ -89,8 +89,7 @@ async def resume_stream(request: HttpRequest, user: Any, message_id: Any) -> Htt
         Message.objects.filter(pk=message_id, owner_id=user.pk, role=Message.Role.ASSISTANT).first
     )()
     if reply is None:
-        missing = {"detail": "That answer does not exist.", "code": "not_found"}
-        return JsonResponse(missing, status=404)
+        raise answering.NotFound("That answer does not exist.")
     last = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
     progress = resume.Progress.after(last)
     if progress.ended:  # nothing left: 204 tells an EventSource not to come back

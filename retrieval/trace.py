@@ -47,7 +47,8 @@ class Trace:
 
     def mark(self, name: str) -> None:
         """The time since the answer began, e.g. when its first token went out."""
-        self.marks.setdefault(name, _ms(time.perf_counter() - self.started))
+        if name not in self.marks:  # called on every token for "first token"
+            self.marks[name] = _ms(time.perf_counter() - self.started)
 
     async def search(self, mode: str, weight: float, hits: Awaitable[list[Hit]]) -> list[Hit]:
         """One search's hits, timed and recorded under its mode."""
