@@ -280,6 +280,13 @@ if EMBEDDINGS not in {"local", "sentence-transformers", "openai"}:
 OPENAI_EMBEDDING_MODEL = env_str("OPENAI_EMBEDDING_MODEL", "text-embedding-3-small")
 # Threads of the local embedding model; 0 lets ONNX Runtime use every core.
 EMBEDDING_THREADS = env_int("EMBEDDING_THREADS", 0, minimum=0)
+# Questions' vectors from the same model with 8-bit weights (int8: a third of the
+# time, the same search quality, see bench/RESULTS.md) or as documents' (float32).
+QUESTION_EMBEDDINGS = env_str("QUESTION_EMBEDDINGS", "int8").lower()
+if QUESTION_EMBEDDINGS not in {"int8", "float32"}:
+    raise ImproperlyConfigured(
+        f"QUESTION_EMBEDDINGS must be int8 or float32, not {QUESTION_EMBEDDINGS!r}."
+    )
 
 # Answers one web process streams at once; a question beyond them gets a 503
 # with Retry-After before its stream starts (see queries/admission.py).

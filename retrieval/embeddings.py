@@ -45,7 +45,7 @@ class LocalEmbeddings(Embeddings):
         from retrieval.minilm import MiniLM
 
         self.model = MiniLM()
-        self.questions = MiniLM(threads=1)
+        self.questions = MiniLM(threads=1, int8=settings.QUESTION_EMBEDDINGS == "int8")
 
     def embed_documents(self, texts: list[str]) -> list[list[float]]:
         return self.model.embed(texts).tolist()

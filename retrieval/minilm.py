@@ -17,6 +17,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import json
+import logging
 import tempfile
 import threading
 from collections.abc import Sequence
@@ -151,9 +152,12 @@ def build_graph(weights: dict[str, np.ndarray], config: dict[str, Any]) -> bytes
 class MiniLM:
     """Sentence embeddings from all-MiniLM-L6-v2; thread-safe, built on first use."""
 
-    def __init__(self, path: Path | None = None, *, threads: int | None = None) -> None:
+    def __init__(
+        self, path: Path | None = None, *, threads: int | None = None, int8: bool = False
+    ) -> None:
         self.path = path or model_dir()
         self.threads = threads
+        self.int8 = int8
         self._lock = threading.Lock()
 
     @cached_property
@@ -189,8 +193,11 @@ class MiniLM:
         # From a file, not from bytes: a session made from bytes keeps them (the
         # whole model, 86 MB) for as long as it lives.
         with tempfile.NamedTemporaryFile(suffix=".onnx") as model:
-            model.write(graph)
-            model.flush()
+            if self.int8:
+                _quantized(graph, model.name)
+            else:
+                model.write(graph)
+                model.flush()
             del graph
             return onnxruntime.InferenceSession(
                 model.name, options, providers=["CPUExecutionProvider"]
@@ -212,8 +219,11 @@ class MiniLM:
         # Like lengths together, so little of each batch is padding.
         order = sorted(range(len(texts)), key=lambda i: len(texts[i]))
         vectors = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        for start in range(0, len(order), BATCH):
-            chosen = order[start : start + BATCH]
+        # 8-bit runs scale each activation by the largest value in the whole batch:
+        # a text's vector would depend on the texts beside it, so each runs alone.
+        batch = 1 if self.int8 else BATCH
+        for start in range(0, len(order), batch):
+            chosen = order[start : start + batch]
             vectors[chosen] = self._embed_batch([texts[i] for i in chosen])
         return vectors
 
@@ -226,6 +236,34 @@ class MiniLM:
         pooled = (tokens * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return pooled / np.clip(norms, 1e-12, None)
+
+
+def _quantized(graph: bytes, path: str) -> None:
+    """The graph with its weight matrices in 8-bit integers, one scale per output
+    column, written to `path`. A short question runs in about a third of the time
+    (its matrices are a quarter of the size, and the CPU multiplies 8-bit integers
+    in one instruction); its vector stays within cos 0.99 of the 32-bit one."""
+    import onnx
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    root = logging.getLogger()
+    quiet = _QuantizerNotes()
+    root.addFilter(quiet)  # its notes on each tensor go to the root logger
+    try:
+        quantize_dynamic(
+            onnx.load_from_string(graph),
+            path,
+            op_types_to_quantize=["MatMul"],
+            per_channel=True,
+            weight_type=QuantType.QInt8,
+        )
+    finally:
+        root.removeFilter(quiet)
+
+
+class _QuantizerNotes(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "onnxruntime" not in record.pathname
 
 
 def _give_back_freed_memory() -> None:

@@ -29,7 +29,9 @@ def test_it_gives_the_vectors_sentence_transformers_gives(model):
     assert np.abs(ours - theirs).max() < 1e-5
 
 
-def test_a_batch_gives_each_text_the_vector_it_gets_alone(model):
+@pytest.mark.parametrize("int8", [False, True], ids=["float32", "int8"])
+def test_a_batch_gives_each_text_the_vector_it_gets_alone(model, int8):
+    model = MiniLM(threads=1, int8=True) if int8 else model
     texts = ["short", "a much longer text about falcons " * 30, "medium length words here"]
 
     together = model.embed(texts)
@@ -50,14 +52,55 @@ def test_vectors_have_unit_length_and_texts_past_the_limit_are_cut(model):
 
 def test_the_configured_local_model_answers_through_the_langchain_interface(settings):
     settings.EMBEDDINGS = "local"
+    settings.QUESTION_EMBEDDINGS = "float32"
     embeddings.reset()
-
-    query = embeddings.embed_query(REFERENCE["texts"][0])
-    documents = embeddings.embed_texts(REFERENCE["texts"][:2])
+    try:
+        query = embeddings.embed_query(REFERENCE["texts"][0])
+        documents = embeddings.embed_texts(REFERENCE["texts"][:2])
+    finally:
+        embeddings.reset()
 
     assert embeddings.dimension() == 384
     assert np.abs(np.array(query) - np.array(REFERENCE["vectors"][0])).max() < 1e-5
     assert np.abs(np.array(documents) - np.array(REFERENCE["vectors"][:2])).max() < 1e-5
+
+
+PASSAGES = [
+    "The peregrine falcon dives at over 300 km/h, the fastest of all birds.",
+    "The budget for the launch is 120,000 pounds, approved by the finance director.",
+    "Single sign-on failed for tenants with more than one role until the fix in October.",
+    "The harbour opens at six in the morning and closes at ten at night in summer.",
+    "Pixelforge Studio will deliver the launch video six weeks after the brief is approved.",
+]
+QUESTIONS = [
+    ("How fast can a falcon fly?", 0),
+    ("Who approved the launch budget and how much is it?", 1),
+    ("Why did SSO fail for some customers?", 2),
+    ("When does the harbour close?", 3),
+    ("When will the studio deliver the video?", 4),
+]
+
+
+def test_questions_in_8_bit_weights_find_what_32_bit_ones_find(settings):
+    """The default question model (int8) ranks stored 32-bit passage vectors as the
+    32-bit model would: the same best passage, and vectors within cos 0.98."""
+    settings.EMBEDDINGS = "local"
+    embeddings.reset()
+    try:
+        assert settings.QUESTION_EMBEDDINGS == "int8"
+        stored = np.array(embeddings.embed_texts(PASSAGES))
+        asked = np.array(embeddings.embed_queries([q for q, _ in QUESTIONS]))
+        settings.QUESTION_EMBEDDINGS = "float32"
+        embeddings.reset()
+        exact = np.array(embeddings.embed_queries([q for q, _ in QUESTIONS]))
+    finally:
+        embeddings.reset()
+
+    assert np.abs(asked - exact).max() > 1e-4  # two models, not one asked twice
+    assert (asked * exact).sum(axis=1).min() > 0.98
+    assert np.linalg.norm(asked, axis=1) == pytest.approx([1.0] * len(QUESTIONS), abs=1e-5)
+    for (question, expected), row in zip(QUESTIONS, asked @ stored.T, strict=True):
+        assert int(np.argmax(row)) == expected, question
 
 
 @pytest.mark.skipif(
