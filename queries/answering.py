@@ -176,6 +176,9 @@ async def aretrieve_for(question: Question, state: TurnState) -> list[Passage]:
 async def _passages(question: Question, query: str, trace: Trace) -> list[Passage]:
     chosen = [str(d) for d in question.document_ids] if question.document_ids is not None else None
 
+    async def existing(documents: set[str]) -> set[str]:
+        return await db.in_thread(_existing)(question.owner_id, documents)
+
     async def search(document_ids: list[str] | None, max_results: int) -> list[Passage]:
         return await aretrieve(
             question.owner_id,
@@ -183,6 +186,7 @@ async def _passages(question: Question, query: str, trace: Trace) -> list[Passag
             max_results=max_results,
             document_ids=document_ids,
             trace=trace,
+            existing=existing,  # a document deleted a moment ago may still have chunks
         )
 
     compared = None
@@ -196,12 +200,6 @@ async def _passages(question: Question, query: str, trace: Trace) -> list[Passag
             passages = await comparison.each_document(compared, question.max_results, search)
         else:
             passages = await search(chosen, question.max_results)
-    if passages:  # a document deleted a moment ago may still have chunks in the store
-        with trace.step("documents checked"):
-            live = await db.in_thread(_existing)(
-                question.owner_id, {p.document_id for p in passages}
-            )
-        passages = [p for p in passages if p.document_id in live]
     trace.keep([p.chunk_id for p in passages])
     return passages
 

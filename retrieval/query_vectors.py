@@ -59,7 +59,9 @@ def _asked(text: str) -> asyncio.Future[list[float]]:
         lane.waiting.append((text, future))
         if not lane.busy:
             lane.busy = True
-            lane.task = loop.create_task(_drain(lane))
+            # Started at once, up to handing the batch to its thread: not a turn
+            # of the loop later, behind whatever else the loop has to do.
+            lane.task = asyncio.Task(_drain(lane), loop=loop, eager_start=True)
     return future
 
 

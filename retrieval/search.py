@@ -59,6 +59,11 @@ EXPANSION_WEIGHT = 0.5
 # store is busy (a burst far beyond what the process can serve).
 SEARCH_QUEUE_SECONDS = 60
 
+# Which of the given documents still exist. A document deleted inside a transaction
+# (the admin's delete, a cascade) keeps its chunks in the store until the worker
+# clears them; the answer path passes a check against the database.
+Existing = Callable[[set[str]], Awaitable[set[str]]]
+
 _gates: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = (
     weakref.WeakKeyDictionary()
 )
@@ -103,10 +108,12 @@ async def aretrieve(
     mode: Mode = Mode.GRAPH,
     floor: float = RELEVANCE_FLOOR,
     trace: Trace | None = None,
+    existing: Existing | None = None,
 ) -> list[Passage]:
     """The owner's passages for `query`, best first; empty when nothing clears the floor.
 
-    `trace`, when given, records what each step found and how long it took."""
+    `trace`, when given, records what each step found and how long it took;
+    `existing`, when given, leaves out the passages of documents it does not return."""
     trace = trace if trace is not None else Trace()
     trace.question = query
     if document_ids is not None and not document_ids:
@@ -124,7 +131,7 @@ async def aretrieve(
     )
     async with _turn(trace):
         return await _search(
-            store, owner_id, searched, max_results, document_ids, mode, floor, trace
+            store, owner_id, searched, max_results, document_ids, mode, floor, trace, existing
         )
 
 
@@ -184,6 +191,7 @@ async def _search(
     mode: Mode,
     floor: float,
     trace: Trace,
+    existing: Existing | None = None,
 ) -> list[Passage]:
     candidates = max(max_results * 4, 20)
     vector = searched.vector
@@ -237,26 +245,35 @@ async def _search(
         return (-fused[cid], -similarity[cid])
 
     relevant = sorted((cid for cid in hits if similarity[cid] >= floor), key=order)
-
-    if mode == Mode.GRAPH and relevant:
-        seeds = relevant[:max_results]
-        with trace.step("graph expansion"):
-            expanded = await store.expand(
-                owner_id, seeds, document_ids=document_ids, embedding=vector
-            )
-        trace.expanded(expanded)
-        for hit in expanded:
-            if hit.chunk_id not in hits:
-                hits[hit.chunk_id] = hit
-                similarity[hit.chunk_id] = hit.similarity or 0.0
+    # The documents are checked while the graph is expanded.
+    check = _DocumentCheck.begin(existing, {hits[cid].document_id for cid in relevant})
+    try:
+        if mode == Mode.GRAPH and relevant:
+            seeds = relevant[:max_results]
+            with trace.step("graph expansion"):
+                expanded = await store.expand(
+                    owner_id, seeds, document_ids=document_ids, embedding=vector
+                )
+            trace.expanded(expanded)
+            for hit in expanded:
+                if hit.chunk_id not in hits:
+                    hits[hit.chunk_id] = hit
+                    similarity[hit.chunk_id] = hit.similarity or 0.0
+                    if similarity[hit.chunk_id] >= floor:
+                        relevant.append(hit.chunk_id)
                 if similarity[hit.chunk_id] >= floor:
-                    relevant.append(hit.chunk_id)
-            if similarity[hit.chunk_id] >= floor:
-                # A neighbour of a top hit ranks at least half as high as it, even
-                # when the searches found it on their own further down.
-                lifted = EXPANSION_WEIGHT * fused.get(hit.seed or "", 0.0)
-                fused[hit.chunk_id] = max(fused.get(hit.chunk_id, 0.0), lifted)
-        relevant.sort(key=order)
+                    # A neighbour of a top hit ranks at least half as high as it, even
+                    # when the searches found it on their own further down.
+                    lifted = EXPANSION_WEIGHT * fused.get(hit.seed or "", 0.0)
+                    fused[hit.chunk_id] = max(fused.get(hit.chunk_id, 0.0), lifted)
+            relevant.sort(key=order)
+        if check is not None:
+            with trace.step("documents checked"):
+                live = await check.live({hits[cid].document_id for cid in relevant})
+            relevant = [cid for cid in relevant if hits[cid].document_id in live]
+    finally:
+        if check is not None:
+            check.drop()
 
     if asks_across_files(searched.text):
         relevant = _each_file_first(relevant, hits)
@@ -266,6 +283,39 @@ async def _search(
         chosen = _with_what_is_asked(searched.text, relevant, hits, max_results, reasons)
     trace.choose(chosen, fused, similarity)
     return [_passage(hits[cid], similarity[cid]) for cid in chosen]
+
+
+@dataclass
+class _DocumentCheck:
+    """`existing` asked about the documents the searches found, while the graph is
+    expanded; asked again only about documents the expansion reached."""
+
+    existing: Existing
+    asked: set[str]
+    task: asyncio.Future[set[str]]
+
+    @classmethod
+    def begin(cls, existing: Existing | None, documents: set[str]) -> _DocumentCheck | None:
+        if existing is None:
+            return None
+        if not documents:
+            nothing = asyncio.get_running_loop().create_future()
+            nothing.set_result(set())
+            return cls(existing, documents, nothing)
+        return cls(existing, documents, asyncio.ensure_future(existing(documents)))
+
+    async def live(self, documents: set[str]) -> set[str]:
+        found = await self.task
+        unseen = documents - self.asked
+        return found | (await self.existing(unseen)) if unseen else found
+
+    def drop(self) -> None:
+        """Stopped when nobody will read it; a failure nobody read marked seen (the
+        expansion's error, raised first, is the one that counts)."""
+        if not self.task.done():
+            self.task.cancel()
+        elif not self.task.cancelled():
+            self.task.exception()
 
 
 def _each_file_first(ranked: list[str], hits: dict[str, Hit]) -> list[str]:

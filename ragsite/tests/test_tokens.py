@@ -10,6 +10,7 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
 
+from queries.models import Conversation, Message
 from ragsite.models import TokenFence
 from ragsite.tokens import LOGGED_OUT, flush_expired
 
@@ -60,6 +61,22 @@ def test_a_logout_ends_the_access_tokens_and_the_other_refresh_tokens_of_its_use
     )
     assert renewed.status_code == 401
     assert documents(others["access"]) == 200  # another user's tokens are theirs
+
+
+def test_a_question_with_a_token_ended_by_logout_is_refused_and_leaves_nothing(alice):
+    tokens = login()
+    APIClient().post("/api/auth/logout/", {"refresh": tokens["refresh"]}, format="json")
+
+    refused = APIClient().post(
+        "/api/query/stream/",
+        {"query": "Where do peregrine falcons nest?"},
+        format="json",
+        HTTP_AUTHORIZATION=f"Bearer {tokens['access']}",
+    )
+
+    assert refused.status_code == 401
+    assert refused.json() == {"detail": LOGGED_OUT, "code": "logged_out"}
+    assert not Conversation.objects.exists() and not Message.objects.exists()
 
 
 def test_logging_in_again_after_a_logout_works(alice):
