@@ -288,6 +288,10 @@ if QUESTION_EMBEDDINGS not in {"int8", "float32"}:
         f"QUESTION_EMBEDDINGS must be int8 or float32, not {QUESTION_EMBEDDINGS!r}."
     )
 
+# The web process keeps what it made at start-up out of the garbage collector's full
+# collections once its models are loaded (ragsite/asgi.py).
+FREEZE_START_UP_OBJECTS = True
+
 # Answers one web process streams at once; a question beyond them gets a 503
 # with Retry-After before its stream starts (see queries/admission.py).
 MAX_STREAMS = env_int("MAX_STREAMS", 1500, minimum=1)
