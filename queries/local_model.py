@@ -3,8 +3,10 @@
 It is a LangChain chat model like ChatOpenAI, so the generation service
 streams from it the same way. It reads the numbered passages and the question
 from the answer prompt, picks the passage sentences closest in meaning to the
-question (the shipped MiniLM embeddings) and quotes them, each followed by the
-[n] marker of the passage it came from, streamed word by word. A question
+question (the shipped MiniLM embeddings) and quotes them in reading order, each
+followed by the [n] marker of the passage it came from, streamed word by word;
+a question whose words say what kind of answer it wants (a date for "when", an
+amount for "how much did it cost") gets the best sentence of that kind first. A question
 that asks several things ("when is it, and why did it move?") also gets the
 best sentence for each ask, of the kind that ask wants (a reason for a "why"),
 from whichever file holds it.
@@ -352,9 +354,24 @@ _DATE = re.compile(
 # What kind of sentence answers an ask, by its question word (the "expected
 # answer type" of question answering, kept to what a pattern can see): a "why"
 # is answered by a reason, a "when" by a date, a "how many" by a number, a "who"
-# by a name. A sentence that is not of that kind does not answer that ask,
-# however close its words.
+# by a name, a "how much did it cost" by an amount of money. A sentence that is
+# not of that kind does not answer that ask, however close its words.
+_MONEY = re.compile(
+    r"[£$€¥]\s?\d|\b(?:GBP|USD|EUR|JPY)\b:?\s?\d"
+    r"|\b\d[\d,.]*\s?(?:k|m|bn)?\s?(?:GBP|USD|EUR|JPY|dollars?|pounds?|euros?|yen)\b",
+    re.I,
+)
 _ANSWER_KINDS = [
+    (
+        # "How much did it cost?", "What is the total budget?": an amount of money.
+        re.compile(
+            r"^how much\b.*\b(?:cost|pa(?:y|id)|charge|spen[dt]|budget|price|quote|fee|deposit)"
+            r"|^what (?:is|was|are|were) (?:the |our |their |its )?(?:\w+ ){0,2}"
+            r"(?:budget|cost|price|fee|deposit|spend)s?\b",
+            re.I,
+        ),
+        _MONEY,
+    ),
     (
         re.compile(r"^why\b", re.I),
         re.compile(
@@ -389,6 +406,32 @@ def first_date(text: str, default_year: int = 0) -> tuple[int, int, int] | None:
 def _answer_kind(ask: str) -> re.Pattern[str] | None:
     """A pattern that sentences answering `ask` match, when its question word says."""
     return next((kind for asked, kind in _ANSWER_KINDS if asked.search(ask.strip())), None)
+
+
+# A sentence opening with one of these leans on the sentence before it.
+_LEANS_BACK = re.compile(
+    r"^(?:he|she|it|its|they|their|them|this|these|that|those|there|then|also|but|and|so)\b",
+    re.I,
+)
+
+
+def _lead(
+    question: str, chosen: list[int], scores: dict[int, float], candidates: list[tuple]
+) -> int | None:
+    """The sentence an answer opens with, of the chosen ones of the file that answers:
+    the best (by `scores`) of the kind the question asks for (an amount for "how much
+    did it cost?", a date for "when"); the others follow in reading order. None
+    (reading order throughout) for a question of no kind, whose best sentence by
+    these scores is as often a file's title or signature as its answer, and for a
+    sentence that leans on the one before it ("It ...")."""
+    kind = _answer_kind(question)
+    if kind is None:
+        return None
+    fitting = [i for i in chosen if i in scores and kind.search(candidates[i][2])]
+    best = max(fitting, key=scores.__getitem__, default=None)
+    if best is None or _LEANS_BACK.match(candidates[best][2]):
+        return None
+    return best
 
 
 class ExtractiveChatModel(BaseChatModel):
@@ -494,7 +537,11 @@ class ExtractiveChatModel(BaseChatModel):
             return "\n".join(f"- {candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
         chosen = self._choose(ranked, scores, candidates, home=home, several=several)
         chosen += self._answer_each_part(question, asked, candidates, list(scores), chosen)
-        chosen.sort(key=lambda i: (candidates[i][0], i))  # in reading order
+        # The opening sentence is the one that answers best on its own: a section's
+        # lift says a line belongs to what is asked about, not that it answers.
+        own = {i: fit - (self.section_lift if i in lifted else 0.0) for i, fit in scores.items()}
+        lead = _lead(question, [i for i in chosen if candidates[i][1] == home], own, candidates)
+        chosen.sort(key=lambda i: (i != lead, candidates[i][0], i))  # then in reading order
         return " ".join(f"{candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
 
     def _timeline(

@@ -213,6 +213,27 @@ def test_it_quotes_one_document_and_at_most_one_short_sentence_of_another():
     assert answer.count("[2]") + answer.count("[3]") <= 1
 
 
+def test_an_answer_opens_with_the_sentence_of_the_kind_asked_for_then_keeps_reading_order():
+    brief = (
+        "The planner app is used by 410 customers. The new version launches on 15 October. "
+        "The launch has a budget of £120,000 for video, media and events."
+    )
+
+    answer = ask("What is the total budget for the launch?", {"brief.txt": brief})
+
+    assert answer.startswith("The launch has a budget of £120,000")  # an amount, as asked
+    assert answer.index("410 customers") < answer.index("launches on 15 October")
+
+
+def test_an_opening_sentence_that_leans_on_the_one_before_keeps_its_place():
+    text = "The Akashi Kaikyo bridge links Kobe to Awaji Island. It cost $3.6 billion to build."
+
+    answer = ask("How much did the bridge cost?", {"bridge.txt": text})
+
+    # The best sentence, but "It" needs the sentence before it.
+    assert answer == f"{text.replace('Island. ', 'Island. [1] ')} [1]"
+
+
 def test_a_question_about_several_documents_quotes_each():
     files = {
         "v1.txt": "The first version of the press release gives the launch date as 15 October.",
