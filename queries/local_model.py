@@ -6,10 +6,10 @@ from the answer prompt, picks the passage sentences closest in meaning to the
 question (the shipped MiniLM embeddings) and quotes them in reading order, each
 followed by the [n] marker of the passage it came from, streamed word by word;
 a question whose words say what kind of answer it wants (a date for "when", an
-amount for "how much did it cost") gets the best sentence of that kind first. A question
-that asks several things ("when is it, and why did it move?") also gets the
-best sentence for each ask, of the kind that ask wants (a reason for a "why"),
-from whichever file holds it.
+amount for "how much did it cost") gets the best sentence of that kind first.
+A question that asks several things ("when is it, and why did it move?") also
+gets the best sentence for each ask, of the kind that ask wants (a reason for a
+"why"), from whichever file holds it.
 """
 
 from __future__ import annotations
@@ -416,7 +416,10 @@ _LEANS_BACK = re.compile(
 
 
 def _lead(
-    question: str, chosen: list[int], scores: dict[int, float], candidates: list[tuple]
+    question: str,
+    chosen: list[int],
+    scores: dict[int, float],
+    candidates: list[tuple[int, str, str]],
 ) -> int | None:
     """The sentence an answer opens with, of the chosen ones of the file that answers:
     the best (by `scores`) of the kind the question asks for (an amount for "how much
@@ -427,7 +430,7 @@ def _lead(
     kind = _answer_kind(question)
     if kind is None:
         return None
-    fitting = [i for i in chosen if i in scores and kind.search(candidates[i][2])]
+    fitting = [i for i in chosen if kind.search(candidates[i][2])]
     best = max(fitting, key=scores.__getitem__, default=None)
     if best is None or _LEANS_BACK.match(candidates[best][2]):
         return None
