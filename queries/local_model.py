@@ -542,8 +542,9 @@ class ExtractiveChatModel(BaseChatModel):
         chosen += self._answer_each_part(question, asked, candidates, list(scores), chosen)
         # The opening sentence is the one that answers best on its own: a section's
         # lift says a line belongs to what is asked about, not that it answers.
-        own = {i: fit - (self.section_lift if i in lifted else 0.0) for i, fit in scores.items()}
-        lead = _lead(question, [i for i in chosen if candidates[i][1] == home], own, candidates)
+        at_home = [i for i in chosen if candidates[i][1] == home]
+        own = {i: scores[i] - (self.section_lift if i in lifted else 0.0) for i in at_home}
+        lead = _lead(question, at_home, own, candidates)
         chosen.sort(key=lambda i: (i != lead, candidates[i][0], i))  # then in reading order
         return " ".join(f"{candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
 
