@@ -124,8 +124,9 @@ class LiveApp:
                 str(processes),
             ]
         else:
-            # Twisted's default listen backlog (50) drops connections opened in a burst.
-            serve = ["daphne", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog=2048"]
+            # As the Procfile: daphne on uvloop. Twisted's default listen backlog (50)
+            # drops connections opened in a burst.
+            serve = ["ragsite.web", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog=2048"]
         self._spawn("web", [sys.executable, "-m", *serve, "ragsite.asgi:application"])
         if worker:
             self.start_worker()
