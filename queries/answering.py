@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -44,6 +44,8 @@ class Question:
     document_ids: list[uuid.UUID] | None = None
     compare: bool = False  # search each of document_ids on its own
     received: float = field(default_factory=time.perf_counter)  # for the answer's timings
+    # The asker's user row still to check (ragsite.async_api.Caller), with the turn's.
+    check_user: Callable[[], None] | None = None
 
 
 @dataclass
@@ -122,6 +124,8 @@ def _consumed(search: asyncio.Future[list[Passage]]) -> None:
 
 def _start(question: Question) -> TurnState:
     with transaction.atomic():
+        if question.check_user is not None:
+            question.check_user()  # a token that no longer counts stores nothing
         limits.check(question.owner_id)  # a question past a limit stores nothing
         if question.conversation_id is not None:
             conversation = Conversation.objects.filter(

@@ -79,6 +79,36 @@ def test_a_question_with_a_token_ended_by_logout_is_refused_and_leaves_nothing(a
     assert not Conversation.objects.exists() and not Message.objects.exists()
 
 
+def ask(access: str, body: dict) -> object:
+    return APIClient().post(
+        "/api/query/stream/", body, format="json", HTTP_AUTHORIZATION=f"Bearer {access}"
+    )
+
+
+def test_a_question_with_an_ended_token_is_refused_before_its_mistakes_are_named(alice):
+    """The stream reads the token's user with the turn's rows: a request refused
+    before that (a field wrong) still says first that the token has ended."""
+    tokens = login()
+    APIClient().post("/api/auth/logout/", {"refresh": tokens["refresh"]}, format="json")
+
+    for body in ({"query": ""}, {"query": "Falcons?", "max_results": 0}):
+        refused = ask(tokens["access"], body)
+        assert refused.status_code == 401, refused.content
+        assert refused.json() == {"detail": LOGGED_OUT, "code": "logged_out"}
+
+
+def test_a_question_from_a_deactivated_user_is_refused_and_leaves_nothing(alice):
+    tokens = login()
+    alice.is_active = False
+    alice.save()
+
+    refused = ask(tokens["access"], {"query": "Where do peregrine falcons nest?"})
+
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "user_inactive"
+    assert not Conversation.objects.exists() and not Message.objects.exists()
+
+
 def test_logging_in_again_after_a_logout_works(alice):
     tokens = login()
     APIClient().post("/api/auth/logout/", {"refresh": tokens["refresh"]}, format="json")
@@ -95,6 +125,9 @@ def test_a_password_change_ends_the_tokens_issued_before_it(alice):
     alice.save()
 
     assert documents(tokens["access"]) == 401
+    refused = ask(tokens["access"], {"query": "Where do peregrine falcons nest?"})
+    assert refused.status_code == 401 and refused.json()["code"] == "password_changed"
+    assert not Message.objects.exists()
     assert documents(login("alice", "a-new-pass-456")["access"]) == 200
 
 
