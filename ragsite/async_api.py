@@ -25,6 +25,7 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.base_user import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.views.decorators.csrf import csrf_exempt
 from rest_framework.authentication import CSRFCheck
@@ -150,10 +151,11 @@ async def caller(request: HttpRequest) -> Caller:
         key = get_user_model()._meta.pk
         if key.name != jwt_settings.USER_ID_FIELD:  # the claim is not the key: ask now
             return Caller(pk=(await authenticate(request)).pk)
-        return Caller(
-            pk=key.to_python(token[jwt_settings.USER_ID_CLAIM]),  # the claim is a string
-            check=functools.partial(RevocableJWTAuthentication().get_user, token),
-        )
+        try:
+            pk = key.to_python(token[jwt_settings.USER_ID_CLAIM])  # the claim is a string
+        except ValidationError:
+            raise _refused_token(InvalidToken("The token names no user.")) from None
+        return Caller(pk, functools.partial(RevocableJWTAuthentication().get_user, token))
     return Caller(pk=(await _session_user(request)).pk)
 
 

@@ -9,6 +9,7 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.tokens import AccessToken
 
 from queries.models import Conversation, Message
 from ragsite.models import TokenFence
@@ -107,6 +108,16 @@ def test_a_question_from_a_deactivated_user_is_refused_and_leaves_nothing(alice)
     assert refused.status_code == 401
     assert refused.json()["code"] == "user_inactive"
     assert not Conversation.objects.exists() and not Message.objects.exists()
+
+
+def test_a_signed_token_naming_no_user_is_refused_as_a_bad_token(alice):
+    token = AccessToken()
+    token["user_id"] = "alice"  # signed with the right key, but not a user's id
+
+    refused = ask(str(token), {"query": "Where do peregrine falcons nest?"})
+
+    assert refused.status_code == 401
+    assert refused.json()["code"] == "token_not_valid"
 
 
 def test_logging_in_again_after_a_logout_works(alice):
