@@ -136,11 +136,7 @@ def async_api_view(*methods: str, check_user_later: bool = False) -> Callable[[V
 async def authenticate(request: HttpRequest) -> AbstractBaseUser:
     """The user of a bearer token, or of the session when its CSRF token is right."""
     if request.headers.get("Authorization"):
-        token = _bearer_token(request)
-        try:
-            return await db.in_thread(RevocableJWTAuthentication().get_user)(token)
-        except AuthenticationFailed as error:
-            raise _refused_token(error) from None
+        return await _token_user(_bearer_token(request))
     return await _session_user(request)
 
 
@@ -150,7 +146,7 @@ async def caller(request: HttpRequest) -> Caller:
         token = _bearer_token(request)
         key = get_user_model()._meta.pk
         if key.name != jwt_settings.USER_ID_FIELD:  # the claim is not the key: ask now
-            return Caller(pk=(await authenticate(request)).pk)
+            return Caller(pk=(await _token_user(token)).pk)
         try:
             pk = key.to_python(token[jwt_settings.USER_ID_CLAIM])  # the claim is a string
         except ValidationError:
@@ -172,6 +168,13 @@ def _bearer_token(request: HttpRequest) -> Any:
         if jwt_settings.USER_ID_CLAIM not in token:
             raise InvalidToken("Token contained no recognizable user identification")
         return token
+    except AuthenticationFailed as error:
+        raise _refused_token(error) from None
+
+
+async def _token_user(token: Any) -> AbstractBaseUser:
+    try:
+        return await db.in_thread(RevocableJWTAuthentication().get_user)(token)
     except AuthenticationFailed as error:
         raise _refused_token(error) from None
 
