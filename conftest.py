@@ -138,7 +138,7 @@ def openai_server():
 @pytest.fixture
 def openai_configured(settings, openai_server):
     """Settings pointing ChatOpenAI and OpenAIEmbeddings at the local server."""
-    from retrieval import embeddings
+    from retrieval import embeddings, llm
 
     settings.OPENAI_API_KEY = "test-key"
     settings.OPENAI_BASE_URL = openai_server.base_url
@@ -146,3 +146,4 @@ def openai_configured(settings, openai_server):
     embeddings.reset()
     yield openai_server
     embeddings.reset()
+    llm.forget_clients()

@@ -18,11 +18,13 @@ from retrieval import loops
 if TYPE_CHECKING:
     from langchain_openai import ChatOpenAI
 
-# One async HTTP client and one model per kind per event loop: the web server's
-# single loop reuses its connections (and skips building a ChatOpenAI, ~1 ms)
-# from question to question; each worker task (a loop of its own) gets fresh
-# ones, closed when the task ends (retrieval.loops).
+# One async HTTP client (the SDK's), one aiohttp session (streamed answers) and
+# one model per kind per event loop: the web server's single loop reuses its
+# connections (and skips building a ChatOpenAI, ~1 ms) from question to
+# question; each worker task (a loop of its own) gets fresh ones, closed when the
+# task ends (retrieval.loops).
 _clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
+_sessions: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any] = weakref.WeakKeyDictionary()
 _models: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[tuple, Any]] = (
     weakref.WeakKeyDictionary()
 )
@@ -78,6 +80,7 @@ def _build(streaming: bool, timeout: float) -> ChatOpenAI:
         timeout=timeout,
         max_retries=1,
         http_async_client=_loop_client(),
+        stream_session=_loop_session(),
         stream_chunk_timeout=settings.OPENAI_STREAM_TIMEOUT,
     )
 
@@ -96,9 +99,40 @@ def _loop_client() -> Any:
     return client
 
 
+def _loop_session() -> Any:
+    """This loop's aiohttp session, or None outside a loop (the SDK then streams)."""
+    try:
+        loop = asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+    session = _sessions.get(loop)
+    if session is None:
+        from retrieval.openai_stream import stream_session
+
+        session = _sessions[loop] = stream_session()
+    return session
+
+
+def forget_clients() -> None:
+    """Drop every loop's clients (tests: a test's loop ends without a scope).
+
+    aiohttp calls an unclosed session a leak, so a session whose loop can still
+    run is closed on it.
+    """
+    _models.clear()
+    _clients.clear()
+    for loop, session in list(_sessions.items()):
+        if not loop.is_closed() and not loop.is_running():
+            loop.run_until_complete(session.close())
+    _sessions.clear()
+
+
 @loops.on_loop_end
 async def _close_client(loop: asyncio.AbstractEventLoop) -> None:
     _models.pop(loop, None)
     client = _clients.pop(loop, None)
     if client is not None:
         await client.aclose()
+    session = _sessions.pop(loop, None)
+    if session is not None:
+        await session.close()

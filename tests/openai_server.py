@@ -60,7 +60,13 @@ class OpenAIServer:
 
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append({"path": self.path, "body": body})
+                server.requests.append(
+                    {
+                        "path": self.path,
+                        "body": body,
+                        "headers": {k.lower(): v for k, v in self.headers.items()},
+                    }
+                )
                 if self.path.endswith("/embeddings"):
                     self._json(server.embeddings(body))
                 elif self.path.endswith("/chat/completions") and body.get("stream"):
