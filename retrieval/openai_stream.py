@@ -129,7 +129,7 @@ class LeanChatOpenAI(ChatOpenAI):
     async def _sdk_chunks(self, payload: dict[str, Any]) -> AsyncIterator[dict[str, Any]]:
         create = self.root_async_client.chat.completions.with_streaming_response.create
         async with create(**payload) as response:
-            async for chunk in self._decoded(response.iter_lines(), response.http_request):
+            async for chunk in self._decoded(response.iter_bytes(), response.http_request):
                 yield chunk
 
     async def _direct_chunks(
@@ -143,7 +143,7 @@ class LeanChatOpenAI(ChatOpenAI):
         request = httpx2.Request("POST", url)  # what the SDK's errors name
         response = await self._send(url, payload, key, request)
         try:
-            async for chunk in self._decoded(_lines(response.content), request):
+            async for chunk in self._decoded(response.content.iter_any(), request):
                 yield chunk
         except BaseException:  # broken, or the reader left: hang up at once
             response.close()
@@ -161,16 +161,22 @@ class LeanChatOpenAI(ChatOpenAI):
             "Content-Type": "application/json",
         }
         seconds = self.request_timeout if isinstance(self.request_timeout, float | int) else None
-        timeout = aiohttp.ClientTimeout(total=None, connect=seconds, sock_read=seconds)
+        # The answer's silences are `stream_chunk_timeout`'s: a read timeout too
+        # would re-arm a timer for every token. Until the headers, `seconds` holds.
+        reads = None if self.stream_chunk_timeout else seconds
+        timeout = aiohttp.ClientTimeout(total=None, connect=seconds, sock_read=reads)
         attempts = (self.max_retries or 0) + 1
         for attempt in range(attempts):
             last = attempt == attempts - 1
             try:
-                response = await self.stream_session.post(
-                    url, data=body, headers=headers, timeout=timeout
-                )
+                async with asyncio.timeout(seconds):
+                    response = await self.stream_session.post(
+                        url, data=body, headers=headers, timeout=timeout
+                    )
             except (aiohttp.ClientError, OSError, TimeoutError) as error:
                 # refused, reset, timed out: nothing was streamed
+                if last and isinstance(error, TimeoutError):
+                    raise openai.APITimeoutError(request) from error
                 if last:
                     raise openai.APIConnectionError(request=request) from error
                 await asyncio.sleep(RETRY_DELAY * 2**attempt)
@@ -178,7 +184,8 @@ class LeanChatOpenAI(ChatOpenAI):
             if response.status < 400:
                 return response
             try:
-                content = await response.read()
+                async with asyncio.timeout(seconds):
+                    content = await response.read()
             except (aiohttp.ClientError, OSError, TimeoutError):
                 content = b""
             finally:
@@ -196,25 +203,25 @@ class LeanChatOpenAI(ChatOpenAI):
         raise AssertionError("unreachable")
 
     async def _decoded(
-        self, lines: AsyncIterator[bytes] | AsyncIterator[str], request: httpx2.Request
+        self, body: AsyncIterator[bytes], request: httpx2.Request
     ) -> AsyncIterator[dict[str, Any]]:
         silence = self.stream_chunk_timeout or None
         loop = asyncio.get_running_loop()
         try:
             async with asyncio.timeout(silence) as deadline:
-                async for line in lines:
-                    text = line.decode() if isinstance(line, bytes) else line
-                    if not text.startswith("data:"):
-                        continue  # comments and keep-alives do not count as progress
-                    data = text[5:].strip()
-                    if data == "[DONE]":
-                        return
-                    chunk = json.loads(data)
-                    if "error" in chunk:
-                        raise _stream_error(chunk, request)
-                    if silence:
-                        deadline.reschedule(loop.time() + silence)
-                    yield chunk
+                async for lines in _line_batches(body):
+                    for line in lines:
+                        if not line.startswith(b"data:"):
+                            continue  # comments and keep-alives do not count as progress
+                        data = line[5:].strip()
+                        if data == b"[DONE]":
+                            return
+                        chunk = json.loads(data)
+                        if "error" in chunk:
+                            raise _stream_error(chunk, request)
+                        if silence:
+                            deadline.reschedule(loop.time() + silence)
+                        yield chunk
         except TimeoutError as error:
             raise openai.APITimeoutError(request) from error
         except (openai.APIError, json.JSONDecodeError):
@@ -223,9 +230,19 @@ class LeanChatOpenAI(ChatOpenAI):
             raise openai.APIConnectionError(request=request) from error
 
 
-async def _lines(content: aiohttp.StreamReader) -> AsyncIterator[bytes]:
-    while line := await content.readline(max_line_length=MAX_LINE):
-        yield line
+async def _line_batches(body: AsyncIterator[bytes]) -> AsyncIterator[list[bytes]]:
+    """The whole lines of each piece read: a slow stream's piece holds one event, a
+    fast one's many, and reading them a batch at a time costs one wake-up, not one
+    per line."""
+    pending = b""
+    async for piece in body:
+        *lines, pending = (pending + piece).split(b"\n")
+        if len(pending) > MAX_LINE:
+            raise ValueError("The model's stream sent a line longer than 16 MiB.")
+        if lines:
+            yield lines
+    if pending:
+        yield [pending]
 
 
 def _status_error(response: Any) -> openai.APIStatusError:

@@ -142,3 +142,28 @@ async def test_a_server_that_is_not_there_is_a_connection_error(session):
     with pytest.raises(openai.APIConnectionError):
         async for _ in gone.astream([HumanMessage("Hi")]):
             pass
+
+
+async def test_a_server_that_accepts_and_never_answers_times_out(session):
+    import socket
+    import time
+
+    silent = socket.create_server(("127.0.0.1", 0))  # the kernel accepts; nobody answers
+    port = silent.getsockname()[1]
+    chat = LeanChatOpenAI(
+        model="m",
+        api_key="k",
+        base_url=f"http://127.0.0.1:{port}/v1",
+        max_retries=0,
+        timeout=0.5,
+        stream_chunk_timeout=30,
+        stream_session=session,
+    )
+    started = time.monotonic()
+    try:
+        with pytest.raises(openai.APITimeoutError):
+            async for _ in chat.astream([HumanMessage("Hi")]):
+                pass
+    finally:
+        silent.close()
+    assert time.monotonic() - started < 5
