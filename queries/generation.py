@@ -7,7 +7,6 @@ so no further tokens are requested from the model server.
 
 from __future__ import annotations
 
-import asyncio
 import re
 import sys
 from collections.abc import AsyncIterator, Sequence
@@ -17,6 +16,7 @@ from django.conf import settings
 from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
 
+from queries.deadline import Deadline
 from queries.prompts import ANSWER, I_DONT_KNOW, REWRITE, format_passages
 from retrieval import llm
 from retrieval.errors import RagError
@@ -118,14 +118,12 @@ async def stream_answer(
     )
     stream = (model or chat_model()).astream(messages)
     # The whole answer has ANSWER_TIMEOUT; each wait for the model's next piece
-    # gets what is left of it (never a timeout around a `yield`, which would
-    # fire in the reader's code instead of here).
-    deadline = asyncio.get_running_loop().time() + settings.ANSWER_TIMEOUT
+    # is bounded by what is left of it.
+    deadline = Deadline(settings.ANSWER_TIMEOUT)
     try:
         while True:
-            left = deadline - asyncio.get_running_loop().time()
             try:
-                chunk = await asyncio.wait_for(anext(stream), max(left, 0))
+                chunk = await deadline.wait(anext(stream))
             except StopAsyncIteration:
                 break
             reason = chunk.response_metadata.get("finish_reason")
@@ -141,6 +139,7 @@ async def stream_answer(
             raise GenerationTimeout(MODEL_SLOW) from error
         raise GenerationError(MODEL_FAILED) from error
     finally:
+        deadline.close()
         await stream.aclose()  # type: ignore[attr-defined]
     if not info.finish_reason:
         # OpenAI-compatible servers end every answer with a finish reason; a
