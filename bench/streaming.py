@@ -19,6 +19,9 @@ Scenarios:
               exact text, time to first token, gaps between tokens beyond the model's
   disconnect  clients that leave mid-answer: how soon the app hangs up on the
               model server, and how many tokens it asks for after the client left
+  relay300    300 streams of 20 tokens/s once all have started (no question
+              arriving): server CPU per relayed token, what fills one process's
+              event loop under many slow streams
 
 Prints a table and, with --results, appends it to bench/RESULTS.md.
 
@@ -328,6 +331,34 @@ def scenario_load(app, model: ModelServer, count: int, tokens: int, rate: float)
     }
 
 
+def scenario_relay(app, model: ModelServer, count: int, rate: float) -> dict[str, float]:
+    """CPU per token while `count` streams run and none is starting: from 2 s after
+    the 5 s ramp, for 3 s (the model's answers last 12 s)."""
+    measured: dict[str, float] = {}
+
+    async def run() -> list[Stream]:
+        async def measure() -> None:
+            await asyncio.sleep(7.0)
+            process, loop = cpu_seconds(app.pid), cpu_seconds(app.pid, main_thread=True)
+            started = time.monotonic()
+            await asyncio.sleep(3.0)
+            seconds = time.monotonic() - started
+            measured["process"] = (cpu_seconds(app.pid) - process) / seconds
+            measured["loop"] = (cpu_seconds(app.pid, main_thread=True) - loop) / seconds
+
+        streams, _ = await asyncio.gather(many(app, count, ramp=5.0), measure())
+        return streams
+
+    streams = asyncio.run(run())
+    tokens_per_second = count * rate
+    return {
+        "errors": sum(bool(s.error) or not s.done for s in streams),
+        "server CPU µs per token": measured["process"] / tokens_per_second * 1e6,
+        "of it on the event loop": measured["loop"] / tokens_per_second * 1e6,
+        "event loop busy, % of a core": measured["loop"] * 100,
+    }
+
+
 def scenario_disconnect(app, model: ModelServer, count: int, leave_after: int):
     streams = asyncio.run(many(app, count, ramp=2.0, leave_after=leave_after))
     events = model.events()
@@ -373,6 +404,7 @@ SCENARIOS = {
     "c300": (40, 20, lambda app, model: scenario_load(app, model, 300, 40, 20)),
     "c1000": (40, 20, lambda app, model: scenario_load(app, model, 1000, 40, 20)),
     "disconnect": (200, 20, lambda app, model: scenario_disconnect(app, model, 200, 10)),
+    "relay300": (240, 20, lambda app, model: scenario_relay(app, model, 300, 20)),
 }
 
 
