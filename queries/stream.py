@@ -9,9 +9,9 @@ Everything after the first event (rewriting a follow-up, retrieval, the
 model's stream) runs in a task that feeds a queue; the response waits on the
 queue, and a timer puts a keep-alive comment on it after a silence, so silence
 never cancels the work (one timer per stream: a timeout around each wait cost
-a tenth of the event loop under 300 streams). When the client goes away Django cancels the response
-iterator; the `finally` below cancels the task, which closes the model's
-stream, and saves the partial answer as interrupted.
+a tenth of the event loop under 300 streams). When the client goes away Django
+cancels the response iterator; the `finally` below cancels the task, which
+closes the model's stream, and saves the partial answer as interrupted.
 """
 
 from __future__ import annotations

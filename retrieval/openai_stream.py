@@ -3,7 +3,7 @@
 Relaying a streamed answer is the web process's main per-token work. Through
 the SDK, every chunk became a pydantic object before LangChain turned it into a
 dict again, and every read went through httpx, httpcore, h11 and anyio: about
-60 µs of the event loop per token, a third of it under many streams at once.
+60 µs of the event loop per token when each token arrives on its own.
 `LeanChatOpenAI` keeps every part of ChatOpenAI (request payload, message
 conversion, usage, callbacks, `invoke`, tools, structured output) and changes
 only how a plain streamed chat completion travels: with a plain key and an
