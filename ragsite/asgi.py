@@ -8,6 +8,14 @@ does not wait for them. Then everything made so far is frozen out of Python's
 garbage collector: its full collections walked all of it (Django, the models,
 their libraries), a pause of about 95 ms that every answer streaming at that
 moment felt as a late token (bench/RESULTS.md, 50 streams: gap p99 99 -> 6 ms).
+
+From then on the collector runs less often (COLLECTOR_THRESHOLDS). A streamed answer
+keeps every chunk LangChain makes until it ends (`BaseChatModel.astream` merges
+them then), so 300 answers hold hundreds of thousands of live objects that Python's
+default thresholds walked again and again: a full collection every second or so,
+each longer than the last (120 to 370 ms), and a quarter of the event loop's time
+(bench/RESULTS.md). What the process frees is freed by reference counting as it
+goes; the collector is only for cycles, which can wait.
 """
 
 import gc
@@ -25,6 +33,11 @@ from ragsite.body_limit import BodyLimit, install_in_daphne
 
 install_in_daphne()  # daphne buffers bodies before the application sees them
 application = BodyLimit(get_asgi_application())
+
+
+# Objects allocated before the youngest generation is collected (Python's default: 700),
+# then collections of one generation before the next older one is (10 and 10).
+COLLECTOR_THRESHOLDS = (50_000, 20, 100)
 
 
 def _warm_up() -> None:
@@ -45,9 +58,10 @@ def _warm_up() -> None:
         logging.getLogger(__name__).info(
             "models loaded in %.1f s: ready for questions", time.perf_counter() - started
         )
-    if settings.FREEZE_START_UP_OBJECTS:
+    if settings.SERVER_COLLECTOR:
         gc.collect()  # what start-up left for the collector goes first, not into the freeze
         gc.freeze()
+        gc.set_threshold(*COLLECTOR_THRESHOLDS)
 
 
 threading.Thread(target=_warm_up, name="embeddings-warm-up", daemon=True).start()

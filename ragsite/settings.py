@@ -289,8 +289,8 @@ if QUESTION_EMBEDDINGS not in {"int8", "float32"}:
     )
 
 # The web process keeps what it made at start-up out of the garbage collector's full
-# collections once its models are loaded (ragsite/asgi.py).
-FREEZE_START_UP_OBJECTS = True
+# collections once its models are loaded, and collects less often (ragsite/asgi.py).
+SERVER_COLLECTOR = True
 
 # Answers one web process streams at once; a question beyond them gets a 503
 # with Retry-After before its stream starts (see queries/admission.py).

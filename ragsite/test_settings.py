@@ -25,6 +25,6 @@ from ragsite.settings import *  # noqa: E402,F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 # Tests run the application in their own process: frozen, every object alive at that
 # moment (fixtures, servers, event loops) would stay for the rest of the run.
-FREEZE_START_UP_OBJECTS = False
+SERVER_COLLECTOR = False
 
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # noqa: F405

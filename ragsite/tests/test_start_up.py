@@ -1,5 +1,6 @@
 """The web process at start: models loaded in the background, then what start-up made is
-frozen out of the garbage collector's full collections (their pauses delayed tokens)."""
+frozen out of the garbage collector's full collections and the collector runs less
+often (its passes over live answers delayed tokens)."""
 
 from __future__ import annotations
 
@@ -11,23 +12,34 @@ import pytest
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
-def _after_warm_up(settings, freeze: bool) -> int:
+def _after_warm_up(settings, server: bool) -> tuple[int, tuple[int, ...]]:
     from ragsite import asgi  # starts its warm-up thread, as a server's start does
 
     for thread in threading.enumerate():
         if thread.name == "embeddings-warm-up":
             thread.join(120)
-    settings.FREEZE_START_UP_OBJECTS = freeze
+    settings.SERVER_COLLECTOR = server
+    thresholds = gc.get_threshold()
     try:
         asgi._warm_up()
-        return gc.get_freeze_count()
+        return gc.get_freeze_count(), gc.get_threshold()
     finally:
         gc.unfreeze()  # the rest of the test run collects as before
+        gc.set_threshold(*thresholds)
 
 
-def test_start_up_objects_are_frozen_once_the_models_are_loaded(settings):
-    assert _after_warm_up(settings, freeze=True) > 50_000  # Django, the models, their libraries
+def test_a_server_freezes_what_start_up_made_and_collects_less_often(settings):
+    from ragsite import asgi
+
+    frozen, thresholds = _after_warm_up(settings, server=True)
+    assert frozen > 50_000  # Django, the models, their libraries
+    assert thresholds == asgi.COLLECTOR_THRESHOLDS
+    assert thresholds[0] > 700  # Python's default
 
 
 def test_a_process_that_is_not_a_server_keeps_collecting_everything(settings):
-    assert _after_warm_up(settings, freeze=False) == 0
+    from ragsite import asgi
+
+    frozen, thresholds = _after_warm_up(settings, server=False)
+    assert frozen == 0
+    assert thresholds != asgi.COLLECTOR_THRESHOLDS
