@@ -9,7 +9,8 @@ line goes to daphne's own:
 
 takes exactly daphne's arguments (the Procfile's `web` line). uvloop's loop does
 the same work for less CPU: about 0.7 ms less before each answer's first token
-(bench/RESULTS.md).
+(bench/RESULTS.md). Responses go to the socket as they are written
+(ragsite.eager_writes).
 """
 
 from __future__ import annotations
@@ -18,9 +19,12 @@ import asyncio
 
 import uvloop
 
+from ragsite import eager_writes
+
 
 def main() -> None:
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    eager_writes.install()
     from daphne.cli import CommandLineInterface  # makes daphne's loop: after the policy
 
     CommandLineInterface.entrypoint()
