@@ -33,7 +33,9 @@ class EagerServer(tcp.Server):
     def writeSequence(self, iovec: Iterable[bytes]) -> None:
         iovec = list(iovec)
         if all(type(part) is bytes for part in iovec) and self._nothing_waiting():
-            self.write(b"".join(iovec))
+            rest = self._send_now(b"".join(iovec))
+            if rest:
+                super().write(rest)
             return
         super().writeSequence(iovec)
 
