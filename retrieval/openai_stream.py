@@ -25,6 +25,7 @@ Errors keep the SDK's types: an HTTP error status raises the matching
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -32,11 +33,13 @@ from typing import Any
 import aiohttp
 import httpx2
 import openai
+from aiohttp.helpers import get_env_proxy_for_url
 from langchain_core.callbacks import AsyncCallbackManagerForLLMRun
 from langchain_core.messages import AIMessageChunk, BaseMessage
 from langchain_core.outputs import ChatGenerationChunk
 from langchain_openai import ChatOpenAI
 from pydantic import Field, SecretStr
+from yarl import URL
 
 # Statuses worth another try, and the waits between tries, as the SDK has them.
 RETRYABLE = {408, 409, 429, 500, 502, 503, 504}
@@ -59,14 +62,26 @@ CONNECTIONS = 1000
 def stream_session() -> aiohttp.ClientSession:
     """A session for streamed answers; call it on the event loop that will use it.
 
-    Its timeouts come with each request; proxies come from the environment, as
-    they do for the SDK's client.
+    Its timeouts come with each request, and so does its proxy (`proxy_for`):
+    aiohttp's own reading of the environment (`trust_env`) looked up the proxy
+    and a ~/.netrc file in a thread for every request, two trips off the event
+    loop before each answer could start.
     """
     return aiohttp.ClientSession(
         connector=aiohttp.TCPConnector(limit=CONNECTIONS),
         timeout=aiohttp.ClientTimeout(total=None),
-        trust_env=True,
     )
+
+
+@functools.cache
+def proxy_for(url: str) -> tuple[str | None, aiohttp.BasicAuth | None]:
+    """The proxy the environment names for `url` (HTTPS_PROXY, HTTP_PROXY, NO_PROXY),
+    read once per process; (None, None) for none."""
+    try:
+        proxy, auth = get_env_proxy_for_url(URL(url))
+    except LookupError:
+        return None, None
+    return str(proxy), auth
 
 
 class LeanChatOpenAI(ChatOpenAI):
@@ -170,8 +185,14 @@ class LeanChatOpenAI(ChatOpenAI):
             last = attempt == attempts - 1
             try:
                 async with asyncio.timeout(seconds):
+                    proxy, proxy_auth = proxy_for(url)
                     response = await self.stream_session.post(
-                        url, data=body, headers=headers, timeout=timeout
+                        url,
+                        data=body,
+                        headers=headers,
+                        timeout=timeout,
+                        proxy=proxy,
+                        proxy_auth=proxy_auth,
                     )
             except (aiohttp.ClientError, OSError, TimeoutError) as error:
                 # refused, reset, timed out: nothing was streamed

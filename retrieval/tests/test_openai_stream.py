@@ -6,7 +6,7 @@ import openai
 import pytest
 from langchain_core.messages import HumanMessage
 
-from retrieval.openai_stream import LeanChatOpenAI, stream_session
+from retrieval.openai_stream import LeanChatOpenAI, proxy_for, stream_session
 from tests.openai_server import Reply
 
 pytestmark = pytest.mark.slow
@@ -167,3 +167,38 @@ async def test_a_server_that_accepts_and_never_answers_times_out(session):
     finally:
         silent.close()
     assert time.monotonic() - started < 5
+
+
+@pytest.fixture
+def proxied(monkeypatch):
+    """The environment's proxy settings, read afresh."""
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "NO_PROXY", "http_proxy", "https_proxy", "no_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    proxy_for.cache_clear()
+    yield monkeypatch
+    proxy_for.cache_clear()
+
+
+async def test_the_environments_proxy_carries_the_request(openai_server, session, proxied):
+    # The local server stands in for the proxy: it answers the request sent through it.
+    proxied.setenv("HTTP_PROXY", openai_server.base_url.rsplit("/v1", 1)[0])
+    openai_server.replies.append(Reply(["Falcons ", "dive."]))
+    chat = LeanChatOpenAI(
+        model="m",
+        api_key="k",
+        base_url="http://model.invalid/v1",  # reached only through the proxy
+        max_retries=0,
+        stream_session=session,
+    )
+
+    assert await streamed(chat) == ["Falcons ", "dive."]
+    assert openai_server.requests[-1]["path"] == "http://model.invalid/v1/chat/completions"
+
+
+async def test_a_host_the_environment_exempts_is_reached_directly(openai_server, session, proxied):
+    proxied.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # nothing listens there
+    proxied.setenv("NO_PROXY", "127.0.0.1")
+    openai_server.replies.append(Reply(["Falcons."]))
+    chat = model(openai_server, "direct", session)
+
+    assert await streamed(chat) == ["Falcons."]
