@@ -11,9 +11,13 @@ pool and gives it back at once, so answers streaming for a minute hold none.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import contextvars
 import functools
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -32,9 +36,7 @@ def in_thread[**P, T](function: Callable[P, T]) -> Callable[P, Awaitable[T]]:
     @functools.wraps(function)
     async def call(*args: P.args, **kwargs: P.kwargs) -> T:
         if _sqlite():
-            return await sync_to_async(_guarded, thread_sensitive=False, executor=_writer)(
-                function, *args, **kwargs
-            )
+            return await _on_writer(functools.partial(function, *args, **kwargs))
         return await sync_to_async(_released)(function, *args, **kwargs)
 
     return call
@@ -53,6 +55,36 @@ def after_request[**P, T](function: Callable[P, T]) -> Callable[P, Awaitable[T]]
     return call
 
 
+def _on_writer[T](call: Callable[[], T]) -> asyncio.Future[T]:
+    """`call` on the writer thread. Its result comes back in two turns of the event
+    loop (set, then the caller woken), where sync_to_async's layers of futures took
+    three; on a busy loop each turn waits behind everything else ready to run.
+    A caller cancelled meanwhile stops waiting; the call still completes."""
+    loop = asyncio.get_running_loop()
+    done: asyncio.Future[T] = loop.create_future()
+    context = contextvars.copy_context()
+
+    def run() -> None:
+        try:
+            outcome: tuple[Any, BaseException | None] = (context.run(_guarded, call), None)
+        except BaseException as error:  # handed to the caller
+            outcome = (None, error)
+        with contextlib.suppress(RuntimeError):  # the loop has closed: nobody waits
+            loop.call_soon_threadsafe(_settle, done, *outcome)
+
+    _writer.submit(run)
+    return done
+
+
+def _settle(done: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if done.cancelled():
+        return
+    if error is not None:
+        done.set_exception(error)
+    else:
+        done.set_result(result)
+
+
 def _released[T](function: Callable[..., T], *args: object, **kwargs: object) -> T:
     try:
         return function(*args, **kwargs)
@@ -61,9 +93,9 @@ def _released[T](function: Callable[..., T], *args: object, **kwargs: object) ->
         connections.close_all()
 
 
-def _guarded[T](function: Callable[..., T], *args: object, **kwargs: object) -> T:
+def _guarded[T](function: Callable[[], T]) -> T:
     try:
-        return function(*args, **kwargs)
+        return function()
     except DatabaseError:
         # Never reuse a connection an error may have broken: the next call reconnects.
         connections.close_all()
@@ -72,4 +104,4 @@ def _guarded[T](function: Callable[..., T], *args: object, **kwargs: object) -> 
 
 async def close() -> None:
     """Close the long-lived thread's connection (tests drop their database after)."""
-    await sync_to_async(connections.close_all, thread_sensitive=False, executor=_writer)()
+    await _on_writer(connections.close_all)
