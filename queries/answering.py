@@ -24,7 +24,7 @@ from ragsite import db
 from retrieval.errors import RagError
 from retrieval.models import Document
 from retrieval.questions import asks_to_compare
-from retrieval.search import Passage, aretrieve
+from retrieval.search import Passage, aretrieve, embed_ahead
 from retrieval.trace import Trace
 
 HISTORY_TURNS = 6
@@ -82,6 +82,14 @@ def citation(number: int, passage: Passage) -> dict[str, Any]:
 
 def citations(passages: Sequence[Passage]) -> list[dict[str, Any]]:
     return [citation(n, p) for n, p in enumerate(passages, start=1)]
+
+
+def embed_ahead_of(question: Question) -> None:
+    """Start what the question's search needs first (its vectors), when it is known
+    that the question is searched as asked: a new conversation's (a follow-up is
+    rewritten first)."""
+    if question.conversation_id is None:
+        embed_ahead(question.query)
 
 
 async def astart(question: Question) -> TurnState:

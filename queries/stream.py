@@ -83,6 +83,7 @@ async def query_stream(request: HttpRequest, user: Caller) -> HttpResponse:
     question.received = received
     question.check_user = user.check
     slot = admission.admit()  # a full process says so before the stream starts
+    answering.embed_ahead_of(question)  # its vectors are made while it waits for its place
     try:
         preparing = await admission.prepare()  # a process slow to prepare, too
     except BaseException:

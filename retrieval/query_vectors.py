@@ -49,6 +49,15 @@ async def aembed_query(text: str) -> list[float]:
     return await asyncio.shield(_asked(text))
 
 
+def embed_ahead(texts: list[str]) -> None:
+    """Start the vectors of `texts` without waiting for them: a question's vector is
+    made while the question waits for its turn, and `aembed_query` then finds it
+    remembered or on its way."""
+    for text in texts:
+        if _recalled(text) is None:
+            _asked(text)  # a failure is met again by the search, which reports it
+
+
 def _asked(text: str) -> asyncio.Future[list[float]]:
     """The future vector of `text`: the one already on its way, or a new place in the lane."""
     loop = asyncio.get_running_loop()

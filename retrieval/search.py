@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from django.conf import settings
 
+from retrieval import query_vectors
 from retrieval.errors import StoreError
 from retrieval.graphstores import GraphStore, Hit, aget_store
 from retrieval.loops import run_sync
@@ -120,7 +121,7 @@ async def aretrieve(
         return []
     store = await aget_store()
     parts = question_parts(query)
-    asks = [query, *parts] if len(parts) > 1 else [query]
+    asks = _asks(query, parts)
     with trace.step("query embedding"):
         vector, *part_vectors = await asyncio.gather(*(aembed_query(text) for text in asks))
     searched = Searched(
@@ -133,6 +134,17 @@ async def aretrieve(
         return await _search(
             store, owner_id, searched, max_results, document_ids, mode, floor, trace, existing
         )
+
+
+def embed_ahead(query: str) -> None:
+    """Start embedding what `aretrieve(..., query)` will search for, so that a
+    question's vectors are made while it waits to be prepared (queries/admission.py)."""
+    query_vectors.embed_ahead(_asks(query, question_parts(query)))
+
+
+def _asks(query: str, parts: list[str]) -> list[str]:
+    """The texts embedded for a question: itself, and each part when it asks several things."""
+    return [query, *parts] if len(parts) > 1 else [query]
 
 
 @dataclass(frozen=True)

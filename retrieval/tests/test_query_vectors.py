@@ -38,6 +38,16 @@ async def test_questions_asked_together_share_runs_and_get_their_own_vectors(run
         assert np.abs(np.array(vector) - np.array(alone)).max() < 1e-5
 
 
+async def test_a_question_embedded_ahead_is_not_embedded_again(runs):
+    query_vectors.embed_ahead(["Where do falcons nest?"])
+    await asyncio.sleep(0.05)  # the question waits for its turn meanwhile
+    assert runs == [1]
+
+    vector = await query_vectors.aembed_query("Where do falcons nest?")
+
+    assert len(vector) == 384 and runs == [1]
+
+
 async def test_a_question_asked_again_reuses_its_vector(runs):
     first = await query_vectors.aembed_query("Where do falcons nest?")
     again = await query_vectors.aembed_query("Where do falcons nest?")
@@ -59,6 +69,7 @@ async def test_a_model_failure_reaches_every_waiting_question_and_the_next_ones_
 
     monkeypatch.setattr(embeddings, "embed_queries", flaky)
 
+    query_vectors.embed_ahead(["question 0"])  # its failure is the search's to report
     results = await asyncio.gather(
         *(query_vectors.aembed_query(f"question {n}") for n in range(5)), return_exceptions=True
     )
