@@ -28,10 +28,12 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "ragsite.settings")
 
 from django.conf import settings
 
+from ragsite import eager_tasks
 from ragsite.asgi_handler import get_asgi_application  # settings first
 from ragsite.body_limit import BodyLimit, install_in_daphne
 
 install_in_daphne()  # daphne buffers bodies before the application sees them
+eager_tasks.install_on_running_loop()
 application = BodyLimit(get_asgi_application())
 
 

@@ -1,6 +1,6 @@
 """The web process at start: models loaded in the background, then what start-up made is
 frozen out of the garbage collector's full collections and the collector runs less
-often (its passes over live answers delayed tokens)."""
+often (its passes over live answers delayed tokens); tasks start eagerly."""
 
 from __future__ import annotations
 
@@ -43,3 +43,25 @@ def test_a_process_that_is_not_a_server_keeps_collecting_everything(settings):
     frozen, thresholds = _after_warm_up(settings, server=False)
     assert frozen == 0
     assert thresholds != asgi.COLLECTOR_THRESHOLDS
+
+
+async def test_a_server_that_loads_the_application_on_its_loop_gets_eager_tasks():
+    import asyncio
+
+    from ragsite import eager_tasks
+
+    loop = asyncio.get_running_loop()
+    factory = loop.get_task_factory()
+    ran: list[str] = []
+
+    async def first_steps() -> None:
+        ran.append("started")
+        await asyncio.sleep(0)
+
+    try:
+        eager_tasks.install_on_running_loop()
+        task = asyncio.ensure_future(first_steps())
+        assert ran == ["started"]  # before a turn of the loop
+        await task
+    finally:
+        loop.set_task_factory(factory)
