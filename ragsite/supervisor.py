@@ -30,10 +30,11 @@ LONGEST_BACKOFF = 30.0
 STEADY_SECONDS = 60.0  # a process that ran this long starts again after FIRST_BACKOFF
 STOP_SECONDS = 10.0
 TICK = 0.2
+LABEL = "supervisor"  # what its lines start with (the web command's processes: "web")
 
 
 def say(text: str) -> None:
-    print(f"supervisor | {text}", flush=True)
+    print(f"{LABEL} | {text}", flush=True)
 
 
 @dataclass
@@ -44,13 +45,16 @@ class Process:
     started: float = 0.0
     backoff: float = FIRST_BACKOFF
     restart_at: float | None = None
+    pass_fds: tuple[int, ...] = ()  # descriptors it inherits (a listening socket)
 
     def start(self) -> None:
         # Through the shell, as honcho does (`${PORT:-8000}`); `exec` makes the
         # command itself the process that signals reach. A session of its own,
         # so that a terminal's Ctrl+C reaches the supervisor, which stops it.
         self.popen = subprocess.Popen(
-            ["/bin/sh", "-c", f"exec {self.command}"], start_new_session=True
+            ["/bin/sh", "-c", f"exec {self.command}"],
+            start_new_session=True,
+            pass_fds=self.pass_fds,
         )
         self.started = time.monotonic()
         self.restart_at = None
@@ -86,7 +90,7 @@ def read_procfile(path: Path) -> list[Process]:
     return [Process(name, command) for name, command in entries.items()]
 
 
-def run(processes: list[Process]) -> int:
+def run(processes: list[Process], stop_seconds: float = STOP_SECONDS) -> int:
     stop: list[int] = []
 
     def stopping(number: int, _frame: object) -> None:
@@ -104,14 +108,14 @@ def run(processes: list[Process]) -> int:
     say("stopping")
     for process in processes:
         process.signal(signal.SIGTERM)
-    deadline = time.monotonic() + STOP_SECONDS
+    deadline = time.monotonic() + stop_seconds
     for process in processes:
         if process.popen is None:
             continue
         try:
             process.popen.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
-            say(f"{process.name} did not stop in {STOP_SECONDS:g} s; killing it")
+            say(f"{process.name} did not stop in {stop_seconds:g} s; killing it")
             process.signal(signal.SIGKILL)
             process.popen.wait()
     return 128 + stop[0]

@@ -11,18 +11,24 @@ takes exactly daphne's arguments (the Procfile's `web` line). uvloop's loop does
 the same work for less CPU: about 0.7 ms less before each answer's first token
 (bench/RESULTS.md). Responses go to the socket as they are written
 (ragsite.eager_writes), and new tasks start at once (ragsite.eager_tasks).
+With more than one core (or WEB_PROCESSES above 1) the command starts that many
+daphne processes on one socket (ragsite.web_processes).
 """
 
 from __future__ import annotations
 
 import asyncio
+import sys
 
 import uvloop
 
-from ragsite import eager_tasks, eager_writes
+from ragsite import eager_tasks, eager_writes, web_processes
 
 
 def main() -> None:
+    if (status := web_processes.serve(sys.argv[1:])) is not None:
+        raise SystemExit(status)
+    web_processes.die_with_parent()
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     eager_writes.install()
     from daphne.cli import CommandLineInterface  # makes daphne's loop: after the policy

@@ -110,7 +110,7 @@ class LiveApp:
         self.manage("migrate", "--noinput")
         self.manage("collectstatic", "--noinput")
         port = free_port()
-        if server == "uvicorn" or processes > 1:  # daphne runs one process per port
+        if server == "uvicorn":
             serve = [
                 "uvicorn",
                 "--host",
@@ -124,9 +124,10 @@ class LiveApp:
                 str(processes),
             ]
         else:
-            # As the Procfile: daphne on uvloop. Twisted's default listen backlog (50)
-            # drops connections opened in a burst.
+            # As the Procfile: daphne on uvloop, `processes` of them on one socket.
+            # Twisted's default listen backlog (50) drops connections opened in a burst.
             serve = ["ragsite.web", "-e", f"tcp:port={port}:interface=127.0.0.1:backlog=2048"]
+        self.env["WEB_PROCESSES"] = str(processes)
         self._spawn("web", [sys.executable, "-m", *serve, "ragsite.asgi:application"])
         if worker:
             self.start_worker()

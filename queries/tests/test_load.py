@@ -1,4 +1,4 @@
-"""Many answers at once against a real daphne process: none lost, none mixed up, none failed.
+"""Many answers at once against real daphne processes: none lost, none mixed up, none failed.
 
 Functional guards, not timings: every stream must end with `done` and carry
 exactly the tokens the model sent for its own question, and a process that is
@@ -38,9 +38,9 @@ def expected(number: int) -> str:
     return "".join(f"n{number}-w{i} " for i in range(WORDS))
 
 
-def start_app(data, llm: OpenAIServer, **environment: str) -> LiveApp:
+def start_app(data, llm: OpenAIServer, processes: int = 1, **environment: str) -> LiveApp:
     app = LiveApp(data, **model_settings(llm.base_url), LOG_LEVEL="WARNING", **environment)
-    app.start()
+    app.start(processes=processes)
     app.create_user("alice", "alice-pass-123")
     app.ingest_text("alice", "falcons.txt", FALCONS)
     return app
@@ -49,7 +49,8 @@ def start_app(data, llm: OpenAIServer, **environment: str) -> LiveApp:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory) -> Iterator[LiveApp]:
     llm = OpenAIServer(respond=numbered_reply).start()
-    app = start_app(tmp_path_factory.mktemp("load"), llm)
+    # Two daphne processes on one socket, as the Procfile starts on two cores.
+    app = start_app(tmp_path_factory.mktemp("load"), llm, processes=2)
     try:
         yield app
     finally:
