@@ -66,7 +66,8 @@ CORPUS = "\n\n".join(
     ]
 )
 SERVER = os.environ.get("BENCH_SERVER", "daphne")  # the product's ASGI server
-PROCESSES = int(os.environ.get("BENCH_PROCESSES", "1"))  # more than one: uvicorn --workers
+# The product's web processes: as the Procfile starts them (one per usable core) unless set.
+PROCESSES = int(os.environ.get("BENCH_PROCESSES") or len(os.sched_getaffinity(0)))
 QUESTION = "What do we know about the peregrine falcon? ({n})"
 
 
@@ -226,18 +227,33 @@ class Reference:
         self.process.wait(20)
 
 
+def serving(pid: int) -> list[int]:
+    """The processes that serve: the command's children when it started some."""
+    path = Path(f"/proc/{pid}/task/{pid}/children")
+    children = [int(child) for child in path.read_text().split()] if path.exists() else []
+    return children or [pid]
+
+
 def cpu_seconds(pid: int, *, main_thread: bool = False) -> float:
-    """The process's CPU time (all threads), or its main thread's (the event loop's)."""
-    stat = Path(f"/proc/{pid}/task/{pid}/stat" if main_thread else f"/proc/{pid}/stat")
-    fields = stat.read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """The serving processes' CPU time (all threads), or their main threads' (event loops')."""
+    used = 0
+    for process in serving(pid):
+        stat = Path(
+            f"/proc/{process}/task/{process}/stat" if main_thread else f"/proc/{process}/stat"
+        )
+        fields = stat.read_text().rsplit(")", 1)[1].split()
+        used += int(fields[11]) + int(fields[12])
+    return used / os.sysconf("SC_CLK_TCK")
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """The serving processes' resident memory, together."""
+    total = 0
+    for process in serving(pid):
+        for line in Path(f"/proc/{process}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1])
+    return total / 1024
 
 
 async def many(app, count: int, ramp: float, leave_after: int | None = None) -> list[Stream]:
@@ -422,6 +438,7 @@ def profile(app, folder: Path, name: str) -> subprocess.Popen:
             "--rate",
             "200",
             "--nonblocking",  # sampling without pausing the server: it keeps its pace
+            "--subprocesses",  # every web process the command started
             "--output",
             str(folder / f"{name}.txt"),
         ],
@@ -473,7 +490,7 @@ def main() -> None:
     text = "\n".join(table)
     print(text)
     if args.results:
-        server = f"uvicorn with {PROCESSES} processes" if PROCESSES > 1 else SERVER
+        server = f"{SERVER}, {PROCESSES} process{'es' if PROCESSES > 1 else ''}"
         results.append("Streaming under load", f"the product on {server}", text)
 
 
