@@ -280,13 +280,17 @@ if EMBEDDINGS not in {"local", "sentence-transformers", "openai"}:
 OPENAI_EMBEDDING_MODEL = env_str("OPENAI_EMBEDDING_MODEL", "text-embedding-3-small")
 # Threads of the local embedding model; 0 lets ONNX Runtime use every core.
 EMBEDDING_THREADS = env_int("EMBEDDING_THREADS", 0, minimum=0)
-# Questions' vectors from the same model with 8-bit weights (int8: a third of the
-# time, the same search quality, see bench/RESULTS.md) or as documents' (float32).
+# Questions' and passages' vectors from the same model with 8-bit weights (int8: a
+# third of a question's time, half a passage's, the same search quality, see
+# bench/RESULTS.md) or with its 32-bit ones (float32).
 QUESTION_EMBEDDINGS = env_str("QUESTION_EMBEDDINGS", "int8").lower()
-if QUESTION_EMBEDDINGS not in {"int8", "float32"}:
-    raise ImproperlyConfigured(
-        f"QUESTION_EMBEDDINGS must be int8 or float32, not {QUESTION_EMBEDDINGS!r}."
-    )
+PASSAGE_EMBEDDINGS = env_str("PASSAGE_EMBEDDINGS", "int8").lower()
+for _name, _value in [
+    ("QUESTION_EMBEDDINGS", QUESTION_EMBEDDINGS),
+    ("PASSAGE_EMBEDDINGS", PASSAGE_EMBEDDINGS),
+]:
+    if _value not in {"int8", "float32"}:
+        raise ImproperlyConfigured(f"{_name} must be int8 or float32, not {_value!r}.")
 
 # The web process keeps what it made at start-up out of the garbage collector's full
 # collections once its models are loaded, and collects less often (ragsite/asgi.py).

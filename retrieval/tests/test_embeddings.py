@@ -52,7 +52,7 @@ def test_vectors_have_unit_length_and_texts_past_the_limit_are_cut(model):
 
 def test_the_configured_local_model_answers_through_the_langchain_interface(settings):
     settings.EMBEDDINGS = "local"
-    settings.QUESTION_EMBEDDINGS = "float32"
+    settings.QUESTION_EMBEDDINGS = settings.PASSAGE_EMBEDDINGS = "float32"
     embeddings.reset()
     try:
         query = embeddings.embed_query(REFERENCE["texts"][0])
@@ -85,6 +85,7 @@ def test_questions_in_8_bit_weights_find_what_32_bit_ones_find(settings):
     """The default question model (int8) ranks stored 32-bit passage vectors as the
     32-bit model would: the same best passage, and vectors within cos 0.98."""
     settings.EMBEDDINGS = "local"
+    settings.PASSAGE_EMBEDDINGS = "float32"
     embeddings.reset()
     try:
         assert settings.QUESTION_EMBEDDINGS == "int8"
@@ -99,6 +100,29 @@ def test_questions_in_8_bit_weights_find_what_32_bit_ones_find(settings):
     assert np.abs(asked - exact).max() > 1e-4  # two models, not one asked twice
     assert (asked * exact).sum(axis=1).min() > 0.98
     assert np.linalg.norm(asked, axis=1) == pytest.approx([1.0] * len(QUESTIONS), abs=1e-5)
+    for (question, expected), row in zip(QUESTIONS, asked @ stored.T, strict=True):
+        assert int(np.argmax(row)) == expected, question
+
+
+def test_passages_in_8_bit_weights_are_found_as_32_bit_ones_are(settings):
+    """The default passage model (int8), asked with the default question model: each
+    question finds the passage the 32-bit models find, and each passage's vector is
+    within cos 0.98 of its 32-bit one."""
+    settings.EMBEDDINGS = "local"
+    embeddings.reset()
+    try:
+        assert settings.PASSAGE_EMBEDDINGS == "int8"
+        stored = np.array(embeddings.embed_texts(PASSAGES))
+        asked = np.array(embeddings.embed_queries([q for q, _ in QUESTIONS]))
+        settings.PASSAGE_EMBEDDINGS = "float32"
+        embeddings.reset()
+        exact = np.array(embeddings.embed_texts(PASSAGES))
+    finally:
+        embeddings.reset()
+
+    assert np.abs(stored - exact).max() > 1e-4  # two models, not one asked twice
+    assert (stored * exact).sum(axis=1).min() > 0.98
+    assert np.linalg.norm(stored, axis=1) == pytest.approx([1.0] * len(PASSAGES), abs=1e-5)
     for (question, expected), row in zip(QUESTIONS, asked @ stored.T, strict=True):
         assert int(np.argmax(row)) == expected, question
 
