@@ -227,7 +227,11 @@ async def astream_tokens(question: Question, state: TurnState):
     lines = LineEndings()  # so the saved answer is the text clients receive
     state.trace.mark("model asked")
     async for text in generation.stream_answer(
-        question.query, state.passages, state.history, info=state.info
+        question.query,
+        state.passages,
+        state.history,
+        info=state.info,
+        compared=bool(state.trace.compared),
     ):
         safe = markers.feed(lines.feed(text))
         if safe:

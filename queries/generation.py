@@ -103,8 +103,10 @@ async def stream_answer(
     *,
     info: StreamInfo | None = None,
     model: BaseChatModel | None = None,
+    compared: bool = False,
 ) -> AsyncIterator[str]:
-    """Text of the answer as the model produces it; the fixed sentence when nothing fits."""
+    """Text of the answer as the model produces it; the fixed sentence when nothing fits.
+    `compared`: the passages come from documents searched one by one to be compared."""
     info = info if info is not None else StreamInfo()
     if not passages:
         info.finish_reason = "no_passages"
@@ -112,7 +114,7 @@ async def stream_answer(
         return
     messages = ANSWER.format_messages(
         i_dont_know=I_DONT_KNOW,
-        passages=format_passages(list(passages)),
+        passages=format_passages(list(passages), compared=compared),
         history=history_messages(history),
         question=query,
     )

@@ -30,7 +30,7 @@ from langchain_core.language_models import BaseChatModel
 from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, HumanMessage
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
-from queries.prompts import I_DONT_KNOW
+from queries.prompts import COMPARING, I_DONT_KNOW
 from retrieval.questions import NAME_STOPWORDS, key_terms, question_parts
 from retrieval.steering import addresses_a_model
 
@@ -38,6 +38,7 @@ from retrieval.steering import addresses_a_model
 # first closing tag is its own.
 _PASSAGE = re.compile(r'<passage n="(\d+)" source="([^"]*)"([^>]*)>\n(.*?)\n</passage>', re.S)
 _RELEVANCE = re.compile(r' relevance="([0-9.eE+-]+)"')
+_BLOCK = re.compile(r'<passages(?: comparing="yes")?>\n')
 # Sentence ends, including sentences glued together without a space ("1990.The").
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|(?<=[a-z)][.!?])(?=[A-Z])")
 _WORD = re.compile(r"\w+")
@@ -249,7 +250,7 @@ def read_prompt(messages: list[BaseMessage]) -> tuple[str, list[Quoted]]:
     block of the user message before it."""
     said = [str(m.content) for m in messages if isinstance(m, HumanMessage)]
     question = said[-1] if said else ""
-    block = next((text for text in reversed(said[:-1]) if text.startswith("<passages>")), "")
+    block = next((text for text in reversed(said[:-1]) if _BLOCK.match(text)), "")
     passages = []
     for n, source, attributes, text in _PASSAGE.findall(block):
         relevance = _RELEVANCE.search(attributes)
@@ -262,6 +263,13 @@ def read_prompt(messages: list[BaseMessage]) -> tuple[str, list[Quoted]]:
             )
         )
     return question, passages
+
+
+def compares(messages: list[BaseMessage]) -> bool:
+    """Whether the passages come from documents the user compares (their block says so)."""
+    return any(
+        isinstance(m, HumanMessage) and str(m.content).startswith(COMPARING) for m in messages
+    )
 
 
 # A greeting or sign-off ("Hi Faye,", "Regards, Kwame Mensah ...", "Welcome to Pixelforge.").
@@ -388,6 +396,20 @@ _ANSWER_KINDS = [
 ]
 
 
+def _best_of_the_others(
+    ranked: list[int], candidates: list[tuple[int, str, str]], chosen: list[int]
+) -> list[int]:
+    """For a comparison, the best sentence of each compared document not yet quoted:
+    one that says less on the question is still part of the answer."""
+    quoted = {candidates[i][1] for i in chosen}
+    added = []
+    for i in ranked:
+        if candidates[i][1] not in quoted:
+            quoted.add(candidates[i][1])
+            added.append(i)
+    return added
+
+
 def first_date(text: str, default_year: int = 0) -> tuple[int, int, int] | None:
     """The first date written in `text` as (year, month, day): "14 August 2025",
     "Aug 14, 2025", "2025-08-14", or "3 Oct" in `default_year`."""
@@ -502,7 +524,8 @@ class ExtractiveChatModel(BaseChatModel):
         similar = self._passage_similarity(asked, passages)
         # Only passages that pass the evidence test are quoted from.
         # A question about several documents ("v1 and v2") spreads its names over them.
-        several = bool(_SEVERAL.search(question))
+        comparing = compares(messages)
+        several = comparing or bool(_SEVERAL.search(question))
         everywhere = " ".join(p.text for p in passages) if several else ""
         # A passage is read with its file's name: an email's later passage does not
         # repeat the studio it writes to, but "06_pixelforge_thread_3.eml" does.
@@ -539,6 +562,8 @@ class ExtractiveChatModel(BaseChatModel):
             chosen = self._timeline(ranked, candidates, texts)
             return "\n".join(f"- {candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
         chosen = self._choose(ranked, scores, candidates, home=home, several=several)
+        if comparing:
+            chosen += _best_of_the_others(ranked, candidates, chosen)
         chosen += self._answer_each_part(question, asked, candidates, list(scores), chosen)
         # The opening sentence is the one that answers best on its own: a section's
         # lift says a line belongs to what is asked about, not that it answers.

@@ -102,3 +102,21 @@ async def test_the_stream_compares_too(async_client, alice_auth, notes):
 
     citations = json.loads(next(e.data for e in events if e.event == "citations"))
     assert {c["filename"] for c in citations} == {"falcon_notes.md", "kestrel_notes.md"}
+
+
+def test_an_openai_model_is_told_the_documents_are_compared(api, notes, openai_configured):
+    ids = [str(d.pk) for d in notes]
+
+    for compare in (True, False):
+        api.post(
+            "/api/query/",
+            {"query": "How do they hunt?", "document_ids": ids, "compare": compare},
+            format="json",
+        )
+
+    compared, plain = [
+        r["body"]["messages"] for r in openai_configured.requests if "chat" in r["path"]
+    ]
+    assert compared[-2]["content"].startswith('<passages comparing="yes">\n<passage n="1"')
+    assert "answer for each of them" in compared[0]["content"]  # what the tag means
+    assert plain[-2]["content"].startswith("<passages>\n<passage n=")
