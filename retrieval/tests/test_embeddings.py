@@ -81,49 +81,34 @@ QUESTIONS = [
 ]
 
 
-def test_questions_in_8_bit_weights_find_what_32_bit_ones_find(settings):
-    """The default question model (int8) ranks stored 32-bit passage vectors as the
-    32-bit model would: the same best passage, and vectors within cos 0.98."""
-    settings.EMBEDDINGS = "local"
-    settings.PASSAGE_EMBEDDINGS = "float32"
-    embeddings.reset()
-    try:
-        assert settings.QUESTION_EMBEDDINGS == "int8"
-        stored = np.array(embeddings.embed_texts(PASSAGES))
-        asked = np.array(embeddings.embed_queries([q for q, _ in QUESTIONS]))
-        settings.QUESTION_EMBEDDINGS = "float32"
+@pytest.mark.parametrize("side", ["questions", "passages"])
+def test_8_bit_weights_find_what_32_bit_ones_find(settings, side):
+    """The default models (int8) for questions and for passages: each side's vectors
+    are within cos 0.98 of the 32-bit model's, and each question finds the passage
+    it finds when that side is 32-bit."""
+    setting = "QUESTION_EMBEDDINGS" if side == "questions" else "PASSAGE_EMBEDDINGS"
+
+    def embed() -> tuple[np.ndarray, np.ndarray]:
         embeddings.reset()
-        exact = np.array(embeddings.embed_queries([q for q, _ in QUESTIONS]))
+        stored = np.array(embeddings.embed_texts(PASSAGES))
+        return stored, np.array(embeddings.embed_queries([q for q, _ in QUESTIONS]))
+
+    settings.EMBEDDINGS = "local"
+    try:
+        assert getattr(settings, setting) == "int8"
+        stored, asked = embed()
+        setattr(settings, setting, "float32")
+        exact_stored, exact_asked = embed()
     finally:
         embeddings.reset()
 
-    assert np.abs(asked - exact).max() > 1e-4  # two models, not one asked twice
-    assert (asked * exact).sum(axis=1).min() > 0.98
-    assert np.linalg.norm(asked, axis=1) == pytest.approx([1.0] * len(QUESTIONS), abs=1e-5)
+    ours, exact = (asked, exact_asked) if side == "questions" else (stored, exact_stored)
+    assert np.abs(ours - exact).max() > 1e-4  # two models, not one asked twice
+    assert (ours * exact).sum(axis=1).min() > 0.98
+    assert np.linalg.norm(ours, axis=1) == pytest.approx([1.0] * len(ours), abs=1e-5)
     for (question, expected), row in zip(QUESTIONS, asked @ stored.T, strict=True):
         assert int(np.argmax(row)) == expected, question
-
-
-def test_passages_in_8_bit_weights_are_found_as_32_bit_ones_are(settings):
-    """The default passage model (int8), asked with the default question model: each
-    question finds the passage the 32-bit models find, and each passage's vector is
-    within cos 0.98 of its 32-bit one."""
-    settings.EMBEDDINGS = "local"
-    embeddings.reset()
-    try:
-        assert settings.PASSAGE_EMBEDDINGS == "int8"
-        stored = np.array(embeddings.embed_texts(PASSAGES))
-        asked = np.array(embeddings.embed_queries([q for q, _ in QUESTIONS]))
-        settings.PASSAGE_EMBEDDINGS = "float32"
-        embeddings.reset()
-        exact = np.array(embeddings.embed_texts(PASSAGES))
-    finally:
-        embeddings.reset()
-
-    assert np.abs(stored - exact).max() > 1e-4  # two models, not one asked twice
-    assert (stored * exact).sum(axis=1).min() > 0.98
-    assert np.linalg.norm(stored, axis=1) == pytest.approx([1.0] * len(PASSAGES), abs=1e-5)
-    for (question, expected), row in zip(QUESTIONS, asked @ stored.T, strict=True):
+    for (question, expected), row in zip(QUESTIONS, exact_asked @ exact_stored.T, strict=True):
         assert int(np.argmax(row)) == expected, question
 
 
