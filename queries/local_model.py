@@ -250,7 +250,7 @@ def read_prompt(messages: list[BaseMessage]) -> tuple[str, list[Quoted]]:
     block of the user message before it."""
     said = [str(m.content) for m in messages if isinstance(m, HumanMessage)]
     question = said[-1] if said else ""
-    block = next((text for text in reversed(said[:-1]) if _BLOCK.match(text)), "")
+    block = _passages_block(said)
     passages = []
     for n, source, attributes, text in _PASSAGE.findall(block):
         relevance = _RELEVANCE.search(attributes)
@@ -265,11 +265,15 @@ def read_prompt(messages: list[BaseMessage]) -> tuple[str, list[Quoted]]:
     return question, passages
 
 
+def _passages_block(said: list[str]) -> str:
+    """The <passages> block: the latest user message before the question that is one."""
+    return next((text for text in reversed(said[:-1]) if _BLOCK.match(text)), "")
+
+
 def compares(messages: list[BaseMessage]) -> bool:
     """Whether the passages come from documents the user compares (their block says so)."""
-    return any(
-        isinstance(m, HumanMessage) and str(m.content).startswith(COMPARING) for m in messages
-    )
+    said = [str(m.content) for m in messages if isinstance(m, HumanMessage)]
+    return _passages_block(said).startswith(COMPARING)
 
 
 # A greeting or sign-off ("Hi Faye,", "Regards, Kwame Mensah ...", "Welcome to Pixelforge.").
