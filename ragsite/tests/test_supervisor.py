@@ -58,12 +58,11 @@ class Supervisor:
 
 
 def alive(pid: int) -> bool:
+    """Running: neither gone nor a zombie (a child that died but was not yet reaped)."""
     try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
         return False
-    # A child of the supervisor that died but was not yet reaped is a zombie.
-    status = Path(f"/proc/{pid}/status").read_text()
     return "\nState:\tZ" not in status
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from ragsite.tests.test_supervisor import alive
 from ragsite.web_processes import TcpEndpoint, parse_tcp, split_endpoint
 from tests.live import LiveApp
 
@@ -22,14 +23,6 @@ pytestmark = pytest.mark.slow
 def children(pid: int) -> set[int]:
     path = Path(f"/proc/{pid}/task/{pid}/children")
     return {int(child) for child in path.read_text().split()} if path.exists() else set()
-
-
-def alive(pid: int) -> bool:
-    try:
-        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
-    except FileNotFoundError:
-        return False
-    return state != "Z"
 
 
 def wait_until(condition, seconds: float = 30):
