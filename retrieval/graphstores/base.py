@@ -388,13 +388,24 @@ class GraphStore(abc.ABC):
         # common word does: widening until that many are found always ends early.
         most = max(counts[w] for w in selective)
         want = min(FULLTEXT_POOL, most) if self.fulltext_call_is_limited else 0
-        rows = await self._owner_search(
-            self._fulltext_call(), params, want, similarity=self._similarity(embedding)
+        found = await self._owner_search(
+            self._fulltext_call(), params, want, tail=cypher.FULLTEXT_CANDIDATES
         )
-        hits = [_hit(row) for row in rows]
-        scores = bm25([hit.text for hit in hits], {w: counts[w] for w in useful}, total)
-        ranked = sorted(zip(scores, range(len(hits)), strict=True), reverse=True)
-        return [replace(hits[i], score=score) for score, i in ranked[:k] if score > 0]
+        scores = bm25([row["text"] for row in found], {w: counts[w] for w in useful}, total)
+        best = {
+            found[i]["chunk_id"]: score
+            for score, i in sorted(zip(scores, range(len(found)), strict=True), reverse=True)[:k]
+            if score > 0
+        }
+        if not best:
+            return []
+        rows = await self.run(
+            cypher.CHUNKS_BY_ID.replace("<similarity>", self._similarity(embedding)),
+            {"owner_id": owner_id, "ids": list(best), "embedding": params["embedding"]},
+        )
+        place = {chunk_id: n for n, chunk_id in enumerate(best)}
+        hits = [replace(_hit(row), score=best[row["chunk_id"]]) for row in rows]
+        return sorted(hits, key=lambda hit: place[hit.chunk_id])
 
     async def _owner_search(
         self,
@@ -402,10 +413,11 @@ class GraphStore(abc.ABC):
         params: dict[str, Any],
         want: int,
         *,
-        similarity: str,
+        similarity: str = "null",
         available: Callable[[], Awaitable[int]] | None = None,
+        tail: str = cypher.SEARCH_TAIL,
     ) -> list[dict]:
-        """SEARCH_TAIL over an index call, asking the index for more until `want` rows.
+        """`tail` (SEARCH_TAIL) over an index call, asking the index for more until `want` rows.
 
         The indexes hold every owner's chunks and give their top `candidates`
         before the owner filter, so other users' (or the owner's other
@@ -414,7 +426,7 @@ class GraphStore(abc.ABC):
         `available` counts the chunks that could match at most; it is asked
         only when the first try comes back short, which is rare.
         """
-        query = cypher.SEARCH_TAIL.replace("<call>", call).replace("<similarity>", similarity)
+        query = tail.replace("<call>", call).replace("<similarity>", similarity)
         rows = await self.run(query, params)
         if len(rows) < want and available is not None:
             want = min(want, await available())
