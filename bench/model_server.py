@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import re
 import time
 from pathlib import Path
 
@@ -28,6 +29,15 @@ CHUNK = {"id": "chatcmpl-bench", "object": "chat.completion.chunk", "created": 0
 def chunk(delta: dict, finish: str | None = None) -> bytes:
     body = {**CHUNK, "choices": [{"index": 0, "delta": delta, "finish_reason": finish}]}
     return b"data: " + json.dumps(body).encode() + b"\n\n"
+
+
+def asked(body: dict) -> int | None:
+    """The number a benchmark's question carries ("... (17)"), to match each request to
+    the client that asked it; None when the question has none."""
+    messages = [m for m in body.get("messages") or [] if m.get("role") == "user"]
+    content = messages[-1].get("content") if messages else None
+    found = re.findall(r"\? \((\d+)\)", content) if isinstance(content, str) else []
+    return int(found[-1]) if found else None
 
 
 class ModelServer:
@@ -52,7 +62,7 @@ class ModelServer:
                 if line.lower().startswith(b"content-length:"):
                     length = int(line.split(b":", 1)[1])
             body = json.loads(await reader.readexactly(length)) if length else {}
-            self.note(number, "request", stream=bool(body.get("stream")))
+            self.note(number, "request", stream=bool(body.get("stream")), q=asked(body))
             if body.get("stream"):
                 await self.stream(number, reader, writer)
             else:

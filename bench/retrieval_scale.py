@@ -53,12 +53,13 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-async def write_copies(owner: int, copies: int, texts: list[str], vectors, entities) -> None:
-    """`copies` documents of `owner`, each holding every passage once."""
+async def write_copies(owner: int, copies: int, texts: list[str], vectors, entities) -> list[str]:
+    """`copies` documents of `owner`, each holding every passage once; their ids."""
     from retrieval.graphstores import aget_store
     from retrieval.graphstores.base import ChunkNode, DocumentNode, EntityNode
 
     store = await aget_store()
+    written = []
     for _ in range(copies):
         document = DocumentNode(str(uuid.uuid4()), owner, "HaluEval passages", "halueval.txt")
         chunks = [
@@ -72,6 +73,36 @@ async def write_copies(owner: int, copies: int, texts: list[str], vectors, entit
             for i, text in enumerate(texts)
         ]
         await store.write_document(document, chunks)
+        written.append(document.id)
+    return written
+
+
+def seed(username: str, copies: int) -> int:
+    """`copies` documents of HaluEval passages for the existing user `username`, written
+    into the store and the database the Django settings name, ready to be asked
+    about (bench/streaming.py --corpus halueval, through `manage.py shell`); the
+    number of chunks written."""
+    from django.contrib.auth import get_user_model
+
+    from retrieval import embeddings, entities
+    from retrieval.models import Document
+
+    texts = [row["knowledge"] for row in load()][:PER_DOCUMENT]
+    vectors = embeddings.embed_texts(texts)
+    found = [entities.link(text, entities.extract(text)) for text in texts]
+    owner = get_user_model().objects.get(username=username).pk
+    for document_id in asyncio.run(write_copies(owner, copies, texts, vectors, found)):
+        Document.objects.create(
+            id=document_id,
+            owner_id=owner,
+            title="HaluEval passages",
+            filename="halueval.txt",
+            sha256=uuid.uuid4().hex,  # one row per copy
+            content_type="text/plain",
+            status=Document.Status.READY,
+            chunk_count=len(texts),
+        )
+    return copies * len(texts)
 
 
 def measure(owner: int, questions: list[str]) -> dict[str, float]:

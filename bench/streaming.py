@@ -3,7 +3,8 @@
 For each scenario, each app gets a fresh model server (bench/model_server.py)
 and a fresh server process, alternating: the product (daphne, embedded
 defaults, ChatOpenAI pointed at the model server, a small corpus so that every
-question retrieves five passages) and bench/reference_app.py (FastAPI +
+question retrieves five passages, or with --corpus halueval 10,000 chunks of
+HaluEval passages asked HaluEval's questions) and bench/reference_app.py (FastAPI +
 sse-starlette + ChatOpenAI, no retrieval). Both are read the same way, with
 httpx and httpx-sse.
 
@@ -26,7 +27,7 @@ Scenarios:
 Prints a table and, with --results, appends it to bench/RESULTS.md.
 
     .venv/bin/pip install -r bench/requirements.txt
-    .venv/bin/python bench/streaming.py [--scenarios ttft,tokens,c50] [--results]
+    .venv/bin/python bench/streaming.py [--scenarios ttft,c50] [--corpus halueval] [--results]
 """
 
 from __future__ import annotations
@@ -69,6 +70,14 @@ SERVER = os.environ.get("BENCH_SERVER", "daphne")  # the product's ASGI server
 # The product's web processes: as the Procfile starts them (one per usable core) unless set.
 PROCESSES = int(os.environ.get("BENCH_PROCESSES") or len(os.sched_getaffinity(0)))
 QUESTION = "What do we know about the peregrine falcon? ({n})"
+# --corpus halueval: each HaluEval passage in this many documents of the bench user
+# (10,000 chunks), asked HaluEval's questions.
+HALUEVAL_COPIES = 10
+QUESTIONS: list[str] = []  # set by --corpus halueval
+
+
+def question(n: int) -> str:
+    return QUESTIONS[n % len(QUESTIONS)] if QUESTIONS else QUESTION.format(n=n)
 
 
 @dataclass
@@ -87,7 +96,7 @@ async def ask(
     client: httpx.AsyncClient, url: str, headers: dict, n: int, leave_after: int | None = None
 ) -> Stream:
     stream = Stream(sent=time.monotonic())
-    body = {"query": QUESTION.format(n=n), "max_results": 5}
+    body = {"query": question(n), "max_results": 5}
     try:
         async with aconnect_sse(client, "POST", url, json=body, headers=headers) as source:
             if source.response.status_code != 200:
@@ -179,8 +188,15 @@ class Product:
         self.app.data.mkdir()
         self.app.start(server=SERVER, processes=PROCESSES)
         self.app.create_user("bench", "bench-pass-123")
-        (self.app.data / "falcons.txt").write_text(CORPUS)
-        self.app.manage("ingest", str(self.app.data / "falcons.txt"), "--owner", "bench")
+        if QUESTIONS:
+            self.app.manage(
+                "shell",
+                "-c",
+                f"from bench.retrieval_scale import seed; seed('bench', {HALUEVAL_COPIES})",
+            )
+        else:
+            (self.app.data / "falcons.txt").write_text(CORPUS)
+            self.app.manage("ingest", str(self.app.data / "falcons.txt"), "--owner", "bench")
         token = httpx.post(
             f"{self.app.url}/api/auth/token/",
             json={"username": "bench", "password": "bench-pass-123"},
@@ -377,32 +393,24 @@ def scenario_relay(app, model: ModelServer, count: int, rate: float) -> dict[str
 
 def scenario_disconnect(app, model: ModelServer, count: int, leave_after: int):
     streams = asyncio.run(many(app, count, ramp=2.0, leave_after=leave_after))
-    events = model.events()
-    # The question carries its number; the model server numbers requests as they come.
     closed: dict[int, float] = {}
     tokens: dict[int, list[float]] = {}
-    for event in events:
-        if event["e"] in ("hung up", "closed"):
+    request_of: dict[int, int] = {}  # question number -> the model request it made
+    for event in model.events():
+        if event["e"] == "request" and event.get("q") is not None:
+            request_of.setdefault(event["q"], event["r"])
+        elif event["e"] in ("hung up", "closed"):
             closed.setdefault(event["r"], event["t"])
         elif event["e"] == "token":
             tokens.setdefault(event["r"], []).append(event["t"])
-    # Match each client to the model request whose tokens it saw last: the one
-    # whose token `leave_after - 1` was written just before the client left.
     lags, extra = [], []
-    used: set[int] = set()
-    for stream in sorted((s for s in streams if s.left), key=lambda s: s.left):
-        candidates = [
-            r
-            for r, times in tokens.items()
-            if r not in used and len(times) >= leave_after and times[leave_after - 1] <= stream.left
-        ]
-        if not candidates:
+    for n, stream in enumerate(streams):
+        request = request_of.get(n)
+        if not stream.left or request is None:
             continue
-        request = max(candidates, key=lambda r: tokens[r][leave_after - 1])
-        used.add(request)
         if request in closed:
             lags.append((closed[request] - stream.left) * 1000)
-        extra.append(sum(t > stream.left for t in tokens[request]))
+        extra.append(sum(t > stream.left for t in tokens.get(request, [])))
     return {
         "left": sum(bool(s.left) for s in streams),
         "errors": sum(bool(s.error) for s in streams),
@@ -456,8 +464,18 @@ def main() -> None:
     parser.add_argument(
         "--profile", type=Path, help="record the product's server with py-spy into this folder"
     )
+    parser.add_argument(
+        "--corpus",
+        choices=("falcons", "halueval"),
+        default="falcons",
+        help="the product's documents: 8 short passages, or 10,000 chunks of HaluEval passages",
+    )
     args = parser.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    if args.corpus == "halueval":
+        from bench.retrieval_scale import load
+
+        QUESTIONS.extend(row["question"] for row in load())
     rows: list[tuple[str, str, float, float]] = []
     with tempfile.TemporaryDirectory(prefix="bench-streaming-") as folder:
         for name in args.scenarios.split(","):
@@ -491,7 +509,12 @@ def main() -> None:
     print(text)
     if args.results:
         server = f"{SERVER}, {PROCESSES} process{'es' if PROCESSES > 1 else ''}"
-        results.append("Streaming under load", f"the product on {server}", text)
+        corpus = (
+            f"{HALUEVAL_COPIES * 1000:,} chunks of HaluEval passages, HaluEval's questions"
+            if QUESTIONS
+            else "8 short passages"
+        )
+        results.append("Streaming under load", f"the product on {server}; {corpus}", text)
 
 
 if __name__ == "__main__":
