@@ -361,6 +361,32 @@ async def test_the_words_searched_follow_the_owners_documents_as_they_change(
     assert await found("heron harbour") == {"a grey heron waits"}
 
 
+async def test_fulltext_ranks_the_rarest_words_first_with_each_hits_similarity(
+    store: GraphStore,
+):
+    owner, other = unique_owner(), unique_owner()
+    rare = (
+        "Far from the town, along the river and past the old mill and the fields, a "
+        "peregrine was seen by the falcon watchers on a long walk one morning in May."
+    )
+    common = [f"falcon falcon {n}" for n in range(8)]
+    vectors = [[1.0, 0.0, 0.0, 0.0]] + [[0.0, 1.0, 0.0, 0.0]] * len(common)
+    await store.write_document(doc(owner, "Birds"), chunks(owner, [rare, *common], vectors=vectors))
+    # A word rare in the owner's documents, everywhere in another's: the owner's count is
+    # the one that ranks (the index's own scores count everyone's).
+    others = [f"peregrine peregrine {n}" for n in range(60)]
+    await store.write_document(doc(other), chunks(other, others))
+
+    hits = await store.fulltext_search(owner, "peregrine falcon", 5, None, [1.0, 0.0, 0.0, 0.0])
+
+    assert len(hits) == 5 and hits[0].text == rare
+    assert [hit.score for hit in hits] == sorted((hit.score for hit in hits), reverse=True)
+    assert hits[0].score > hits[1].score
+    assert hits[0].similarity == pytest.approx(1.0, abs=0.01)
+    assert all(hit.similarity == pytest.approx(0.0, abs=0.01) for hit in hits[1:])
+    assert {hit.title for hit in hits} == {"Birds"}
+
+
 async def test_fulltext_finds_other_forms_of_a_word(store: GraphStore):
     owner = unique_owner()
     await store.write_document(doc(owner), chunks(owner, ["The falcon dives.", "Ducks swim."]))
