@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -25,9 +29,10 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def own_database(data: Path) -> str:
+def own_database(data: Path, copy_of: str | None = None) -> str:
     """A database for one live app: SQLite in its data folder, or, when the suite
-    runs on PostgreSQL (DATABASE_URL), a new database on that same server."""
+    runs on PostgreSQL (DATABASE_URL), a new database on that same server (a copy
+    of the database at `copy_of`, when given)."""
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")):
         return f"sqlite:///{data / 'db.sqlite3'}"
@@ -35,9 +40,23 @@ def own_database(data: Path) -> str:
 
     name = f"live_{uuid.uuid4().hex[:12]}"
     parts = urlsplit(url)
+    template = f' TEMPLATE "{urlsplit(copy_of).path.lstrip("/")}"' if copy_of else ""
     with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(f'CREATE DATABASE "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"{template}')
     return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+@functools.cache
+def prepared_app() -> LiveApp:
+    """An app whose database is migrated and static files collected, once per test
+    run: live apps start from copies of both, instead of each running `migrate` and
+    `collectstatic` (two Django start-ups of the few seconds every live app waits)."""
+    folder = Path(tempfile.mkdtemp(prefix="live-prepared-"))
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    app = LiveApp(folder, prepared=False)
+    app.manage("migrate", "--noinput")
+    app.manage("collectstatic", "--noinput")
+    return app
 
 
 # A long text document: at CHUNK_SIZE=100 it makes about 1,000 passages, many write batches.
@@ -67,13 +86,15 @@ def model_settings(base_url: str) -> dict[str, str]:
 
 
 class LiveApp:
-    def __init__(self, data: Path, **environment: str) -> None:
+    def __init__(self, data: Path, *, prepared: bool = True, **environment: str) -> None:
+        """`prepared`: the database and static files are copies of `prepared_app()`'s."""
         self.data = data
+        self.base = prepared_app() if prepared else None
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "ragsite.settings",
             "DATA_DIR": str(data),
-            "DATABASE_URL": own_database(data),
+            "DATABASE_URL": own_database(data, self.base and self.base.env["DATABASE_URL"]),
             "HF_HUB_OFFLINE": "1",
             "DJANGO_HTTPS": "false",  # plain HTTP on this machine
             **environment,
@@ -107,8 +128,7 @@ class LiveApp:
         self.manage("ingest", str(self.data / name), "--owner", owner)
 
     def start(self, *, worker: bool = False, server: str = "daphne", processes: int = 1) -> LiveApp:
-        self.manage("migrate", "--noinput")
-        self.manage("collectstatic", "--noinput")
+        self._migrate()
         port = free_port()
         if server == "uvicorn":
             serve = [
@@ -139,6 +159,26 @@ class LiveApp:
             except httpx.TransportError:
                 time.sleep(0.1)
         raise RuntimeError("daphne did not start")
+
+    def _migrate(self) -> None:
+        """The database migrated and the static files collected, as `migrate` and
+        `collectstatic` leave them: copied from the prepared app's when neither
+        exists yet (a PostgreSQL database was made as a copy)."""
+        database = self._sqlite()
+        if self.base is None or (database is not None and database.exists()):
+            self.manage("migrate", "--noinput")
+        elif database is not None:
+            database.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(self.base._sqlite(), database)
+        static = self.data / "static"
+        if self.base is None or static.exists():
+            self.manage("collectstatic", "--noinput")
+        else:
+            shutil.copytree(self.base.data / "static", static)
+
+    def _sqlite(self) -> Path | None:
+        url = self.env["DATABASE_URL"]
+        return Path(url.removeprefix("sqlite:///")) if url.startswith("sqlite:///") else None
 
     def upload(self, headers: dict[str, str], filename: str, data: bytes) -> str:
         """Upload a file over the API; its document's id."""
