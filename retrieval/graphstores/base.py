@@ -382,7 +382,6 @@ class GraphStore(abc.ABC):
             "query": self.fulltext_query(" ".join(selective), owner_id),
             "candidates": FULLTEXT_POOL * 4,
             "document_ids": _id_list(document_ids),
-            "embedding": self.vector_param(embedding),
         }
         # The OR query matches at least as many of the owner's chunks as its most
         # common word does: widening until that many are found always ends early.
@@ -401,7 +400,7 @@ class GraphStore(abc.ABC):
             return []
         rows = await self.run(
             cypher.CHUNKS_BY_ID.replace("<similarity>", self._similarity(embedding)),
-            {"owner_id": owner_id, "ids": list(best), "embedding": params["embedding"]},
+            {"owner_id": owner_id, "ids": list(best), "embedding": self.vector_param(embedding)},
         )
         place = {chunk_id: n for n, chunk_id in enumerate(best)}
         hits = [replace(_hit(row), score=best[row["chunk_id"]]) for row in rows]

@@ -147,7 +147,7 @@ SET c.owner_key = 'owner' + toString(c.owner_id)
 # they may take a place among the $k for the seconds a write lasts). Matching
 # every candidate first cost 19 against 12 ms p50 for a fulltext search at
 # 50,000 chunks, where a question's words match thousands.
-SEARCH_TAIL = """
+_OWNERS_BEST = """
 <call>
 WITH node, score
 WHERE node.owner_id = $owner_id
@@ -155,28 +155,26 @@ WHERE node.owner_id = $owner_id
 WITH node, score
 ORDER BY score DESC
 LIMIT $k
-MATCH (d:Document)-[:HAS_CHUNK]->(node)
+"""
+SEARCH_TAIL = (
+    _OWNERS_BEST
+    + """MATCH (d:Document)-[:HAS_CHUNK]->(node)
 RETURN node.id AS chunk_id, d.id AS document_id, d.title AS title, d.filename AS filename,
        node.index AS index, node.page AS page, node.page_label AS page_label, node.ocr AS ocr,
        node.text AS text, <similarity> AS similarity, score
 ORDER BY score DESC
 """
+)
 
-# The fulltext candidates BM25 rescores (SEARCH_TAIL's filter): their words only.
-# Only the few BM25 keeps are then read whole with CHUNKS_BY_ID: matching all
-# 200 candidates to their Document and comparing their vectors was 3 of a 7 ms
-# search at 10,000 chunks.
-FULLTEXT_CANDIDATES = """
-<call>
-WITH node, score
-WHERE node.owner_id = $owner_id
-  AND ($document_ids IS NULL OR node.document_id IN $document_ids)
-WITH node, score
-ORDER BY score DESC
-LIMIT $k
-RETURN node.id AS chunk_id, node.text AS text, score
+# The fulltext candidates BM25 rescores: their words only. Only the few BM25 keeps
+# are then read whole with CHUNKS_BY_ID: matching all 200 candidates to their
+# Document and comparing their vectors was 3 of a 7 ms search at 10,000 chunks.
+FULLTEXT_CANDIDATES = (
+    _OWNERS_BEST
+    + """RETURN node.id AS chunk_id, node.text AS text, score
 ORDER BY score DESC
 """
+)
 
 # The owner's chunks by id, as a search returns them (a chunk whose write is still
 # in progress has no Document yet and is left out, as SEARCH_TAIL leaves it).
