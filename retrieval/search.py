@@ -122,18 +122,31 @@ async def aretrieve(
     store = await aget_store()
     parts = question_parts(query)
     asks = _asks(query, parts)
-    with trace.step("query embedding"):
-        vector, *part_vectors = await asyncio.gather(*(aembed_query(text) for text in asks))
+    # The words are searched while the vectors are made: the fulltext search needs
+    # the question's vector only to read its hits' similarity, at its end.
+    vectors = asyncio.ensure_future(_vectors(asks, trace))
     searched = Searched(
         query,
-        vector,
-        [_towards(vector, part) for part in part_vectors],
+        vectors,
+        len(asks) - 1,
         [f"{part} {REASON_WORDS}" for part in parts if len(parts) > 1 and asks_why(part)],
     )
-    async with _turn(trace):
-        return await _search(
-            store, owner_id, searched, max_results, document_ids, mode, floor, trace, existing
-        )
+    try:
+        async with _turn(trace):
+            found = await _search(
+                store, owner_id, searched, max_results, document_ids, mode, floor, trace, existing
+            )
+        await vectors  # a failure to make them fails the search, whichever searches ran
+        return found
+    finally:
+        _drop(vectors)  # when the search ended first (it failed, or its caller left)
+
+
+async def _vectors(asks: list[str], trace: Trace) -> list[list[float]]:
+    """The question's vector, then each part's search vector."""
+    with trace.step("query embedding"):
+        vector, *part_vectors = await asyncio.gather(*(aembed_query(text) for text in asks))
+    return [vector, *(_towards(vector, part) for part in part_vectors)]
 
 
 def embed_ahead(query: str) -> None:
@@ -149,15 +162,19 @@ def _asks(query: str, parts: list[str]) -> list[str]:
 
 @dataclass(frozen=True)
 class Searched:
-    """What is searched for: the question's words and vector, and one vector per part
-    when it asks several things."""
+    """What is searched for: the question's words, and its vectors as they are made
+    (the question's, then one per part when it asks several things)."""
 
     text: str
-    vector: list[float]
-    part_vectors: list[list[float]]
+    vectors: asyncio.Future[list[list[float]]]
+    parts: int  # how many part vectors follow the question's
     # A "why" ask's words with the words a reason is given with: the sentence that
     # gives it ("Reason: the sign-on bug ...") rarely shares the ask's meaning.
     reason_queries: list[str] = field(default_factory=list)
+
+    async def vector(self, n: int = 0) -> list[float]:
+        """The question's vector (0), or part n's."""
+        return (await self.vectors)[n]
 
 
 def _towards(question: Sequence[float], part: Sequence[float]) -> list[float]:
@@ -206,7 +223,6 @@ async def _search(
     existing: Existing | None = None,
 ) -> list[Passage]:
     candidates = max(max_results * 4, 20)
-    vector = searched.vector
 
     # Both rankings at once: the store answers them side by side.
     searches: list[tuple[float, Awaitable[list[Hit]]]] = []
@@ -214,28 +230,30 @@ async def _search(
     def add(name: str, weight: float, search: Awaitable[list[Hit]]) -> None:
         searches.append((weight, trace.search(name, weight, search)))
 
+    async def by_vector(n: int) -> list[Hit]:
+        return await store.vector_search(
+            owner_id, await searched.vector(n), candidates, document_ids
+        )
+
     if mode != Mode.FULLTEXT:
-        vectors = store.vector_search(owner_id, vector, candidates, document_ids)
-        add("vector", VECTOR_WEIGHT, vectors)
+        add("vector", VECTOR_WEIGHT, by_vector(0))
     if mode != Mode.VECTOR:
         add(
             "fulltext",
             FULLTEXT_WEIGHT,
-            store.fulltext_search(owner_id, searched.text, candidates, document_ids, vector),
+            store.fulltext_search(
+                owner_id, searched.text, candidates, document_ids, searched.vector
+            ),
         )
     if mode != Mode.FULLTEXT:
-        for part in searched.part_vectors:
-            add(
-                "vector, one part of the question",
-                PART_WEIGHT,
-                store.vector_search(owner_id, part, candidates, document_ids),
-            )
+        for n in range(1, searched.parts + 1):
+            add("vector, one part of the question", PART_WEIGHT, by_vector(n))
     reason_searches = searched.reason_queries if mode != Mode.VECTOR else []
     for words in reason_searches:
         add(
             "fulltext, with the words a reason is given in",
             PART_WEIGHT,
-            store.fulltext_search(owner_id, words, candidates, document_ids, vector),
+            store.fulltext_search(owner_id, words, candidates, document_ids, searched.vector),
         )
     with trace.step("searches"):
         found = await asyncio.gather(*(search for _, search in searches))
@@ -264,7 +282,7 @@ async def _search(
             seeds = relevant[:max_results]
             with trace.step("graph expansion"):
                 expanded = await store.expand(
-                    owner_id, seeds, document_ids=document_ids, embedding=vector
+                    owner_id, seeds, document_ids=document_ids, embedding=await searched.vector()
                 )
             trace.expanded(expanded)
             for hit in expanded:
@@ -322,12 +340,16 @@ class _DocumentCheck:
         return found | (await self.existing(unseen)) if unseen else found
 
     def drop(self) -> None:
-        """Stopped when nobody will read it; a failure nobody read marked seen (the
-        expansion's error, raised first, is the one that counts)."""
-        if not self.task.done():
-            self.task.cancel()
-        elif not self.task.cancelled():
-            self.task.exception()
+        _drop(self.task)
+
+
+def _drop(task: asyncio.Future) -> None:
+    """Stopped when nobody will read it; a failure nobody read marked seen (the
+    search's own error, raised first, is the one that counts)."""
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()
 
 
 def _each_file_first(ranked: list[str], hits: dict[str, Hit]) -> list[str]:

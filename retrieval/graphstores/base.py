@@ -358,9 +358,11 @@ class GraphStore(abc.ABC):
         text: str,
         k: int,
         document_ids: Sequence[str] | None = None,
-        embedding: Sequence[float] | None = None,
+        embedding: Sequence[float] | Callable[[], Awaitable[Sequence[float]]] | None = None,
     ) -> list[Hit]:
-        """The owner's k chunks that best match the words of `text`, scored by BM25.
+        """The owner's k chunks that best match the words of `text`, scored by BM25,
+        with their similarity to `embedding` (or to what it gives, asked only when
+        there are hits to read: the caller's vector may still be being made).
 
         The engines score differently (FalkorDB's TF-IDF normalises by the number of
         query terms, Lucene uses BM25), so candidates come from the index and are
@@ -398,6 +400,8 @@ class GraphStore(abc.ABC):
         }
         if not best:
             return []
+        if callable(embedding):
+            embedding = await embedding()
         rows = await self.run(
             cypher.CHUNKS_BY_ID.replace("<similarity>", self._similarity(embedding)),
             {"owner_id": owner_id, "ids": list(best), "embedding": self.vector_param(embedding)},

@@ -9,6 +9,8 @@ import pytest
 
 from retrieval import documents, embeddings, ingestion
 from retrieval.errors import EmbeddingError
+from retrieval.search import retrieve
+from tests.documents import ingest
 from tests.silent_server import silent_port
 
 
@@ -34,6 +36,25 @@ def test_a_silent_embedding_server_fails_the_call_after_its_timeout(hung_embeddi
     assert failure.value.code == "embeddings_timeout"
     assert failure.value.message == EmbeddingError.SLOW
     assert time.monotonic() - started < 10  # 1 s, once more after a pause, then given up
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_question_whose_vector_cannot_be_made_fails_with_that_reason(alice, settings):
+    ingest(alice, "Peregrine falcons nest on cliffs.", "falcons.txt")  # the local model
+    # The words find that passage while the vector is awaited: the search still fails,
+    # rather than answer from the words alone.
+    with silent_port() as port:
+        settings.EMBEDDINGS, settings.OPENAI_API_KEY = "openai", "test-key"
+        settings.OPENAI_BASE_URL = f"http://127.0.0.1:{port}/v1"
+        settings.OPENAI_STREAM_TIMEOUT = 1
+        embeddings.reset()
+        try:
+            with pytest.raises(EmbeddingError) as failure:
+                retrieve(alice.pk, "Where do peregrine falcons nest?")
+        finally:
+            embeddings.reset()
+
+    assert failure.value.code == "embeddings_timeout"
 
 
 @pytest.mark.django_db(transaction=True)
