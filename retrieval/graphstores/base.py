@@ -450,33 +450,41 @@ class GraphStore(abc.ABC):
         owner's documents, not everyone's; but it follows them: a common word of
         50,000 chunks took most of a search to count. So counts are kept per owner
         and trusted for as long as the owner's documents are as they were (the
-        version read first, every time, from their few Document nodes: another
-        process's writes show at once).
+        version read every time, from their few Document nodes, in the statement
+        that counts the words not known yet: another process's writes show at once).
         """
-        rows = await self.run(cypher.OWNER_VERSION, {"owner_id": owner_id})
-        version = tuple(int(rows[0][k] or 0) for k in ("documents", "total", "written"))
         known = self._known_words.pop(owner_id, None)
+        asked = [w for w in dict.fromkeys(words) if known is None or w not in known.counts]
+        version, found = await self._owner_words(owner_id, asked)
         if known is None or known.version != version:
+            if len(asked) < len(set(words)):  # some were known for another version
+                version, found = await self._owner_words(owner_id, list(dict.fromkeys(words)))
             known = _KnownWords(version)
         self._known_words[owner_id] = known  # the most recent owner last
         while len(self._known_words) > OWNERS_KEPT:
             self._known_words.popitem(last=False)
-        missing = [word for word in dict.fromkeys(words) if word not in known.counts]
+        if len(known.counts) + len(found) > WORDS_KEPT_PER_OWNER:
+            known.counts.clear()
+        known.counts.update(found)
+        return {word: known.counts.get(word, 0) for word in words}, version[1]
+
+    async def _owner_words(
+        self, owner_id: int, words: Sequence[str]
+    ) -> tuple[tuple[int, ...], dict[str, int]]:
+        """The owner's version (documents, chunks, writes) and the count of each word."""
         queries = [
             {"word": word, "query": query}
-            for word in missing
+            for word in words
             if (query := self.fulltext_query(word, owner_id))
         ]
-        if queries:
-            rows = await self.run(
-                cypher.WORD_COUNTS.replace("<call>", self._fulltext_call("q.query")),
-                {"queries": queries, "candidates": 10_000_000},
-            )
-            found = {row["word"]: int(row["n"]) for row in rows}
-            if len(known.counts) + len(missing) > WORDS_KEPT_PER_OWNER:
-                known.counts.clear()
-            known.counts.update({word: found.get(word, 0) for word in missing})
-        return {word: known.counts.get(word, 0) for word in words}, version[1]
+        rows = await self.run(
+            cypher.OWNER_WORDS.replace("<call>", self._fulltext_call("q.query")),
+            {"owner_id": owner_id, "queries": queries, "candidates": 10_000_000},
+        )
+        head = next(row for row in rows if row["word"] is None)
+        version = tuple(int(head[k] or 0) for k in ("documents", "total", "written"))
+        counts = {row["word"]: int(row["n"]) for row in rows if row["word"] is not None}
+        return version, {word: counts.get(word, 0) for word in words}
 
     @cached_property
     def _known_words(self) -> OrderedDict[int, _KnownWords]:

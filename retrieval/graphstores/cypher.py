@@ -111,24 +111,23 @@ SET d.chunk_count = n
 
 OWNER_CHUNK_COUNT = _CHUNK_TOTAL + "RETURN total AS n"
 
-# How many of the owner's chunks hold each word (one fulltext call per word, each
-# scoped to the owner inside the index by its owner key). Only numbers leave this
-# statement, so the index's scoping is enough: reading each match's owner_id as
-# well cost four times as much (10 against 2.4 ms p50 at 10,000 chunks), as every
-# common word matches thousands.
-WORD_COUNTS = """
-UNWIND $queries AS q
-<call>
-RETURN q.word AS word, count(node) AS n
-"""
-
-# What the owner's word counts depend on, read from a few Document nodes: any
-# document written, rewritten or deleted changes it (a write stamps `written`).
-OWNER_VERSION = """
+# What the owner's word counts depend on, read from a few Document nodes (any
+# document written, rewritten or deleted changes it: a write stamps `written`),
+# and how many of the owner's chunks hold each word asked (one fulltext call per
+# word, each scoped to the owner inside the index by its owner key), in one
+# round trip: the version's row has no word. A word no chunk holds has no row.
+# Only numbers leave this statement, so the index's scoping is enough: reading
+# each match's owner_id as well cost four times as much (10 against 2.4 ms p50
+# at 10,000 chunks), as every common word matches thousands.
+OWNER_WORDS = """
 MATCH (d:Document)
 WHERE d.owner_id = $owner_id
-RETURN count(d) AS documents, sum(coalesce(d.chunk_count, 0)) AS total,
-       sum(coalesce(d.written, 0)) AS written
+RETURN null AS word, count(d) AS documents, sum(coalesce(d.chunk_count, 0)) AS total,
+       sum(coalesce(d.written, 0)) AS written, 0 AS n
+UNION ALL
+UNWIND $queries AS q
+<call>
+RETURN q.word AS word, 0 AS documents, 0 AS total, 0 AS written, count(node) AS n
 """
 
 # Chunks written before the fulltext index knew owners get their owner key.
