@@ -49,6 +49,16 @@ def stem(word: str) -> str:
     return word
 
 
+def terms(text: str) -> str:
+    """A text's words as BM25 counts them, stemmed, each wrapped in spaces (" a  b ").
+
+    Written beside each chunk's text: counting a word in these is one string
+    search per word, where tokenizing and stemming the text itself was most of a
+    fulltext search's own time (3.5 of ~4 ms for 200 candidates). Wrapped, two
+    neighbours never share a space, so the counts of one word side by side add up."""
+    return "".join(f" {stem(word)} " for word in _WORD.findall(text.lower()))
+
+
 def bm25(
     texts: Sequence[str],
     document_counts: dict[str, int],
@@ -56,29 +66,22 @@ def bm25(
     k1: float = 1.2,
     b: float = 0.75,
 ) -> list[float]:
-    """BM25 of each text for the query words (document counts from the owner's chunks)."""
+    """BM25 of each text (as `terms` gives it) for the query words (document counts
+    from the owner's chunks)."""
     weights = {
-        stem(word): math.log(1 + (total - n + 0.5) / (n + 0.5))
+        f" {stem(word)} ": math.log(1 + (total - n + 0.5) / (n + 0.5))
         for word, n in document_counts.items()
     }
-    lengths: list[int] = []
-    frequencies: list[dict[str, int]] = []
-    for text in texts:
-        words = _WORD.findall(text.lower())
-        lengths.append(len(words))
-        found: dict[str, int] = {}
-        for word in words:
-            term = stem(word)
-            if term in weights:
-                found[term] = found.get(term, 0) + 1
-        frequencies.append(found)
+    lengths = [text.count(" ") // 2 for text in texts]
     average = (sum(lengths) / len(lengths) if lengths else 1.0) or 1.0
     scores = []
-    for length, found in zip(lengths, frequencies, strict=True):
+    for text, length in zip(texts, lengths, strict=True):
         length_factor = k1 * (1 - b + b * length / average)
-        scores.append(
-            sum(weights[t] * tf * (k1 + 1) / (tf + length_factor) for t, tf in found.items())
-        )
+        score = 0.0
+        for term, weight in weights.items():
+            if tf := text.count(term):
+                score += weight * tf * (k1 + 1) / (tf + length_factor)
+        scores.append(score)
     return scores
 
 

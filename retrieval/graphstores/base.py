@@ -28,7 +28,7 @@ from functools import cached_property
 from typing import Any, ClassVar, Protocol, Self
 
 from retrieval.graphstores import cypher
-from retrieval.words import bm25, query_words
+from retrieval.words import bm25, query_words, terms
 
 logger = logging.getLogger(__name__)
 
@@ -279,6 +279,7 @@ class GraphStore(abc.ABC):
             "id": f"{run_id}:{chunk.index}",
             "index": chunk.index,
             "text": chunk.text,
+            "terms": terms(chunk.text),
             "page": chunk.page,
             "page_label": chunk.page_label,
             "ocr": chunk.ocr,
@@ -392,7 +393,9 @@ class GraphStore(abc.ABC):
         found = await self._owner_search(
             self._fulltext_call(), params, want, tail=cypher.FULLTEXT_CANDIDATES
         )
-        scores = bm25([row["text"] for row in found], {w: counts[w] for w in useful}, total)
+        # A chunk written before its terms were stored is counted from its text.
+        texts = [row["terms"] if row["terms"] is not None else terms(row["text"]) for row in found]
+        scores = bm25(texts, {w: counts[w] for w in useful}, total)
         best = {
             found[i]["chunk_id"]: score
             for score, i in sorted(zip(scores, range(len(found)), strict=True), reverse=True)[:k]

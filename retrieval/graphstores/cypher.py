@@ -15,7 +15,7 @@ DETACH DELETE c
 STAGE_CHUNKS = """
 UNWIND $rows AS row
 CREATE (c:Chunk {id: row.id, run: $run, document_id: $document_id, owner_id: $owner_id,
-                 owner_key: $owner_key, index: row.index, text: row.text})
+                 owner_key: $owner_key, index: row.index, text: row.text, terms: row.terms})
 SET c.page = row.page, c.page_label = row.page_label, c.ocr = row.ocr,
     c.embedding = <vector>
 WITH c, row
@@ -165,12 +165,14 @@ ORDER BY score DESC
 """
 )
 
-# The fulltext candidates BM25 rescores: their words only. Only the few BM25 keeps
-# are then read whole with CHUNKS_BY_ID: matching all 200 candidates to their
-# Document and comparing their vectors was 3 of a 7 ms search at 10,000 chunks.
+# The fulltext candidates BM25 rescores: their words only (their terms, or the
+# text of a chunk written before terms were). Only the few BM25 keeps are then
+# read whole with CHUNKS_BY_ID: matching all 200 candidates to their Document
+# and comparing their vectors was 3 of a 7 ms search at 10,000 chunks.
 FULLTEXT_CANDIDATES = (
     _OWNERS_BEST
-    + """RETURN node.id AS chunk_id, node.text AS text, score
+    + """RETURN node.id AS chunk_id, node.terms AS terms,
+       CASE WHEN node.terms IS NULL THEN node.text END AS text, score
 ORDER BY score DESC
 """
 )

@@ -387,6 +387,25 @@ async def test_fulltext_ranks_the_rarest_words_first_with_each_hits_similarity(
     assert {hit.title for hit in hits} == {"Birds"}
 
 
+
+async def test_chunks_written_before_their_terms_were_stored_rank_as_they_would_with_them(
+    store: GraphStore,
+):
+    owner = unique_owner()
+    texts = [
+        "Falcons dive. A falcon dives faster than any other bird, falcons say.",
+        "The falcon nests on cliffs above the river.",
+        "A long account of the river, its mills, its fields and its bridges; a falcon once.",
+        "Ducks swim on the river.",
+    ]
+    await store.write_document(doc(owner, "Birds"), chunks(owner, texts))
+    before = await store.fulltext_search(owner, "falcons diving river", 4)
+    await store.run("MATCH (c:Chunk) WHERE c.owner_id = $owner SET c.terms = null", {"owner": owner})
+
+    after = await store.fulltext_search(owner, "falcons diving river", 4)
+
+    assert len(before) == 4 and before[0].text == texts[0]
+    assert [(hit.text, hit.score) for hit in after] == [(hit.text, hit.score) for hit in before]
 async def test_fulltext_finds_other_forms_of_a_word(store: GraphStore):
     owner = unique_owner()
     await store.write_document(doc(owner), chunks(owner, ["The falcon dives.", "Ducks swim."]))
