@@ -74,6 +74,10 @@ QUESTION = "What do we know about the peregrine falcon? ({n})"
 # (10,000 chunks), asked HaluEval's questions.
 HALUEVAL_COPIES = 10
 QUESTIONS: list[str] = []  # set by --corpus halueval
+# First token: questions asked one after another, the first few (each process's
+# first use of its code paths) not counted.
+TTFT_WARM = 10
+TTFT_ASKED = 100
 
 
 def question(n: int) -> str:
@@ -286,7 +290,7 @@ async def many(app, count: int, ramp: float, leave_after: int | None = None) -> 
 def scenario_ttft(app, model: ModelServer) -> dict[str, float]:
     async def run() -> list[Stream]:
         async with httpx.AsyncClient(timeout=60) as client:
-            return [await ask(client, app.url, app.headers, n) for n in range(40)]
+            return [await ask(client, app.url, app.headers, n) for n in range(TTFT_WARM + TTFT_ASKED)]
 
     streams = asyncio.run(run())
     by_request: dict[int, dict[str, float]] = {}
@@ -303,7 +307,7 @@ def scenario_ttft(app, model: ModelServer) -> dict[str, float]:
     ]
     added = [
         (s.first - s.sent - d) * 1000
-        for s, d in zip(streams[5:], delays[5:], strict=False)
+        for s, d in zip(streams[TTFT_WARM:], delays[TTFT_WARM:], strict=False)
         if s.first is not None
     ]
     return {
