@@ -100,6 +100,21 @@ WHERE d.owner_id = $owner_id AND ($document_ids IS NULL OR d.id IN $document_ids
 WITH sum(coalesce(d.chunk_count, 0)) AS total
 """
 
+# Chunks written before their terms were stored (retrieval.words.terms), a batch
+# at a time: the terms are made in Python (the worker, beside its tasks).
+CHUNKS_WITHOUT_TERMS = """
+MATCH (c:Chunk)
+WHERE c.terms IS NULL
+RETURN c.id AS id, coalesce(c.text, '') AS text
+LIMIT $limit
+"""
+
+SET_TERMS = """
+UNWIND $rows AS row
+MATCH (c:Chunk {id: row.id})
+SET c.terms = row.terms
+"""
+
 # Documents written before they carried their chunk count get it (at start-up).
 SET_CHUNK_COUNTS = """
 MATCH (d:Document)

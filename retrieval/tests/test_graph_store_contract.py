@@ -387,7 +387,6 @@ async def test_fulltext_ranks_the_rarest_words_first_with_each_hits_similarity(
     assert {hit.title for hit in hits} == {"Birds"}
 
 
-
 async def test_chunks_written_before_their_terms_were_stored_rank_as_they_would_with_them(
     store: GraphStore,
 ):
@@ -400,12 +399,24 @@ async def test_chunks_written_before_their_terms_were_stored_rank_as_they_would_
     ]
     await store.write_document(doc(owner, "Birds"), chunks(owner, texts))
     before = await store.fulltext_search(owner, "falcons diving river", 4)
-    await store.run("MATCH (c:Chunk) WHERE c.owner_id = $owner SET c.terms = null", {"owner": owner})
+    mine = {"owner": owner}
+    await store.run("MATCH (c:Chunk) WHERE c.owner_id = $owner SET c.terms = null", mine)
 
-    after = await store.fulltext_search(owner, "falcons diving river", 4)
+    without = await store.fulltext_search(owner, "falcons diving river", 4)
+    assert await store.store_missing_terms() == len(texts)  # the worker gives them theirs
+    stored = await store.run(
+        "MATCH (c:Chunk) WHERE c.owner_id = $owner AND c.terms IS NOT NULL RETURN count(c) AS n",
+        mine,
+    )
+    again = await store.fulltext_search(owner, "falcons diving river", 4)
 
     assert len(before) == 4 and before[0].text == texts[0]
-    assert [(hit.text, hit.score) for hit in after] == [(hit.text, hit.score) for hit in before]
+    ranked = [(hit.text, hit.score) for hit in before]
+    assert [(hit.text, hit.score) for hit in without] == ranked
+    assert stored[0]["n"] == len(texts)
+    assert [(hit.text, hit.score) for hit in again] == ranked
+
+
 async def test_fulltext_finds_other_forms_of_a_word(store: GraphStore):
     owner = unique_owner()
     await store.write_document(doc(owner), chunks(owner, ["The falcon dives.", "Ducks swim."]))

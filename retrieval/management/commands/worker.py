@@ -3,11 +3,13 @@
 Loads the embedding model and checks the graph store once before taking any
 task, puts documents a killed worker left half-done back in the queue (at
 start-up and then periodically), drops expired token rows (at start-up and
-then hourly), then runs django-tasks-db's worker loop.
+then hourly), gives chunks stored before their fulltext terms were their terms
+(beside the tasks, once), then runs django-tasks-db's worker loop.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 from datetime import timedelta
 from typing import Any
@@ -21,6 +23,8 @@ from retrieval import embeddings, tasks
 from retrieval.errors import RagError
 from retrieval.graphstores import aget_store
 from retrieval.loops import run_sync
+
+logger = logging.getLogger(__name__)
 
 HOUSEKEEPING_SECONDS = 3600  # expired token rows dropped this often
 
@@ -68,6 +72,7 @@ class Command(BaseCommand):
             worker_options.update(batch=True, startup_delay=False, reload=False)
             call_command("db_worker", **worker_options)
             return
+        threading.Thread(target=_store_missing_terms, name="chunk-terms", daemon=True).start()
         stop = threading.Event()
         watch = threading.Thread(
             target=tasks.watch_interrupted,
@@ -88,3 +93,16 @@ class Command(BaseCommand):
             call_command("db_worker", **worker_options)
         finally:
             stop.set()
+
+
+def _store_missing_terms() -> None:
+    """Chunks written before their terms were stored get them, beside the tasks."""
+
+    async def store() -> int:
+        return await (await aget_store()).store_missing_terms()
+
+    try:
+        if stored := run_sync(store):
+            logger.info("Stored the terms of %d chunks written before terms were.", stored)
+    except Exception:  # searches count those chunks from their text meanwhile
+        logger.exception("could not store the terms of older chunks")
