@@ -94,6 +94,7 @@ class Stream:
     done: bool = False
     error: str = ""
     left: float | None = None
+    ended: dict = field(default_factory=dict)  # the done event's data
 
 
 async def ask(
@@ -102,7 +103,9 @@ async def ask(
     stream = Stream(sent=time.monotonic())
     body = {"query": question(n), "max_results": 5}
     try:
-        async with aconnect_sse(client, "POST", url, json=body, headers=headers) as source:
+        # A copy: httpx-sse sets Accept: text/event-stream in the dict it is given.
+        sse = aconnect_sse(client, "POST", url, json=body, headers=dict(headers))
+        async with sse as source:
             if source.response.status_code != 200:
                 stream.error = f"HTTP {source.response.status_code}"
                 return stream
@@ -120,6 +123,7 @@ async def ask(
                         break
                 elif event.event == "done":
                     stream.done = True
+                    stream.ended = json.loads(event.data)
                 elif event.event == "error":
                     stream.error = event.data
     except (httpx.HTTPError, OSError) as error:
@@ -209,6 +213,15 @@ class Product:
         self.url = f"{self.app.url}/api/query/stream/"
         self.pid = self.app.processes[0].pid
 
+    def retrieval_ms(self, ended: dict) -> float:
+        """How long an answer's retrieval took, by its trace."""
+        trace = httpx.get(
+            f"{self.app.url}/api/conversations/{ended['conversation_id']}/messages/"
+            f"{ended['message_id']}/trace/",
+            headers={**self.headers, "Accept": "application/json"},
+        ).json()
+        return float(trace["timings_ms"]["retrieval"])
+
     def stop(self) -> None:
         self.app.stop()
 
@@ -235,6 +248,7 @@ class Reference:
         self.url = f"http://127.0.0.1:{port}/api/query/stream/"
         self.headers: dict[str, str] = {}
         self.pid = self.process.pid
+        self.retrieval_ms = lambda ended: 0.0  # it retrieves nothing
         for _ in range(200):
             try:
                 httpx.get(f"http://127.0.0.1:{port}/docs", timeout=1)
@@ -290,7 +304,8 @@ async def many(app, count: int, ramp: float, leave_after: int | None = None) -> 
 def scenario_ttft(app, model: ModelServer) -> dict[str, float]:
     async def run() -> list[Stream]:
         async with httpx.AsyncClient(timeout=60) as client:
-            return [await ask(client, app.url, app.headers, n) for n in range(TTFT_WARM + TTFT_ASKED)]
+            asked = range(TTFT_WARM + TTFT_ASKED)
+            return [await ask(client, app.url, app.headers, n) for n in asked]
 
     streams = asyncio.run(run())
     by_request: dict[int, dict[str, float]] = {}
@@ -310,9 +325,16 @@ def scenario_ttft(app, model: ModelServer) -> dict[str, float]:
         for s, d in zip(streams[TTFT_WARM:], delays[TTFT_WARM:], strict=False)
         if s.first is not None
     ]
+    # Of the time added, what is not retrieval: the product's own trace of each
+    # answer says how long its retrieval took (the reference does none).
+    searched = [app.retrieval_ms(s.ended) for s in streams[TTFT_WARM:] if s.first is not None]
     return {
         "added ms p50": statistics.median(added),
         "added ms p99": percentile(added, 0.99),
+        "retrieval ms p50": statistics.median(searched),
+        "added ms p50 besides retrieval": statistics.median(
+            [a - r for a, r in zip(added, searched, strict=False)]
+        ),
         "errors": sum(bool(s.error) for s in streams),
     }
 
