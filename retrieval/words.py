@@ -34,8 +34,8 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 def stem(word: str) -> str:
     """A light English suffix stripper, enough to count 'falcons' as 'falcon'.
 
-    Remembered: BM25 stems every word of up to 200 candidate passages per
-    question, nearly all of them words seen before."""
+    Remembered: every word of every chunk written is stemmed (its terms), and
+    nearly all of them are words seen before."""
     for suffix, keep in (
         ("ies", "y"),
         ("sses", "ss"),

@@ -403,7 +403,8 @@ async def test_chunks_written_before_their_terms_were_stored_rank_as_they_would_
     await store.run("MATCH (c:Chunk) WHERE c.owner_id = $owner SET c.terms = null", mine)
 
     without = await store.fulltext_search(owner, "falcons diving river", 4)
-    assert await store.store_missing_terms() == len(texts)  # the worker gives them theirs
+    # The worker gives them theirs (Neo4j's one database may hold other tests' chunks).
+    assert await store.store_missing_terms() >= len(texts)
     stored = await store.run(
         "MATCH (c:Chunk) WHERE c.owner_id = $owner AND c.terms IS NOT NULL RETURN count(c) AS n",
         mine,
