@@ -418,6 +418,17 @@ async def test_chunks_written_before_their_terms_were_stored_rank_as_they_would_
     assert [(hit.text, hit.score) for hit in again] == ranked
 
 
+async def test_an_owner_without_documents_finds_nothing_before_and_after_others_write(
+    store: GraphStore,
+):
+    owner, other = unique_owner(), unique_owner()
+
+    assert await store.fulltext_search(owner, "falcon", 5) == []  # nothing in the store yet
+    await store.write_document(doc(other), chunks(other, ["The falcon dives."]))
+    assert await store.fulltext_search(owner, "falcon", 5) == []
+    assert await store.vector_search(owner, [1.0, 0.0, 0.0, 0.0], 5) == []
+
+
 async def test_fulltext_finds_other_forms_of_a_word(store: GraphStore):
     owner = unique_owner()
     await store.write_document(doc(owner), chunks(owner, ["The falcon dives.", "Ducks swim."]))
