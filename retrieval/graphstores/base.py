@@ -470,11 +470,12 @@ class GraphStore(abc.ABC):
         that counts the words not known yet: another process's writes show at once).
         """
         known = self._known_words.pop(owner_id, None)
-        asked = [w for w in dict.fromkeys(words) if known is None or w not in known.counts]
+        distinct = list(dict.fromkeys(words))
+        asked = [w for w in distinct if known is None or w not in known.counts]
         version, found = await self._owner_words(owner_id, asked)
         if known is None or known.version != version:
-            if len(asked) < len(set(words)):  # some were known for another version
-                version, found = await self._owner_words(owner_id, list(dict.fromkeys(words)))
+            if len(asked) < len(distinct):  # some were known for another version
+                version, found = await self._owner_words(owner_id, distinct)
             known = _KnownWords(version)
         self._known_words[owner_id] = known  # the most recent owner last
         while len(self._known_words) > OWNERS_KEPT:
