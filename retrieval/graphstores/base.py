@@ -19,6 +19,7 @@ import abc
 import asyncio
 import itertools
 import logging
+import time
 import uuid
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
@@ -28,7 +29,7 @@ from functools import cached_property
 from typing import Any, ClassVar, Protocol, Self
 
 from retrieval.graphstores import cypher
-from retrieval.words import bm25, query_words, terms
+from retrieval.words import bm25, document_words, query_words, stem, terms
 
 logger = logging.getLogger(__name__)
 
@@ -220,6 +221,27 @@ class GraphStore(abc.ABC):
             stored += len(made)
         return stored
 
+    async def count_missing_words(self, batch: int = 10) -> int:
+        """Keep the word counts of documents written before they were kept (or whose
+        counting was cut short); how many were counted. Until then the owner's
+        searches count words in the fulltext index, slower. The worker runs this
+        beside its tasks; a document rewritten meanwhile is counted by its write."""
+        counted = 0
+        seen: set[str] = set()
+        while rows := await self.run(cypher.UNCOUNTED_DOCUMENTS, {"limit": batch}):
+            if all(row["id"] in seen for row in rows):
+                break  # left uncounted (its stamp moved): whatever wrote it counts it
+            for row in rows:
+                seen.add(row["id"])
+                chunks = [*row["terms"], *(terms(text) for text in row["texts"])]
+                await self.run(
+                    cypher.COUNT_DOCUMENT_WORDS,
+                    {"id": row["id"], "written": row["written"]}
+                    | _word_changes(row["owner_id"], document_words(chunks)),
+                )
+                counted += 1
+        return counted
+
     async def write_document(
         self,
         document: DocumentNode,
@@ -229,6 +251,8 @@ class GraphStore(abc.ABC):
     ) -> None:
         """Replace the document's chunks with these, all at once or not at all."""
         run_id = uuid.uuid4().hex
+        stamp = _write_stamp()
+        words = [terms(chunk.text) for chunk in chunks]
         try:
             async with self.transaction() as tx:
                 replaced = await tx.run(
@@ -246,7 +270,10 @@ class GraphStore(abc.ABC):
                             "document_id": document.id,
                             "owner_id": document.owner_id,
                             "owner_key": owner_key(document.owner_id),
-                            "rows": [self._chunk_row(run_id, chunk) for chunk in batch],
+                            "rows": [
+                                self._chunk_row(run_id, chunk, words[chunk_at])
+                                for chunk_at, chunk in enumerate(batch, start)
+                            ],
                         },
                     )
                     written += len(batch)
@@ -269,6 +296,7 @@ class GraphStore(abc.ABC):
                         "title": document.title,
                         "filename": document.filename,
                         "chunk_count": len(chunks),
+                        "written": stamp,
                     },
                 )
                 if document.attached_to:
@@ -283,16 +311,21 @@ class GraphStore(abc.ABC):
                 await tx.run(
                     cypher.DELETE_ORPHAN_ENTITIES, {"keys": [row["key"] for row in replaced]}
                 )
+                await tx.run(
+                    cypher.COUNT_DOCUMENT_WORDS,
+                    {"id": document.id, "written": stamp}
+                    | _word_changes(document.owner_id, document_words(words)),
+                )
         except BaseException:
             await self._discard_run(run_id)
             raise
 
-    def _chunk_row(self, run_id: str, chunk: ChunkNode) -> dict[str, Any]:
+    def _chunk_row(self, run_id: str, chunk: ChunkNode, words: str) -> dict[str, Any]:
         return {
             "id": f"{run_id}:{chunk.index}",
             "index": chunk.index,
             "text": chunk.text,
-            "terms": terms(chunk.text),
+            "terms": words,
             "page": chunk.page,
             "page_label": chunk.page_label,
             "ocr": chunk.ocr,
@@ -314,7 +347,7 @@ class GraphStore(abc.ABC):
         async with self.transaction() as tx:
             mentioned = await tx.run(cypher.ENTITY_KEYS_OF_DOCUMENT, params)
             await tx.run(cypher.DELETE_DOCUMENT_CHUNKS, params)
-            await tx.run(cypher.DELETE_DOCUMENT_NODE, params)
+            await tx.run(cypher.DELETE_DOCUMENT_NODE, params | _word_changes(owner_id, {}))
             await tx.run(cypher.DELETE_ORPHAN_ENTITIES, {"keys": [row["key"] for row in mentioned]})
 
     async def passage(self, owner_id: int, document_id: str, chunk_id: str) -> Hit | None:
@@ -462,12 +495,12 @@ class GraphStore(abc.ABC):
     async def _word_counts(self, owner_id: int, words: Sequence[str]) -> tuple[dict[str, int], int]:
         """Per word, how many of the owner's chunks hold it; and the owner's chunk total.
 
-        The index answers each word for this owner only, so the cost follows the
-        owner's documents, not everyone's; but it follows them: a common word of
-        50,000 chunks took most of a search to count. So counts are kept per owner
+        The store keeps each owner's counts as documents are written (one Term
+        node per word: a lookup, where counting a common word's matches in the
+        fulltext index took 7 ms at 50,000 chunks). Counts read are also kept here
         and trusted for as long as the owner's documents are as they were (the
         version read every time, from their few Document nodes, in the statement
-        that counts the words not known yet: another process's writes show at once).
+        that reads the words not known yet: another process's writes show at once).
         """
         known = self._known_words.pop(owner_id, None)
         distinct = list(dict.fromkeys(words))
@@ -489,19 +522,33 @@ class GraphStore(abc.ABC):
         self, owner_id: int, words: Sequence[str]
     ) -> tuple[tuple[int, ...], dict[str, int]]:
         """The owner's version (documents, chunks, writes) and the count of each word."""
+        key = owner_key(owner_id)
+        rows = await self.run(
+            cypher.OWNER_WORDS,
+            {
+                "owner_id": owner_id,
+                "words": [{"word": word, "key": f"{key} {stem(word)}"} for word in words],
+            },
+        )
+        head = next(row for row in rows if row["word"] is None)
+        version = tuple(int(head[k] or 0) for k in ("documents", "total", "written"))
+        if head["uncounted"] and words:
+            return version, await self._index_word_counts(owner_id, words)
+        counts = {row["word"]: int(row["n"]) for row in rows if row["word"] is not None}
+        return version, {word: counts.get(word, 0) for word in words}
+
+    async def _index_word_counts(self, owner_id: int, words: Sequence[str]) -> dict[str, int]:
         queries = [
             {"word": word, "query": query}
             for word in words
             if (query := self.fulltext_query(word, owner_id))
         ]
         rows = await self.run(
-            cypher.OWNER_WORDS.replace("<call>", self._fulltext_call("q.query")),
-            {"owner_id": owner_id, "queries": queries, "candidates": 10_000_000},
+            cypher.INDEX_WORD_COUNTS.replace("<call>", self._fulltext_call("q.query")),
+            {"queries": queries, "candidates": 10_000_000},
         )
-        head = next(row for row in rows if row["word"] is None)
-        version = tuple(int(head[k] or 0) for k in ("documents", "total", "written"))
-        counts = {row["word"]: int(row["n"]) for row in rows if row["word"] is not None}
-        return version, {word: counts.get(word, 0) for word in words}
+        counts = {row["word"]: int(row["n"]) for row in rows}
+        return {word: counts.get(word, 0) for word in words}
 
     @cached_property
     def _known_words(self) -> OrderedDict[int, _KnownWords]:
@@ -550,6 +597,29 @@ class GraphStore(abc.ABC):
             ),
         )
         return [_hit(row) for row in neighbours + sharing]
+
+
+_last_stamp = 0
+
+
+def _write_stamp() -> int:
+    """A write's stamp (ms), later than this process's last: the owner's version
+    (sum of the stamps) must change with every write, even two in one millisecond."""
+    global _last_stamp
+    _last_stamp = max(_last_stamp + 1, time.time_ns() // 1_000_000)
+    return _last_stamp
+
+
+def _word_changes(owner_id: int, table: dict[str, int]) -> dict[str, Any]:
+    """The parameters that set a document's word table (COUNT_DOCUMENT_WORDS)."""
+    key = owner_key(owner_id)
+    return {
+        "owner_key": key,
+        # The owner's key alone, counting 0: one row however few words there are.
+        "words": [{"key": f"{key} {word}", "n": n} for word, n in table.items()]
+        + [{"key": key, "n": 0}],
+        "table": " ".join(f"{word} {n}" for word, n in table.items()),
+    }
 
 
 def _id_list(ids: Sequence[str] | None) -> list[str] | None:

@@ -328,6 +328,7 @@ class FalkorDBStore(GraphStore):
             ("Chunk", "run", "CREATE INDEX FOR (c:Chunk) ON (c.run)"),
             ("Entity", "key", "CREATE INDEX FOR (e:Entity) ON (e.key)"),
             ("Entity", "owner_id", "CREATE INDEX FOR (e:Entity) ON (e.owner_id)"),
+            ("Term", "key", "CREATE INDEX FOR (t:Term) ON (t.key)"),
         ]
         for label, prop, statement in wanted:
             if "RANGE" not in existing.get((label, prop), []):

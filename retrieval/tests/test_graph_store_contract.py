@@ -10,6 +10,8 @@ import pytest
 from conftest import unique_owner
 from retrieval.errors import ConfigurationError
 from retrieval.graphstores import ChunkNode, EntityNode, GraphStore
+from retrieval.graphstores.base import owner_key
+from retrieval.words import document_words, terms
 from tests import graph
 from tests.graph import chunks, doc
 
@@ -416,6 +418,78 @@ async def test_chunks_written_before_their_terms_were_stored_rank_as_they_would_
     assert [(hit.text, hit.score) for hit in without] == ranked
     assert stored[0]["n"] == len(texts)
     assert [(hit.text, hit.score) for hit in again] == ranked
+
+
+async def _kept_counts(store: GraphStore, owner: int) -> dict[str, int]:
+    rows = await store.run(
+        "MATCH (t:Term) WHERE t.key STARTS WITH $key RETURN t.key AS key, t.n AS n",
+        {"key": f"{owner_key(owner)} "},
+    )
+    return {row["key"].split(" ", 1)[1]: int(row["n"]) for row in rows if row["n"]}
+
+
+async def _chunk_counts(store: GraphStore, owner: int) -> dict[str, int]:
+    rows = await store.run(
+        "MATCH (d:Document)-[:HAS_CHUNK]->(c:Chunk) WHERE d.owner_id = $owner "
+        "RETURN c.text AS text",
+        {"owner": owner},
+    )
+    return dict(document_words(terms(row["text"]) for row in rows))
+
+
+async def test_the_owners_word_counts_are_kept_exact_through_rewrites_and_deletes(
+    store: GraphStore,
+):
+    owner, other = unique_owner(), unique_owner()
+    first, second = doc(owner, "First"), doc(owner, "Second")
+    await store.write_document(first, chunks(owner, ["Falcons dive.", "A falcon nests."]))
+    await store.write_document(second, chunks(owner, ["The heron waits.", "A falcon calls."]))
+    await store.write_document(doc(other), chunks(other, ["falcon falcon heron"]))
+    assert (await _kept_counts(store, owner))["falcon"] == 3
+
+    await store.write_document(second, chunks(owner, ["Two herons wait by the river."]))
+    after_rewrite = await _kept_counts(store, owner)
+    assert after_rewrite == await _chunk_counts(store, owner)
+    await store.delete_document(first.id, owner)
+    after_delete = await _kept_counts(store, owner)
+
+    assert after_rewrite["falcon"] == 2 and after_rewrite["heron"] == 1
+    assert "call" not in after_rewrite
+    assert after_delete == await _chunk_counts(store, owner)
+    assert "falcon" not in after_delete and after_delete["heron"] == 1
+
+
+async def test_documents_written_before_word_counts_were_kept_search_alike_and_get_counted(
+    store: GraphStore,
+):
+    texts = [
+        "Falcons dive. A falcon dives faster than any other bird, falcons say.",
+        "The falcon nests on cliffs above the river.",
+        "A long account of the river, its mills, its fields and its bridges; a falcon once.",
+        "Ducks swim on the river.",
+    ]
+    counted, older = unique_owner(), unique_owner()
+    for owner in (counted, older):
+        await store.write_document(doc(owner, "Birds"), chunks(owner, texts[:2]))
+        await store.write_document(doc(owner, "River"), chunks(owner, texts[2:]))
+    # The older owner's documents as a store written before the counts were kept
+    # holds them: no tables, no Terms (and no search has counted their words yet).
+    mine = {"owner": older, "key": f"{owner_key(older)} "}
+    await store.run(
+        "MATCH (d:Document) WHERE d.owner_id = $owner SET d.words = null, d.words_written = null",
+        mine,
+    )
+    await store.run("MATCH (t:Term) WHERE t.key STARTS WITH $key DELETE t", mine)
+
+    expected = await store.fulltext_search(counted, "falcons diving river", 4)
+    found = await store.fulltext_search(older, "falcons diving river", 4)
+    # The worker counts them (Neo4j's one database may hold other tests' documents).
+    assert await store.count_missing_words() >= 2
+
+    assert len(expected) == 4 and expected[0].text == texts[0]
+    ranked = [(hit.text, round(hit.score, 9)) for hit in expected]
+    assert [(hit.text, round(hit.score, 9)) for hit in found] == ranked
+    assert await _kept_counts(store, older) == await _chunk_counts(store, older)
 
 
 async def test_an_owner_without_documents_finds_nothing_before_and_after_others_write(

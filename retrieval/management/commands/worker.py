@@ -72,7 +72,7 @@ class Command(BaseCommand):
             worker_options.update(batch=True, startup_delay=False, reload=False)
             call_command("db_worker", **worker_options)
             return
-        threading.Thread(target=_store_missing_terms, name="chunk-terms", daemon=True).start()
+        threading.Thread(target=_complete_search_data, name="search-data", daemon=True).start()
         stop = threading.Event()
         watch = threading.Thread(
             target=tasks.watch_interrupted,
@@ -84,7 +84,7 @@ class Command(BaseCommand):
         watch.start()
         housekeeping = threading.Thread(
             target=tasks.run_every,
-            args=(stop, HOUSEKEEPING_SECONDS, flush_expired),
+            args=(stop, HOUSEKEEPING_SECONDS, _housekeeping),
             name="housekeeping",
             daemon=True,
         )
@@ -95,8 +95,14 @@ class Command(BaseCommand):
             stop.set()
 
 
-def _store_missing_terms() -> None:
-    """Chunks written before their terms were stored get them, beside the tasks."""
+def _housekeeping() -> None:
+    flush_expired()
+    _count_missing_words()
+
+
+def _complete_search_data() -> None:
+    """Data that searches read and older writes lack, made beside the tasks: chunks'
+    terms, then documents' word counts (searches do without, slower, meanwhile)."""
 
     async def store() -> int:
         return await (await aget_store()).store_missing_terms()
@@ -106,3 +112,15 @@ def _store_missing_terms() -> None:
             logger.info("Stored the terms of %d chunks written before terms were.", stored)
     except Exception:  # searches count those chunks from their text meanwhile
         logger.exception("could not store the terms of older chunks")
+    _count_missing_words()
+
+
+def _count_missing_words() -> None:
+    async def count() -> int:
+        return await (await aget_store()).count_missing_words()
+
+    try:
+        if counted := run_sync(count):
+            logger.info("Counted the words of %d documents.", counted)
+    except Exception:  # their owners' searches count words in the fulltext index meanwhile
+        logger.exception("could not count the words of older documents")
