@@ -93,7 +93,8 @@ DETACH DELETE c
 # only in the statement that changes a table: the table a document leaves is
 # subtracted, the new one added. A document's counts are true for it while
 # `words_written` equals its `written` stamp (a write whose counting was cut
-# short leaves them unequal until the worker counts it again).
+# short leaves them unequal until the worker counts it again). A word no chunk
+# holds any more loses its Term.
 _WORD_CHANGES = """
 WITH d, split(coalesce(d.words, ''), ' ') AS old
 UNWIND [i IN range(0, size(old) - 2, 2) | {key: $owner_key + ' ' + old[i],
@@ -102,6 +103,7 @@ WITH d, t.key AS key, sum(t.n) AS n
 MERGE (w:Term {key: key})
 ON CREATE SET w.n = n
 ON MATCH SET w.n = w.n + n
+FOREACH (gone IN CASE WHEN w.n = 0 THEN [w] ELSE [] END | DELETE gone)
 WITH DISTINCT d
 """
 

@@ -452,11 +452,18 @@ async def test_the_owners_word_counts_are_kept_exact_through_rewrites_and_delete
     assert after_rewrite == await _chunk_counts(store, owner)
     await store.delete_document(first.id, owner)
     after_delete = await _kept_counts(store, owner)
+    held_after_delete = await _chunk_counts(store, owner)
+    await store.delete_document(second.id, owner)
+    left = await store.run(
+        "MATCH (t:Term) WHERE t.key = $key OR t.key STARTS WITH $key + ' ' RETURN count(t) AS n",
+        {"key": owner_key(owner)},
+    )
 
     assert after_rewrite["falcon"] == 2 and after_rewrite["heron"] == 1
     assert "call" not in after_rewrite
-    assert after_delete == await _chunk_counts(store, owner)
+    assert after_delete == held_after_delete
     assert "falcon" not in after_delete and after_delete["heron"] == 1
+    assert left[0]["n"] == 0  # no Term outlives the owner's last document
 
 
 async def test_documents_written_before_word_counts_were_kept_search_alike_and_get_counted(
