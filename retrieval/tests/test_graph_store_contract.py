@@ -455,8 +455,8 @@ async def test_the_owners_word_counts_are_kept_exact_through_rewrites_and_delete
     held_after_delete = await _chunk_counts(store, owner)
     await store.delete_document(second.id, owner)
     left = await store.run(
-        "MATCH (t:Term) WHERE t.key = $key OR t.key STARTS WITH $key + ' ' RETURN count(t) AS n",
-        {"key": owner_key(owner)},
+        "MATCH (t:Term) WHERE t.key = $key OR t.key STARTS WITH $words RETURN count(t) AS n",
+        {"key": owner_key(owner), "words": f"{owner_key(owner)} "},
     )
 
     assert after_rewrite["falcon"] == 2 and after_rewrite["heron"] == 1
