@@ -168,6 +168,9 @@ class GraphStore(abc.ABC):
 
     # Whether _fulltext_call stops at `$candidates` matches (else it yields all).
     fulltext_call_is_limited = True
+    # Whether the fulltext index holds chunks' terms (else their text): a chunk
+    # without terms is then found once the worker has given it its terms.
+    fulltext_indexes_terms = False
 
     @abc.abstractmethod
     def _fulltext_call(self, query: str = "$query") -> str:

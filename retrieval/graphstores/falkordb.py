@@ -28,7 +28,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from retrieval.errors import StoreError, StoreQueryError, StoreTimeout
 from retrieval.graphstores import cypher
 from retrieval.graphstores.base import GraphStore, Runner, owner_key
-from retrieval.words import query_words
+from retrieval.words import query_words, stem
 
 logger = logging.getLogger(__name__)
 
@@ -338,18 +338,22 @@ class FalkorDBStore(GraphStore):
                 "CREATE VECTOR INDEX FOR (c:Chunk) ON (c.embedding) "
                 f"OPTIONS {{dimension: {int(dimension)}, similarityFunction: 'cosine'}}"
             )
-        if "FULLTEXT" not in existing.get(("Chunk", "owner_key"), []):
-            # Made before queries were scoped to an owner inside the index: give
-            # the chunks their owner key and index it beside the text.
+        if "FULLTEXT" not in existing.get(("Chunk", "terms"), []):
+            # The index holds each chunk's terms (retrieval.words.terms), not its
+            # text: its tokenizer does not split words at a line break, so the
+            # first and last word of every line of a text were never found.
+            # Made before (on the text, or before queries were scoped to an owner
+            # inside it): give the chunks their owner key and index it beside.
             if "FULLTEXT" in existing.get(("Chunk", "text"), []):
                 # Never drop an index still being built: the one made after it
                 # could miss nodes that build was about to index.
                 await self._await_indexes()
                 await self.run("CALL db.idx.fulltext.drop('Chunk')")
             await self.run(cypher.SET_OWNER_KEYS)
+            await self.store_missing_terms()  # a chunk without them would not be found
             await self._create(
                 "CALL db.idx.fulltext.createNodeIndex("
-                "{label: 'Chunk', language: 'english'}, 'text', 'owner_key')"
+                "{label: 'Chunk', language: 'english'}, 'terms', 'owner_key')"
             )
         await self._await_indexes()
 
@@ -407,18 +411,20 @@ class FalkorDBStore(GraphStore):
         )
 
     fulltext_call_is_limited = False
+    fulltext_indexes_terms = True
 
     def _fulltext_call(self, query: str = "$query") -> str:
         return f"CALL db.idx.fulltext.queryNodes('Chunk', {query}) YIELD node, score"
 
     def fulltext_query(self, text: str, owner_id: int) -> str | None:
-        words = [
-            "".join(ch for ch in word if ch not in _FULLTEXT_SPECIAL) for word in query_words(text)
-        ]
-        words = [word for word in words if word]
+        # The words as the chunks' terms hold them: a word matches where BM25 and
+        # the owner's word counts find it.
+        stems = (stem(word) for word in query_words(text))
+        words = ["".join(ch for ch in word if ch not in _FULLTEXT_SPECIAL) for word in stems]
+        words = list(dict.fromkeys(word for word in words if word))
         if not words:
             return None
-        return f"@owner_key:{owner_key(owner_id)} @text:({'|'.join(words)})"
+        return f"@owner_key:{owner_key(owner_id)} @terms:({'|'.join(words)})"
 
     async def drop(self) -> None:
         """Delete the whole graph (tests only)."""
