@@ -14,8 +14,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
-# Each process says it is up and then waits, as a server does.
-WAITING = f"{sys.executable} -c \"import time; print('up', flush=True); time.sleep(600)\""
+# Each process says it is up and then waits, as a server does. One write each: the two
+# share the supervisor's output, and an unbuffered print writes "up" and its newline
+# apart, so two of them could interleave as "upup".
+WAITING = f"{sys.executable} -c \"import os, time; os.write(1, b'up\\n'); time.sleep(600)\""
 
 
 class Supervisor:
