@@ -36,9 +36,6 @@ LITERALS_KEPT = 64
 _servers: dict[Path, Any] = {}
 _servers_lock = threading.Lock()
 
-# RediSearch query syntax treats these as operators; user words never carry them.
-_FULLTEXT_SPECIAL = set(",.<>{}[]\"':;!@#$%^&*()-+=~|/\\")
-
 
 class VectorLiteral:
     """An embedding written once as the Cypher list the client puts in the query text.
@@ -418,10 +415,9 @@ class FalkorDBStore(GraphStore):
 
     def fulltext_query(self, text: str, owner_id: int) -> str | None:
         # The words as the chunks' terms hold them: a word matches where BM25 and
-        # the owner's word counts find it.
-        stems = (stem(word) for word in query_words(text))
-        words = ["".join(ch for ch in word if ch not in _FULLTEXT_SPECIAL) for word in stems]
-        words = list(dict.fromkeys(word for word in words if word))
+        # the owner's word counts find it. Words are letters and digits only
+        # (query_words), so nothing in them is query syntax.
+        words = list(dict.fromkeys(stem(word) for word in query_words(text)))
         if not words:
             return None
         return f"@owner_key:{owner_key(owner_id)} @terms:({'|'.join(words)})"
