@@ -168,21 +168,21 @@ def main() -> None:
     others = [get_user_model().objects.create_user(f"other{n}").pk for n in range(5)]
     results: list[tuple[str, str, float]] = []
 
+    def timed(name: str, asked: list[str], pause: float = 0.0) -> None:
+        asyncio.run(_warm(aembed_query, asked))
+        for figure, value in measure(alice, asked, pause).items():
+            results.append((name, figure, value))
+            print(f"  {figure}: {value:.1f}", flush=True)
+
     def step(name: str, prepare) -> None:
         started = time.perf_counter()
         asyncio.run(prepare())
         print(f"{name}: written in {time.perf_counter() - started:.1f} s", flush=True)
-        asyncio.run(_warm(aembed_query, questions))
-        for figure, value in measure(alice, questions).items():
-            results.append((name, figure, value))
-            print(f"  {figure}: {value:.1f}", flush=True)
+        timed(name, questions)
 
     step("alice 10k", lambda: write_copies(alice, 10, texts, vectors, found))
-    apart = [row["question"] for row in rows][args.questions : 2 * args.questions]
-    asyncio.run(_warm(aembed_query, apart))
-    for figure, value in measure(alice, apart, PAUSE).items():
-        results.append(("alice 10k", figure, value))
-        print(f"  {figure}: {value:.1f}", flush=True)
+    others_asked = [row["question"] for row in rows][args.questions : 2 * args.questions]
+    timed("alice 10k", others_asked, PAUSE)
 
     async def others_write() -> None:
         for other in others:
