@@ -8,8 +8,9 @@ import threading
 import pytest
 from asgiref.testing import ApplicationCommunicator
 from django.core.signals import request_started
+from django.db import close_old_connections, reset_queries
 
-from ragsite.asgi_handler import ReusedThreadsASGIHandler
+from ragsite.asgi_handler import ReusedThreadsASGIHandler, start_requests_on_the_loop
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -73,3 +74,36 @@ async def test_requests_one_after_another_reuse_a_thread_instead_of_starting_one
 
     assert len(seen) == 10
     assert len({id(thread) for thread in seen}) == 1
+
+
+@pytest.fixture
+def djangos_start_receivers():
+    yield
+    request_started.connect(close_old_connections)  # connected again, as django.db does
+    request_started.connect(reset_queries)
+
+
+def test_the_web_process_starts_a_request_without_a_trip_to_its_thread(
+    djangos_start_receivers, settings
+):
+    settings.DEBUG = False
+    assert request_started.has_listeners()  # Django's own, both sync
+
+    assert start_requests_on_the_loop()
+
+    assert not request_started.has_listeners()
+
+
+@pytest.mark.parametrize("where", ["debug", "connections kept between requests"])
+def test_djangos_work_at_a_request_start_stays_where_it_has_some(
+    djangos_start_receivers, settings, where
+):
+    settings.DEBUG = where == "debug"
+    if where == "connections kept between requests":
+        settings.DATABASES = {
+            name: {**database, "CONN_MAX_AGE": 60} for name, database in settings.DATABASES.items()
+        }
+
+    assert not start_requests_on_the_loop()
+
+    assert request_started.has_listeners()
