@@ -133,11 +133,12 @@ def text_blocks(text: str) -> list[Block]:
             title = len(line.split()) <= 6 and not any(ch.isdigit() for ch in line)
             blocks.append([] if title else [line])
             blocks.append([])
+        elif _is_field(line, after):  # "Version: 2025.2 — 21 July 2025" ends where it ends
+            # Before the test for a title: "Quote number: Q-7" is as short as one.
+            blocks.append([line])
+            blocks.append([])
         elif _is_label(line, blocks[-1], after):
             heading = _section_title(line)
-            blocks.append([])
-        elif _is_field(line, after):  # "Version: 2025.2 — 21 July 2025" ends where it ends
-            blocks.append([line])
             blocks.append([])
         else:
             blocks[-1].append(line)

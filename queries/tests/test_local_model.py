@@ -344,6 +344,18 @@ def test_a_field_line_a_greeting_and_a_question_are_not_quoted_as_answers():
     assert answer == "This guide explains how a video project runs. [1]"
 
 
+def test_a_short_field_line_under_a_title_is_a_fact_not_a_section_title():
+    invoice = (
+        "NORTHWIND PRINTING — INVOICE\n"
+        "Invoice number: NW-0042\n"
+        "Customer: Example Traders Ltd, 1 High Street, Leeds\n"
+        "Payment is due within 14 days of the invoice date.\n"
+    )
+
+    assert "Invoice number: NW-0042" in split_sentences(invoice)
+    assert "NW-0042" in ask("What is the Northwind invoice number?", {"invoice.pdf": invoice})
+
+
 def test_a_passage_is_evidence_for_the_names_its_file_carries():
     # A later passage of an email does not repeat whom it is from; its file's name does.
     files = {"14_holloway_sso_report.eml": "This affects 14 of our 60 users, all planners."}
