@@ -52,7 +52,7 @@ def _warm_up() -> None:
     try:
         embeddings.warm_up()
         if llm.configured():
-            import retrieval.openai_stream  # noqa: F401  (a second's import, not the first question's)
+            llm.warm_up()  # a second's import and the first build, not the first question's
         else:
             from queries import generation
 
