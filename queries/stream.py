@@ -9,9 +9,10 @@ Everything after the first event (rewriting a follow-up, retrieval, the
 model's stream) runs in a task that feeds a queue; the response waits on the
 queue, and a timer puts a keep-alive comment on it after a silence, so silence
 never cancels the work (one timer per stream: a timeout around each wait cost
-a tenth of the event loop under 300 streams). When the client goes away Django
-cancels the response iterator; the `finally` below cancels the task, which
-closes the model's stream, and saves the partial answer as interrupted.
+a tenth of the event loop under 300 streams). When the client goes away the
+model's stream is closed as the server reports it (ragsite.departures); Django
+cancels the response iterator, and the `finally` below cancels the task and
+saves the partial answer as interrupted.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from queries import admission, answering, resume
 from queries.api import QuerySerializer
 from queries.models import Message
 from queries.sse import KEEP_ALIVE, EventStreamResponse
-from ragsite import db
+from ragsite import db, departures
 from ragsite.api_errors import invalid_fields
 from ragsite.async_api import Caller, async_api_view, json_object
 from retrieval.errors import RagError
@@ -167,6 +168,7 @@ async def answer_events(
     preparing: admission.Slot,
 ) -> AsyncIterator[str]:
     status = Message.Status.INTERRUPTED
+    departure = departures.current()
     queue: asyncio.Queue[Any] = asyncio.Queue()
     producer: asyncio.Task[None] | None = None
     silence = _Silence(queue, KEEP_ALIVE_SECONDS)
@@ -210,6 +212,8 @@ async def answer_events(
             },
         )
     except Exception as error:
+        if departure is not None and departure.gone:
+            return  # the model's stream was closed because its reader left: interrupted
         status = Message.Status.FAILED
         logger.exception("answer stream failed")
         safe = error.message if isinstance(error, RagError) else STREAM_FAILED

@@ -8,7 +8,8 @@ Here the same one-request-at-a-time guarantee comes from single-thread
 executors kept for the next request, so a busy process starts a thread only
 when more requests than ever before run at once. The web process also leaves out
 Django's work at the start of each request where it has none to do
-(`start_requests_on_the_loop`).
+(`start_requests_on_the_loop`), and tells each request's upstream streams at once
+when its reader leaves (ragsite.departures).
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from django.conf import settings
 from django.core.handlers.asgi import ASGIHandler
 from django.core.signals import request_started
 from django.db import close_old_connections, reset_queries
+
+from ragsite import departures
 
 # Idle threads kept beyond this are stopped: a burst does not leave hundreds behind.
 KEEP_IDLE = 32
@@ -39,9 +42,10 @@ class ReusedThreadsASGIHandler(ASGIHandler):
             await super().__call__(scope, receive, send)  # Django's own refusal
             return
         executor = self._take()
+        departure = departures.begin()
         try:
             async with ThreadSensitiveContext(executor=executor):
-                await self.handle(scope, receive, send)
+                await self.handle(scope, departure.watching(receive), send)
         finally:
             self._give_back(executor)
 

@@ -41,6 +41,8 @@ from langchain_openai import ChatOpenAI
 from pydantic import Field, SecretStr
 from yarl import URL
 
+from ragsite import departures
+
 # Statuses worth another try, and the waits between tries, as the SDK has them.
 RETRYABLE = {408, 409, 429, 500, 502, 503, 504}
 RETRY_DELAY = 0.5
@@ -157,12 +159,16 @@ class LeanChatOpenAI(ChatOpenAI):
         url = f"{base}/chat/completions"
         request = httpx2.Request("POST", url)  # what the SDK's errors name
         response = await self._send(url, payload, key, request)
+        # A reader who leaves hangs up on the model in the turn the server says so.
+        stop_watching = departures.on_leave(response.close)
         try:
             async for chunk in self._decoded(response.content.iter_any(), request):
                 yield chunk
         except BaseException:  # broken, or the reader left: hang up at once
             response.close()
             raise
+        finally:
+            stop_watching()
         response.release()  # a finished connection goes back to the pool
 
     async def _send(
