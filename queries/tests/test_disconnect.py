@@ -23,12 +23,18 @@ from tests.openai_server import Reply
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
 
+async def a_long_answer_to_come(alice, server) -> tuple[dict[str, str], bytes]:
+    """Alice's headers and question; the model will answer it in 100 words, 20 a second."""
+    server.replies.append(Reply([f"w{i} " for i in range(100)], delay=0.05))
+    headers = await sync_to_async(bearer)(alice)
+    body = json.dumps({"query": "How fast does a peregrine falcon dive?"}).encode()
+    return headers, body
+
+
 async def test_leaving_while_the_server_is_blocked_in_send(alice, alice_falcons, openai_configured):
     from ragsite.asgi import application
 
-    openai_configured.replies.append(Reply([f"w{i} " for i in range(100)], delay=0.05))
-    headers = await sync_to_async(bearer)(alice)
-    body = json.dumps({"query": "How fast does a peregrine falcon dive?"}).encode()
+    headers, body = await a_long_answer_to_come(alice, openai_configured)
     left, never = asyncio.Event(), asyncio.Event()
     receive = leaving_client(body, left)
 
@@ -59,9 +65,7 @@ async def test_the_model_is_hung_up_on_when_the_reader_leaves_even_if_the_respon
     The stream broken by that hang-up is the reader's leaving, not a failure."""
     from ragsite.asgi import application
 
-    openai_configured.replies.append(Reply([f"w{i} " for i in range(100)], delay=0.05))
-    headers = await sync_to_async(bearer)(alice)
-    body = json.dumps({"query": "How fast does a peregrine falcon dive?"}).encode()
+    headers, body = await a_long_answer_to_come(alice, openai_configured)
     left, quiet = asyncio.Event(), asyncio.Event()
     receive = leaving_client(body, left)
 
