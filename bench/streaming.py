@@ -24,10 +24,12 @@ Scenarios:
               arriving): server CPU per relayed token, what fills one process's
               event loop under many slow streams
 
-Prints a table and, with --results, appends it to bench/RESULTS.md.
+Prints a table and, with --results, appends it to bench/RESULTS.md. With --rounds N each
+scenario runs N times, the apps alternating, and each figure is its middle value: a ratio
+under load swings from run to run on a shared machine.
 
     .venv/bin/pip install -r bench/requirements.txt
-    .venv/bin/python bench/streaming.py [--scenarios ttft,c50] [--corpus halueval] [--results]
+    .venv/bin/python bench/streaming.py [--scenarios ttft,c50] [--corpus halueval] [--rounds 5] [--results]
 """
 
 from __future__ import annotations
@@ -491,6 +493,12 @@ def main() -> None:
         "--profile", type=Path, help="record the product's server with py-spy into this folder"
     )
     parser.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="run each scenario this many times, the apps alternating; middle values",
+    )
+    parser.add_argument(
         "--corpus",
         choices=("falcons", "halueval"),
         default="falcons",
@@ -502,36 +510,30 @@ def main() -> None:
         from bench.retrieval_scale import load
 
         QUESTIONS.extend(row["question"] for row in load())
-    rows: list[tuple[str, str, float, float]] = []
+    rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="bench-streaming-") as folder:
         for name in args.scenarios.split(","):
             tokens, rate, run = SCENARIOS[name]
-            figures = {}
-            for kind in (Reference, Product):
-                model = ModelServer(tokens, rate, Path(folder))
-                app = kind(model, Path(tempfile.mkdtemp(dir=folder)))
-                spy = profile(app, args.profile, name) if args.profile and kind is Product else None
-                try:
-                    figures[kind.name] = run(app, model)
-                finally:
-                    if spy is not None:
-                        spy.send_signal(signal.SIGINT)
-                        spy.wait(60)
-                    app.stop()
-                    model.stop()
-                print(name, kind.name, figures[kind.name], flush=True)
-            for figure in figures[Reference.name]:
-                rows.append(
-                    (name, figure, figures[Reference.name][figure], figures[Product.name][figure])
-                )
-    table = [
-        "| scenario | figure | FastAPI reference | this project | ratio |",
-        "|---|---|---|---|---|",
-    ]
-    for name, figure, reference, ours in rows:
-        ratio = ours / reference if reference else float("nan")
-        table.append(f"| {name} | {figure} | {reference:.3g} | {ours:.3g} | {ratio:.2f} |")
-    text = "\n".join(table)
+            rounds: list[dict[str, dict[str, float]]] = []
+            for n in range(args.rounds):
+                figures = {}
+                for kind in (Reference, Product):
+                    model = ModelServer(tokens, rate, Path(folder))
+                    app = kind(model, Path(tempfile.mkdtemp(dir=folder)))
+                    recorded = args.profile and kind is Product and n == 0
+                    spy = profile(app, args.profile, name) if recorded else None
+                    try:
+                        figures[kind.name] = run(app, model)
+                    finally:
+                        if spy is not None:
+                            spy.send_signal(signal.SIGINT)
+                            spy.wait(60)
+                        app.stop()
+                        model.stop()
+                    print(name, n + 1, kind.name, figures[kind.name], flush=True)
+                rounds.append(figures)
+            rows += [Row.of(name, figure, rounds) for figure in rounds[0][Reference.name]]
+    text = table(rows, args.rounds)
     print(text)
     if args.results:
         server = f"{SERVER}, {PROCESSES} process{'es' if PROCESSES > 1 else ''}"
@@ -540,7 +542,49 @@ def main() -> None:
             if QUESTIONS
             else "8 short passages"
         )
-        results.append("Streaming under load", f"the product on {server}; {corpus}", text)
+        rounds = f"; {args.rounds} rounds, middle values" if args.rounds > 1 else ""
+        results.append("Streaming under load", f"the product on {server}; {corpus}{rounds}", text)
+
+
+@dataclass(frozen=True)
+class Row:
+    """One figure of one scenario: each app's middle value over the rounds, and the
+    ratio of each round (the two apps ran one after the other in it)."""
+
+    scenario: str
+    figure: str
+    reference: float
+    ours: float
+    ratios: list[float]
+
+    @classmethod
+    def of(cls, scenario: str, figure: str, rounds: list[dict[str, dict[str, float]]]) -> Row:
+        reference = [r[Reference.name][figure] for r in rounds]
+        ours = [r[Product.name][figure] for r in rounds]
+        return cls(
+            scenario,
+            figure,
+            statistics.median(reference),
+            statistics.median(ours),
+            [b / a if a else float("nan") for a, b in zip(reference, ours, strict=True)],
+        )
+
+
+def table(rows: list[Row], rounds: int) -> str:
+    """The results as a Markdown table; with several rounds, the ratio is the middle
+    of the rounds' ratios, and their range follows."""
+    spread = " ratio in each round |" if rounds > 1 else ""
+    lines = [
+        f"| scenario | figure | FastAPI reference | this project | ratio |{spread}",
+        "|---|---|---|---|---|" + ("---|" if rounds > 1 else ""),
+    ]
+    for row in rows:
+        each = " " + ", ".join(f"{r:.2f}" for r in row.ratios) + " |" if rounds > 1 else ""
+        lines.append(
+            f"| {row.scenario} | {row.figure} | {row.reference:.3g} | {row.ours:.3g} "
+            f"| {statistics.median(row.ratios):.2f} |{each}"
+        )
+    return "\n".join(lines)
 
 
 if __name__ == "__main__":
