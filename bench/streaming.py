@@ -29,7 +29,8 @@ scenario runs N times, the apps alternating, and each figure is its middle value
 under load swings from run to run on a shared machine.
 
     .venv/bin/pip install -r bench/requirements.txt
-    .venv/bin/python bench/streaming.py [--scenarios ttft,c50] [--corpus halueval] [--rounds 5] [--results]
+    .venv/bin/python bench/streaming.py [--scenarios ttft,c50] [--corpus halueval] \
+        [--rounds 5] [--results]
 """
 
 from __future__ import annotations
