@@ -85,6 +85,25 @@ def test_a_conversation_is_renamed_and_deleted_from_the_sidebar(page: Page, app:
     expect(conversations(page)).to_have_text(["Falcon notes"])
 
 
+def test_a_title_has_its_rows_width_until_its_actions_are_wanted(page: Page, app: LiveApp):
+    title = "Which of the falcon surveys counted nesting pairs on the cliffs north of the bay?"
+    start_conversation(page, app, title)
+    start_conversation(page, app, "Second question")
+    page.reload()
+    row = page.locator(".conversation-row", has_text="Which of the falcon")
+    shown = row.locator(".conversation")
+    expect(shown).to_have_attribute("title", title)
+
+    def share_of_row() -> float:
+        return shown.bounding_box()["width"] / row.bounding_box()["width"]
+
+    assert share_of_row() > 0.95  # not open: the hidden Rename and Delete take no room
+    shown.click()  # open: its actions stay beside the title
+    expect(shown).to_have_attribute("aria-current", "true")
+    assert share_of_row() < 0.8
+    expect(row.get_by_role("button", name=re.compile("^Rename"))).to_be_visible()
+
+
 def test_many_conversations_scroll_on_their_own_and_keep_the_documents_in_reach(
     page: Page, app: LiveApp, username: str
 ):
