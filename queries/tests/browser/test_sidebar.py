@@ -1,6 +1,6 @@
 """The chat page's sidebar and its looks: conversations renamed, deleted and reopened at
 their latest message, a long list that keeps the documents in reach, one line per
-document, and the page on a desktop and a phone, light and dark."""
+document with its whole name, and the page on a desktop and a phone, light and dark."""
 
 from __future__ import annotations
 
@@ -186,6 +186,49 @@ def test_a_document_being_processed_keeps_its_row_on_one_line(page: Page):
     assert abs(rows[0]["height"] - rows[1]["height"]) < 2, rows  # no second line
     assert all(row["inside"] for row in rows), rows
     expect(busy.get_by_role("button", name=re.compile("^Delete Quarterly"))).to_be_in_viewport()
+
+
+def test_names_that_differ_at_their_end_are_read_whole(page: Page):
+    """A ready document shows its whole name, with a check mark for its state; its
+    Delete appears over the end of the line when the document is pointed at."""
+    names = ["06 pixelforge thread 1", "06 pixelforge thread 2"]
+    listing = {
+        "count": 2,
+        "next": None,
+        "previous": None,
+        "results": [
+            {
+                "id": f"0a7d5c1b-2e4f-4c6a-8b9d-1f2e3d4c5b6{n}",
+                "title": name,
+                "filename": f"{name.replace(' ', '_')}.eml",
+                "status": "ready",
+                "progress": 100,
+                "error": "",
+            }
+            for n, name in enumerate(names)
+        ],
+    }
+    page.route(
+        "**/api/documents/",
+        lambda route: route.fulfill(json=listing) if route.request.method == "GET" else None,
+    )
+    page.reload()
+
+    for name in names:
+        row = page.locator("#documents li", has_text=name)
+        expect(row.locator(".badge")).to_have_text("Ready")  # as a screen reader reads it
+        cut = row.locator(".name").evaluate("(el) => el.scrollWidth > el.clientWidth")
+        assert not cut, f"{name!r} is cut short"
+    row = page.locator("#documents li", has_text=names[1])
+    delete = row.get_by_role("button", name=f"Delete {names[1]}")
+
+    def opacity() -> str:
+        return delete.evaluate("(el) => getComputedStyle(el).opacity")
+
+    assert opacity() == "0"
+    row.hover()
+    expect(delete).to_be_visible()
+    assert opacity() == "1"
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
