@@ -56,28 +56,50 @@ def normalise(name: str) -> str:
     return " ".join(text.split())
 
 
-# Capitalised words that open sentences or headings and name nothing.
+# Capitalised words that open sentences or headings, or label an email's header
+# lines, and name nothing.
 _NOISE_WORDS = (
-    "chapter section figure table page note example introduction conclusion summary "
+    "chapter section figure table page note notes example introduction conclusion summary "
     "abstract appendix january february march april may june july august september "
-    "october november december monday tuesday wednesday thursday friday saturday sunday"
+    "october november december monday tuesday wednesday thursday friday saturday sunday "
+    "cc bcc subject attachment attachments yes ok okay"
 )
 _CAPITAL_NOISE = STOPWORDS | frozenset(_NOISE_WORDS.split())
+# Greetings and sign-offs, where they open a sentence ("Hi Nadia,", "Best,"; not
+# "Best Buy" inside one).
+_OPENERS = frozenset(
+    {"hi", "hello", "hey", "dear", "thanks", "thank", "regards", "cheers", "best", "kind"}
+    | {"warm", "sincerely", "greetings"}
+)
+# Days and months said short, beside a number: "Fri, 12 Sep 2025" (not "Jan Koum").
+_SHORT_DATES = frozenset(
+    {"jan", "feb", "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec"}
+    | {"mon", "tue", "tues", "wed", "thu", "thur", "thurs", "fri", "sat", "sun"}
+)
+# A word the document also writes in small letters is a word, not a name, where it
+# stands alone in capitals: "Launch", "Budget", "Users" at the start of a line, or
+# "PROJECT" and "NOTES" in a heading (an acronym of 4 letters or more).
+_LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]*")
 
 _CONNECTORS = frozenset({"of", "de", "da", "del", "der", "van", "von", "la", "le", "du", "y", "&"})
 
 _WORD = re.compile(r"[A-Za-z\u00c0-\u024f0-9][\w'’\-]*|&")
-_SENTENCE_END = re.compile(r"[.!?:;]\s|\n")
+_SENTENCE_END = re.compile(r"([.!?:;]\s|\n)")  # kept: a label ends in a colon
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]*[A-Z0-9](?:-\d+)?s?\b")
 
 
 def extract(text: str) -> list[Entity]:
     """Entities of a whole document, most salient first."""
-    names = _proper_names(text)
+    words = set(_LOWER_WORD.findall(text))
+    names = Counter(
+        {name: n for name, n in _proper_names(text).items() if " " in name or _not_a(name, words)}
+    )
     acronyms = Counter(
         match.group(0).removesuffix("s") if match.group(0)[-2:-1].isupper() else match.group(0)
         for match in _ACRONYM.finditer(text)
-        if 2 <= len(match.group(0)) <= 10 and sum(ch.isupper() for ch in match.group(0)) >= 2
+        if 2 <= len(match.group(0)) <= 10
+        and sum(ch.isupper() for ch in match.group(0)) >= 2
+        and (len(match.group(0)) < 4 or _not_a(match.group(0), words))
     )
     phrases = _key_phrases(text)
 
@@ -101,6 +123,11 @@ def extract(text: str) -> list[Entity]:
     return merge_aliases([entity for entity, _ in ranked[:MAX_ENTITIES_PER_DOCUMENT]])
 
 
+def _not_a(name: str, words: set[str]) -> bool:
+    """Whether a one-word name is not one of the document's words in capitals."""
+    return name.lower() not in words and name.lower() not in _CAPITAL_NOISE
+
+
 def merge_aliases(found: list[Entity]) -> list[Entity]:
     """A one-word name that starts exactly one longer name of the document is that
     name said short ("Owen" for "Owen Castillo", "Pixelforge" for "Pixelforge Studio
@@ -122,35 +149,62 @@ def merge_aliases(found: list[Entity]) -> list[Entity]:
 
 
 def _proper_names(text: str) -> Counter[str]:
+    """Runs of capitalised words, counted. A one-word name is kept only where the
+    document also writes it inside a sentence, or as the start of a longer name: a
+    sentence's first word is capitalised whatever it is ("Happy to help", "Agreed.")."""
     names: Counter[str] = Counter()
-    for sentence in _SENTENCE_END.split(text):
+    inside: set[str] = set()  # names seen other than as a sentence's first word
+    pieces = _SENTENCE_END.split(text)
+    for sentence, end in zip(pieces[::2], [*pieces[1::2], ""], strict=True):
+        if end.startswith(":") and len(_WORD.findall(sentence)) == 1:
+            continue  # a field's label: "Owner: Tom Berglund", "Scope: ..."
         run: list[str] = []
+        opens = False  # the run is the sentence's first word
         previous_end = 0
-        for match in [*_WORD.finditer(sentence), None]:
+        matches = [*_WORD.finditer(sentence), None]
+        for position, match in enumerate(matches):
             word = match.group(0) if match else ""
             # Punctuation between two words ends a name: "Dan Aykroyd, John Candy".
             joined = match is not None and not sentence[previous_end : match.start()].strip()
             previous_end = match.end() if match else 0
             if run and not joined:
-                _close(run, names)
+                _close(run, names, inside, opens)
             lower = word.lower()
             capital = word[:1].isupper() and not word.isupper()
             # "Saturn V", "Apollo 11": capitals and small numbers may continue a name.
             continues = bool(run) and (word.isupper() or (word.isdigit() and len(word) <= 3))
-            if ((capital or continues) and lower not in _CAPITAL_NOISE) or (
-                run and lower in _CONNECTORS
-            ):
+            noise = (
+                lower in _CAPITAL_NOISE
+                or (position == 0 and lower in _OPENERS)
+                or (lower in _SHORT_DATES and _by_a_number(matches, position))
+            )
+            if ((capital or continues) and not noise) or (run and lower in _CONNECTORS):
+                if not run:
+                    opens = position == 0
                 run.append(word)
             else:
-                _close(run, names)
-    return names
+                _close(run, names, inside, opens)
+    # A longer name said short stays, wherever it stands ("Owen" for "Owen Castillo").
+    inside |= {name.split()[0] for name in names if " " in name}
+    return Counter({name: n for name, n in names.items() if " " in name or name in inside})
 
 
-def _close(run: list[str], names: Counter[str]) -> None:
+def _by_a_number(matches: list[re.Match[str] | None], position: int) -> bool:
+    """Whether the word at `position` has a number next to it."""
+    return any(
+        0 <= n < len(matches) and (m := matches[n]) is not None and m.group(0).isdigit()
+        for n in (position - 1, position + 1)
+    )
+
+
+def _close(run: list[str], names: Counter[str], inside: set[str], opens: bool) -> None:
     while run and run[-1].lower() in _CONNECTORS:
         run.pop()
     if run:
-        names[" ".join(run).strip("'’-")] += 1
+        name = " ".join(run).strip("'’-")
+        names[name] += 1
+        if not opens or len(run) > 1:
+            inside.add(name)
     run.clear()
 
 

@@ -67,20 +67,23 @@
       container: $("graph"),
       elements,
       wheelSensitivity: 0.3,
+      // Fitted to its box, a graph of a few names would be drawn at several times the
+      // page's text size.
+      maxZoom: 1.4,
       style: [
-        { selector: "node", style: { label: "data(label)", color: c.text, "font-size": 10,
-          "min-zoomed-font-size": 7,
+        { selector: "node", style: { label: "data(label)", color: c.text, "font-size": 12,
+          "min-zoomed-font-size": 7, "text-wrap": "wrap", "text-max-width": 96,
           "text-valign": "bottom", "text-margin-y": 3, "background-color": c.muted,
           width: "mapData(weight, 1, 10, 10, 28)", height: "mapData(weight, 1, 10, 10, 28)" } },
         { selector: "node[kind = 'document']", style: { "background-color": c.accent,
-          width: 36, height: 36, "font-size": 13, "font-weight": "bold" } },
+          width: 36, height: 36, "font-size": 14, "font-weight": "bold" } },
         { selector: "node[kind = 'other']", style: { "background-color": c.ok, shape: "round-rectangle",
-          width: 24, height: 24, "font-size": 11 } },
+          width: 24, height: 24, "font-size": 12 } },
         { selector: "node:selected", style: { "border-width": 3, "border-color": c.accent } },
         { selector: "edge", style: { width: 1, "line-color": c.border, "curve-style": "haystack" } },
       ],
       layout: { name: "concentric", concentric: (node) => ({ document: 3, entity: 2, other: 1 })[
-        node.data("kind")], levelWidth: () => 1, minNodeSpacing: 12, animate: false },
+        node.data("kind")], levelWidth: () => 1, minNodeSpacing: 40, animate: false },
     });
     drawing.on("tap", "node[kind = 'entity']", (event) => {
       const entity = graph.entities.find((e) => e.key === event.target.id());

@@ -88,6 +88,22 @@ def test_a_documents_names_are_drawn_listed_and_open_their_passages(page: Page, 
     expect(page.get_by_role("status")).to_contain_text("shared with 1 other document")
     expect(page.locator("#graph canvas").first).to_be_attached()  # drawn
     expect(page.locator("#shared-documents")).to_contain_text("quote")
+    # A graph of a few names is drawn at about the page's text size, its labels apart.
+    drawn = page.evaluate(
+        """() => {
+            const cy = document.getElementById("graph")._cyreg.cy;
+            const boxes = cy.nodes().map((node) => node.boundingBox({includeLabels: true}));
+            const apart = boxes.every((a, i) => boxes.every((b, j) => i === j
+                || a.x2 <= b.x1 || b.x2 <= a.x1 || a.y2 <= b.y1 || b.y2 <= a.y1));
+            const smallest = Math.min(...cy.nodes().map((node) =>
+                parseFloat(node.style("font-size")))) * cy.zoom();
+            const largest = Math.max(...cy.nodes().map((node) =>
+                parseFloat(node.style("font-size")))) * cy.zoom();
+            return {apart, smallest, largest};
+        }"""
+    )
+    assert drawn["apart"], drawn
+    assert drawn["smallest"] >= 10 and drawn["largest"] <= 22, drawn
     name = page.get_by_role("button", name="Pixelforge Studio")
     name.focus()
     page.keyboard.press("Enter")  # the list is the way in for a keyboard

@@ -1,0 +1,75 @@
+"""The local extractor names people, places, organisations and acronyms, not the words
+that stand in capitals in every email, form and heading."""
+
+from __future__ import annotations
+
+from retrieval.entities import extract
+
+EMAIL = """From: Kwame Mensah <k.mensah@holloway.example>
+To: Nadia Rahimi <nadia@larkspur.example>
+Cc: Owen Castillo <owen@larkspur.example>
+Date: Fri, 12 Sep 2025 14:10:22 +0100
+Subject: RE: Sign-on with Kite 3
+
+Hi Nadia,
+
+Users who have more than one role cannot sign in through SAML. Only some users are
+affected. Otherwise the beta went well at Holloway Logistics Ltd.
+
+Happy to join a call with Owen Castillo on Tuesday.
+
+Thanks,
+Kwame Mensah
+Operations Director, Holloway Logistics Ltd
+"""
+
+FORM = """PROJECT KITE BRIEF
+
+Owner: Tom Berglund
+Scope: usage-based pricing for Kite Planner 3, built by Pixelforge
+Launch
+The launch date depends on the budget. Budget is set by Tom Berglund and Pixelforge.
+Goals
+Risks
+"""
+
+
+def names(text: str) -> set[str]:
+    return {entity.name for entity in extract(text) if entity.type != "phrase"}
+
+
+def test_an_email_gives_its_people_and_organisations_not_its_headers_and_greetings():
+    found = names(EMAIL)
+
+    assert {"Kwame Mensah", "Nadia Rahimi", "Owen Castillo", "Holloway Logistics Ltd"} <= found
+    assert {"SAML", "Kite 3", "Operations Director"} <= found
+    for noise in ("Cc", "Date", "Fri", "Sep", "Subject", "Hi Nadia", "Thanks", "Regards"):
+        assert noise not in found
+    # Words that stand in capitals only because they open a sentence.
+    for word in ("Users", "Otherwise", "Happy", "Only"):
+        assert word not in found
+
+
+def test_a_form_gives_its_names_not_its_labels_and_headings():
+    found = names(FORM)
+
+    assert {"Tom Berglund", "Kite Planner 3", "Pixelforge"} <= found
+    # Labels before a colon, headings on lines of their own, and a word the
+    # document also writes in small letters ("launch", "budget").
+    for word in ("Owner", "Scope", "Launch", "Goals", "Risks", "Budget"):
+        assert word not in found
+
+
+def test_a_one_word_name_inside_a_sentence_is_kept():
+    found = names("Quotes come from Pixelforge. Pixelforge films it. Its producer is Faye.")
+
+    assert {"Pixelforge", "Faye"} <= found
+
+
+def test_names_that_begin_like_a_greeting_or_a_date_are_kept():
+    found = names(
+        "The deal with Best Buy was signed on 3 Mar 2024 by Jan Koum. Sales rose after it."
+    )
+
+    assert {"Best Buy", "Jan Koum"} <= found
+    assert "Mar" not in found
