@@ -91,6 +91,7 @@ _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]*[A-Z0-9](?:-\d+)?s?\b")
 def extract(text: str) -> list[Entity]:
     """Entities of a whole document, most salient first."""
     words = set(_LOWER_WORD.findall(text))
+    headings = _only_in_capital_lines(text)
     names = Counter(
         {name: n for name, n in _proper_names(text).items() if " " in name or _not_a(name, words)}
     )
@@ -100,6 +101,7 @@ def extract(text: str) -> list[Entity]:
         if 2 <= len(match.group(0)) <= 10
         and sum(ch.isupper() for ch in match.group(0)) >= 2
         and (len(match.group(0)) < 4 or _not_a(match.group(0), words))
+        and match.group(0) not in headings
     )
     phrases = _key_phrases(text)
 
@@ -121,6 +123,21 @@ def extract(text: str) -> list[Entity]:
         add(phrase, "phrase", count)
     ranked = sorted(found.values(), key=lambda pair: (-pair[1], pair[0].name))
     return merge_aliases([entity for entity, _ in ranked[:MAX_ENTITIES_PER_DOCUMENT]])
+
+
+def _only_in_capital_lines(text: str) -> set[str]:
+    """Words in capitals that the document writes only in lines all in capitals:
+    a heading's words ("PROJECT KITE — WEEKLY STATUS UPDATE"), not acronyms; an
+    acronym also stands in an ordinary line ("the SSO fix")."""
+    shouted: set[str] = set()
+    said: set[str] = set()
+    for line in text.splitlines():
+        found = _ACRONYM.findall(line)
+        if not found:
+            continue
+        capitals = len(line.split()) > 1 and not any(ch.islower() for ch in line)
+        (shouted if capitals else said).update(found)
+    return shouted - said
 
 
 def _not_a(name: str, words: set[str]) -> bool:
