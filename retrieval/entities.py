@@ -91,18 +91,10 @@ _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]*[A-Z0-9](?:-\d+)?s?\b")
 def extract(text: str) -> list[Entity]:
     """Entities of a whole document, most salient first."""
     words = set(_LOWER_WORD.findall(text))
-    headings = _only_in_capital_lines(text)
     names = Counter(
         {name: n for name, n in _proper_names(text).items() if " " in name or _not_a(name, words)}
     )
-    acronyms = Counter(
-        match.group(0).removesuffix("s") if match.group(0)[-2:-1].isupper() else match.group(0)
-        for match in _ACRONYM.finditer(text)
-        if 2 <= len(match.group(0)) <= 10
-        and sum(ch.isupper() for ch in match.group(0)) >= 2
-        and (len(match.group(0)) < 4 or _not_a(match.group(0), words))
-        and match.group(0) not in headings
-    )
+    acronyms = _acronyms(text, words)
     phrases = _key_phrases(text)
 
     found: dict[str, tuple[Entity, int]] = {}
@@ -125,19 +117,31 @@ def extract(text: str) -> list[Entity]:
     return merge_aliases([entity for entity, _ in ranked[:MAX_ENTITIES_PER_DOCUMENT]])
 
 
-def _only_in_capital_lines(text: str) -> set[str]:
-    """Words in capitals that the document writes only in lines all in capitals:
-    a heading's words ("PROJECT KITE — WEEKLY STATUS UPDATE"), not acronyms; an
-    acronym also stands in an ordinary line ("the SSO fix")."""
+def _acronyms(text: str, words: set[str]) -> Counter[str]:
+    """Words in capitals that stand for something ("SAML", "NPS"), counted. Not the
+    words of a heading, which the document writes only in lines all in capitals
+    ("PROJECT KITE — WEEKLY STATUS UPDATE"; an acronym also stands in an ordinary
+    line: "the SSO fix"), nor, from 4 letters, a word it also writes in small letters."""
+    seen: list[str] = []
     shouted: set[str] = set()
     said: set[str] = set()
     for line in text.splitlines():
-        found = _ACRONYM.findall(line)
-        if not found:
-            continue
+        found = [
+            word
+            for word in _ACRONYM.findall(line)
+            if 2 <= len(word) <= 10
+            and sum(ch.isupper() for ch in word) >= 2
+            and (len(word) < 4 or _not_a(word, words))
+        ]
         capitals = len(line.split()) > 1 and not any(ch.islower() for ch in line)
         (shouted if capitals else said).update(found)
-    return shouted - said
+        seen += found
+    headings = shouted - said
+    return Counter(
+        word.removesuffix("s") if word[-2:-1].isupper() else word
+        for word in seen
+        if word not in headings
+    )
 
 
 def _not_a(name: str, words: set[str]) -> bool:
