@@ -144,11 +144,10 @@
       // The usual state is a check mark (its word kept for screen readers and as a
       // tooltip), so that a name has most of the row.
       badge.title = badge.textContent;
-      badge.textContent = "";
       const word = document.createElement("span");
       word.className = "visually-hidden";
-      word.textContent = statusText(doc);
-      badge.append(word);
+      word.textContent = badge.textContent;
+      badge.replaceChildren(word);
     }
     if (IN_PROGRESS.has(doc.status)) badge.style.setProperty("--done", `${doc.progress}%`);
     const remove = document.createElement("button");
