@@ -709,15 +709,17 @@ class ExtractiveChatModel(BaseChatModel):
         home: str,
         several: bool,
     ) -> list[int]:
-        """The best sentences of the home document, and at most one short sentence of
-        another document nearly as good as the best (another file often has the later
-        word: the kickoff notes plan a meeting, the checklist has its new date),
-        unless the question asks for several."""
+        """The best sentences of the home document, and the best sentence of the other
+        documents when it is short and nearly as good as the best (another file often
+        has the later word: the kickoff notes plan a meeting, the checklist has its new
+        date), unless the question asks for several. Only the other documents' best:
+        when it is too long to add, a lesser one would be quoted for being short, not
+        for answering."""
         best = scores[ranked[0]]
         at_home = [i for i in ranked if candidates[i][1] == home]
         home_best = scores[at_home[0]] if at_home else best
         chosen: list[int] = []
-        elsewhere = 0
+        other_best = next((i for i in ranked if candidates[i][1] != home), None)
         for i in ranked:
             if len(chosen) >= self.max_sentences + (2 if several else 0):
                 break
@@ -730,11 +732,10 @@ class ExtractiveChatModel(BaseChatModel):
                 if (at_home and i == at_home[0]) or scores[i] >= floor:
                     chosen.append(i)
             elif (
-                not elsewhere
+                i == other_best
                 and scores[i] >= best - self.near_best / 2
                 and len(candidates[i][2].split()) <= 30
             ):
-                elsewhere += 1
                 chosen.append(i)
         return chosen or ranked[:1]
 

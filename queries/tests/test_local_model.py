@@ -435,3 +435,29 @@ def test_a_close_sentence_of_another_file_is_quoted_beside_the_best():
 
     assert "Go / no-go meeting on 8 October. [1]" in answer
     assert "scheduled for 22 October, by Nadia. [2]" in answer  # the later word
+
+
+def test_no_lesser_sentence_of_another_file_stands_in_for_its_best():
+    files = {
+        "risks.xlsx": (
+            "[Risks] Risk register\n"
+            "[Risks] Columns: Risk, Likelihood, Impact, Owner, Mitigation\n"
+            "[Risks] Risk: SSO multi-role bug not fixed before go / no-go; Likelihood: Medium; "
+            "Impact: High; Owner: Owen Castillo; Mitigation: Fix in testing; fallback is to "
+            "launch without SSO for multi-role tenants\n"
+            "[Risks] Risk: Beta NPS below 40; Likelihood: Low; Impact: Medium; "
+            "Owner: Nadia Rahimi; Mitigation: Survey at 41"
+        ),
+        "holloway_report.eml": (
+            "We have hit a problem in the beta at Holloway. Users with more than one role "
+            "cannot sign in through SSO. This affects 14 of our 60 users. Users with a single "
+            "role sign in fine."
+        ),
+    }
+
+    answer = ask("How many Holloway users are affected by the SSO bug?", files)
+
+    assert "This affects 14 of our 60 users. [2]" in answer
+    # The register's SSO row is too long to add to the email's answer; its NPS row,
+    # short but about something else, is not quoted in its place.
+    assert "NPS" not in answer
