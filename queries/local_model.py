@@ -315,7 +315,11 @@ def quotable(sentence: str, *, first: bool, last: bool) -> bool:
         return False
     if first and sentence[:1].islower():
         return False
-    return not (last and _LAST_WORD_OPEN.search(sentence.rstrip()))
+    # A sheet's row ends where its line does, whatever its last word: a table's last
+    # row (its Total, "Note: spent to date") is not a sentence cut off.
+    return not (
+        last and _LAST_WORD_OPEN.search(sentence.rstrip()) and not _SHEET_ROW.match(sentence)
+    )
 
 
 # Passages of one document overlap (chunks share their edges); this much shared

@@ -461,3 +461,18 @@ def test_no_lesser_sentence_of_another_file_stands_in_for_its_best():
     # The register's SSO row is too long to add to the email's answer; its NPS row,
     # short but about something else, is not quoted in its place.
     assert "NPS" not in answer
+
+
+def test_a_sheets_last_row_is_quoted_though_it_ends_in_a_word():
+    sheet = (
+        "Event budget (as at 3 March)\n"
+        "Columns: Line, Planned GBP, Actual GBP, Note\n"
+        "Line: Catering; Planned GBP: 5000; Actual GBP: 4200; Note: Deposit paid\n"
+        "Line: Venue; Planned GBP: 8000; Actual GBP: 8000; Note: 12 May\n"
+        "Line: Total; Planned GBP: 13000; Actual GBP: 12200; Note: spent to date"
+    )
+
+    answer = ask("How much of the event budget has been spent in total?", {"budget.csv": sheet})
+
+    # A passage's last line ending on an open word is a cut sentence, unless it is a row.
+    assert "Line: Total; Planned GBP: 13000; Actual GBP: 12200; Note: spent to date [1]" in answer
