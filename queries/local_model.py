@@ -723,7 +723,16 @@ class ExtractiveChatModel(BaseChatModel):
         at_home = [i for i in ranked if candidates[i][1] == home]
         home_best = scores[at_home[0]] if at_home else best
         chosen: list[int] = []
-        other_best = next((i for i in ranked if candidates[i][1] != home), None)
+        # A file quoting the home file's own sentence (an email thread) adds nothing.
+        said_at_home = {candidates[i][2] for i in at_home}
+        other_best = next(
+            (
+                i
+                for i in ranked
+                if candidates[i][1] != home and candidates[i][2] not in said_at_home
+            ),
+            None,
+        )
         for i in ranked:
             if len(chosen) >= self.max_sentences + (2 if several else 0):
                 break

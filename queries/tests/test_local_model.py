@@ -476,3 +476,18 @@ def test_a_sheets_last_row_is_quoted_though_it_ends_in_a_word():
 
     # A passage's last line ending on an open word is a cut sentence, unless it is a row.
     assert "Line: Total; Planned GBP: 13000; Actual GBP: 12200; Note: spent to date [1]" in answer
+
+
+def test_a_copy_of_the_answers_sentence_in_another_file_leaves_its_place_to_the_later_word():
+    files = {
+        "kickoff_notes.txt": "Go / no-go meeting on 8 October. Tom keeps the budget tracker.",
+        "checklist.txt": (
+            "Go / no-go meeting on 8 October. "
+            "Go / no-go decision recorded: scheduled for 22 October, by Nadia."
+        ),
+    }
+
+    answer = ask("What did the go / no-go meeting decide?", files)
+
+    assert "Go / no-go meeting on 8 October." in answer
+    assert "scheduled for 22 October, by Nadia. [2]" in answer
