@@ -224,7 +224,7 @@ def _close(run: list[str], names: Counter[str], inside: set[str], opens: bool) -
     if run:
         name = " ".join(run).strip("'’-")
         names[name] += 1
-        if not opens or len(run) > 1:
+        if not opens:  # a longer name is kept wherever it stands
             inside.add(name)
     run.clear()
 
