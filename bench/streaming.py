@@ -283,9 +283,9 @@ def cpu_seconds(pid: int, *, main_thread: bool = False) -> float:
 def store_cpu_seconds(app) -> float:
     """The CPU time of the graph store server the app started itself (the embedded
     FalkorDB server runs on its own, in the app's data folder); 0 for the reference."""
-    data = getattr(getattr(app, "app", None), "data", None)
-    if data is None:
+    if not isinstance(app, Product):
         return 0.0
+    data = app.app.data
     used = 0.0
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
