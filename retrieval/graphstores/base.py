@@ -21,7 +21,7 @@ import itertools
 import logging
 import time
 import uuid
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
@@ -39,6 +39,8 @@ FULLTEXT_POOL = 200  # candidates rescored by BM25
 ENTITY_FANOUT = 100  # entities mentioned by more chunks are not followed by expansion
 OWNERS_KEPT = 32  # owners whose word counts a store keeps (at most ~20 MB in all)
 WORDS_KEPT_PER_OWNER = 5_000
+VOCABULARIES_KEPT = 8  # owners whose whole vocabulary a store keeps (~1 MB per 10,000 words)
+VOCABULARY_WORDS_MAX = 100_000  # an owner with more distinct words is looked up word by word
 
 
 @dataclass
@@ -47,6 +49,17 @@ class _KnownWords:
 
     version: tuple[int, ...]
     counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Vocabulary:
+    """Every word of one owner's chunks (stemmed) with its count, true at `version`."""
+
+    version: tuple[int, ...]
+    counts: dict[str, int]
+
+    def count(self, words: Sequence[str]) -> dict[str, int]:
+        return {word: self.counts.get(stem(word), 0) for word in words}
 
 
 def owner_key(owner_id: int) -> str:
@@ -422,7 +435,43 @@ class GraphStore(abc.ABC):
         never change which words are searched or how hits rank.
         """
         words = query_words(text)[:MAX_QUERY_WORDS]
-        counts, total = await self._word_counts(owner_id, words)
+        vocabulary = self._vocabularies.get(owner_id)
+        if vocabulary is not None:
+            # Counted here while the store says whether the vocabulary is still
+            # the owner's: the lookup is off the way to the hits.
+            current = asyncio.ensure_future(self._owner_version(owner_id))
+            try:
+                hits = await self._ranked(
+                    owner_id,
+                    words,
+                    vocabulary.count(words),
+                    vocabulary.version[1],
+                    k,
+                    document_ids,
+                    embedding,
+                )
+                if await current == vocabulary.version:
+                    self._vocabularies.move_to_end(owner_id)
+                    return hits
+            finally:
+                _drop(current)
+            if self._vocabularies.get(owner_id) is vocabulary:
+                del self._vocabularies[owner_id]
+        counts, version = await self._word_counts(owner_id, words)
+        self._learn_vocabulary_soon(owner_id, version)
+        return await self._ranked(owner_id, words, counts, version[1], k, document_ids, embedding)
+
+    async def _ranked(
+        self,
+        owner_id: int,
+        words: list[str],
+        counts: dict[str, int],
+        total: int,
+        k: int,
+        document_ids: Sequence[str] | None,
+        embedding: Sequence[float] | Callable[[], Awaitable[Sequence[float]]] | None,
+    ) -> list[Hit]:
+        """fulltext_search's hits, given the owner's count of each word and chunk total."""
         useful = sorted((w for w in words if counts.get(w)), key=lambda w: counts[w])
         if not useful:
             return []
@@ -495,8 +544,11 @@ class GraphStore(abc.ABC):
             rows = await self.run(query, params)
         return rows
 
-    async def _word_counts(self, owner_id: int, words: Sequence[str]) -> tuple[dict[str, int], int]:
-        """Per word, how many of the owner's chunks hold it; and the owner's chunk total.
+    async def _word_counts(
+        self, owner_id: int, words: Sequence[str]
+    ) -> tuple[dict[str, int], tuple[int, ...]]:
+        """Per word, how many of the owner's chunks hold it; and the owner's version
+        (documents, chunks, writes).
 
         The store keeps each owner's counts as documents are written (one Term
         node per word: a lookup, where counting a common word's matches in the
@@ -513,13 +565,82 @@ class GraphStore(abc.ABC):
             if len(asked) < len(distinct):  # some were known for another version
                 version, found = await self._owner_words(owner_id, distinct)
             known = _KnownWords(version)
-        self._known_words[owner_id] = known  # the most recent owner last
-        while len(self._known_words) > OWNERS_KEPT:
-            self._known_words.popitem(last=False)
+        _kept(self._known_words, owner_id, known, OWNERS_KEPT)  # the most recent owner last
         if len(known.counts) + len(found) > WORDS_KEPT_PER_OWNER:
             known.counts.clear()
         known.counts.update(found)
-        return {word: known.counts.get(word, 0) for word in words}, version[1]
+        return {word: known.counts.get(word, 0) for word in words}, version
+
+    async def _owner_version(self, owner_id: int) -> tuple[int, ...] | None:
+        """The owner's version, None while some of its documents are not counted."""
+        rows = await self.run(cypher.OWNER_WORDS, {"owner_id": owner_id, "words": []})
+        return None if rows[0]["uncounted"] else _version(rows[0])
+
+    async def learn_vocabulary(self, owner_id: int) -> bool:
+        """Keep every word the owner's chunks hold, with its count, so that a search
+        reads its words' counts here instead of asking the store first (one round
+        trip fewer before the fulltext candidates; the owner's version is still
+        read, beside the candidates, and a changed version discards the vocabulary).
+
+        Summed from the tables on the owner's Document nodes, read with their
+        version in one statement. False when the owner has documents not counted
+        yet or more words than VOCABULARY_WORDS_MAX."""
+        rows = await self.run(cypher.OWNER_WORD_TABLES, {"owner_id": owner_id})
+        version = _version(
+            {
+                "documents": len(rows),
+                "total": sum(row["chunks"] for row in rows),
+                "written": sum(row["written"] for row in rows),
+            }
+        )
+        learnable = not any(
+            row["words"] is None or row["words_written"] != row["written"] for row in rows
+        )
+        counts = (
+            await asyncio.to_thread(_summed_tables, [row["words"] for row in rows])
+            if learnable
+            else {}
+        )
+        if not learnable or len(counts) > VOCABULARY_WORDS_MAX:
+            _kept(self._unlearnable, owner_id, version, VOCABULARIES_KEPT * 4)
+            return False
+        _kept(self._vocabularies, owner_id, _Vocabulary(version, counts), VOCABULARIES_KEPT)
+        return True
+
+    def _learn_vocabulary_soon(self, owner_id: int, version: tuple[int, ...]) -> None:
+        """learn_vocabulary in the background, once at a time per owner, and not
+        again while the owner is at a version found not learnable."""
+        if owner_id in self._learning or self._unlearnable.get(owner_id) == version:
+            return
+        task = asyncio.ensure_future(self.learn_vocabulary(owner_id))
+        self._learning[owner_id] = task
+
+        def done(task: asyncio.Future[bool]) -> None:
+            self._learning.pop(owner_id, None)
+            if not task.cancelled() and task.exception() is not None:
+                logger.info(
+                    "The vocabulary of owner %s was not read: %s", owner_id, task.exception()
+                )
+
+        task.add_done_callback(done)
+
+    def _forget_vocabularies(self) -> None:
+        """Stop reading vocabularies (the store is closing)."""
+        for task in list(self._learning.values()):
+            task.cancel()
+        self._vocabularies.clear()
+
+    @cached_property
+    def _vocabularies(self) -> OrderedDict[int, _Vocabulary]:
+        return OrderedDict()
+
+    @cached_property
+    def _learning(self) -> dict[int, asyncio.Future[bool]]:
+        return {}
+
+    @cached_property
+    def _unlearnable(self) -> OrderedDict[int, tuple[int, ...]]:
+        return OrderedDict()
 
     async def _owner_words(
         self, owner_id: int, words: Sequence[str]
@@ -534,7 +655,7 @@ class GraphStore(abc.ABC):
             },
         )
         head = next(row for row in rows if row["word"] is None)
-        version = tuple(int(head[k] or 0) for k in ("documents", "total", "written"))
+        version = _version(head)
         if head["uncounted"] and words:
             return version, await self._index_word_counts(owner_id, words)
         counts = {row["word"]: int(row["n"]) for row in rows if row["word"] is not None}
@@ -623,6 +744,37 @@ def _word_changes(owner_id: int, table: dict[str, int]) -> dict[str, Any]:
         + [{"key": key, "n": 0}],
         "table": " ".join(f"{word} {n}" for word, n in table.items()),
     }
+
+
+def _kept[K, V](kept: OrderedDict[K, V], key: K, value: V, most: int) -> None:
+    """`value` kept as the most recent of at most `most`, the least recent let go."""
+    kept[key] = value
+    kept.move_to_end(key)
+    while len(kept) > most:
+        kept.popitem(last=False)
+
+
+def _drop(task: asyncio.Future) -> None:
+    """Stopped if still running; its failure, if any, marked seen."""
+    if not task.done():
+        task.cancel()
+    elif not task.cancelled():
+        task.exception()
+
+
+def _version(counts: dict[str, Any]) -> tuple[int, ...]:
+    """An owner's version: its documents, their chunks and the sum of their write stamps."""
+    return tuple(int(counts[k] or 0) for k in ("documents", "total", "written"))
+
+
+def _summed_tables(tables: list[str]) -> dict[str, int]:
+    """The sum of documents' word tables ("word count word count ...")."""
+    counts: Counter[str] = Counter()
+    for table in tables:
+        pairs = iter(table.split())
+        for word, n in zip(pairs, pairs, strict=True):
+            counts[word] += int(n)
+    return dict(counts)
 
 
 def _id_list(ids: Sequence[str] | None) -> list[str] | None:

@@ -197,6 +197,15 @@ RETURN q.word AS word, 0 AS documents, 0 AS total, 0 AS written, 0 AS uncounted,
        coalesce(w.n, 0) AS n
 """
 
+# Every word table of the owner's documents, with what makes the owner's version
+# (as OWNER_WORDS reads it): the owner's whole vocabulary, summed by the caller.
+OWNER_WORD_TABLES = """
+MATCH (d:Document)
+WHERE d.owner_id = $owner_id
+RETURN d.words AS words, coalesce(d.chunk_count, 0) AS chunks,
+       coalesce(d.written, 0) AS written, coalesce(d.words_written, -1) AS words_written
+"""
+
 # The same counts from the fulltext index, for an owner some of whose documents
 # are not counted yet (written before the counts were kept, or cut short): one
 # fulltext call per word, each scoped to the owner inside the index by its owner

@@ -428,4 +428,5 @@ class FalkorDBStore(GraphStore):
             await self._graph.delete()
 
     async def close(self) -> None:
+        self._forget_vocabularies()
         await self._pool.aclose()  # the client was given the pool, so it leaves it open

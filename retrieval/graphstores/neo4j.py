@@ -221,4 +221,5 @@ class Neo4jStore(GraphStore):
         return f"owner_key:{owner_key(owner_id)} AND text:({' OR '.join(words)})"
 
     async def close(self) -> None:
+        self._forget_vocabularies()
         await self._driver.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import uuid
 
@@ -363,6 +364,46 @@ async def test_the_words_searched_follow_the_owners_documents_as_they_change(
     assert await found("heron harbour") == {"a grey heron waits"}
 
 
+async def _learnt(store: GraphStore) -> None:
+    """Until the vocabularies being read in the background are read."""
+    for _ in range(500):
+        if not store._learning:
+            return
+        await asyncio.sleep(0.01)
+    raise AssertionError("a vocabulary was still being read after 5 s")
+
+
+async def test_a_search_over_the_owners_whole_vocabulary_ranks_alike_and_follows_writes(
+    store: GraphStore,
+):
+    owner, other = unique_owner(), unique_owner()
+    texts = [
+        "Falcons dive. A falcon dives faster than any other bird, falcons say.",
+        "The falcon nests on cliffs above the river.",
+        "A long account of the river, its mills, its fields and its bridges; a falcon once.",
+        "Ducks swim on the river.",
+    ]
+    await store.write_document(doc(owner, "Birds"), chunks(owner, texts[:2]))
+    await store.write_document(doc(owner, "River"), chunks(owner, texts[2:]))
+    await store.write_document(doc(other), chunks(other, ["falcon falcon river heron"] * 3))
+
+    looked_up = await store.fulltext_search(owner, "falcons diving river", 4)
+    await _learnt(store)  # the first search has the vocabulary read in the background
+    learned = await store.fulltext_search(owner, "falcons diving river", 4)
+    assert owner in store._vocabularies
+    # A word the vocabulary has never seen, written since: the owner's version moved.
+    heron = "A grey heron waits by the river."
+    await store.write_document(doc(owner, "Heron"), chunks(owner, [heron]))
+    after_write = await store.fulltext_search(owner, "heron", 4)
+
+    assert len(looked_up) == 4 and looked_up[0].text == texts[0]
+    ranked = [(hit.text, round(hit.score, 9)) for hit in looked_up]
+    assert [(hit.text, round(hit.score, 9)) for hit in learned] == ranked
+    assert [hit.text for hit in after_write] == [heron]
+    assert await store.learn_vocabulary(owner)
+    assert [hit.text for hit in await store.fulltext_search(owner, "heron", 4)] == [heron]
+
+
 async def test_fulltext_ranks_the_rarest_words_first_with_each_hits_similarity(
     store: GraphStore,
 ):
@@ -493,13 +534,23 @@ async def test_documents_written_before_word_counts_were_kept_search_alike_and_g
 
     expected = await store.fulltext_search(counted, "falcons diving river", 4)
     found = await store.fulltext_search(older, "falcons diving river", 4)
+    await _learnt(store)
+    await store.fulltext_search(older, "falcons diving river", 4)
+    # Found not learnable at this version: not read again for every search.
+    read_again = older in store._learning
+    learned_uncounted = await store.learn_vocabulary(older)
     # The worker counts them (Neo4j's one database may hold other tests' documents).
     assert await store.count_missing_words() >= 2
+    assert await store.learn_vocabulary(older)
+    learned = await store.fulltext_search(older, "falcons diving river", 4)
 
     assert len(expected) == 4 and expected[0].text == texts[0]
     ranked = [(hit.text, round(hit.score, 9)) for hit in expected]
     assert [(hit.text, round(hit.score, 9)) for hit in found] == ranked
     assert await _kept_counts(store, older) == await _chunk_counts(store, older)
+    assert not learned_uncounted  # its words are read from the index until counted
+    assert not read_again
+    assert [(hit.text, round(hit.score, 9)) for hit in learned] == ranked
 
 
 async def test_words_at_the_ends_of_lines_are_found(store: GraphStore):
