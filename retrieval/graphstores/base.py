@@ -21,7 +21,7 @@ import itertools
 import logging
 import time
 import uuid
-from collections import Counter, OrderedDict
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field, replace
@@ -39,7 +39,8 @@ FULLTEXT_POOL = 200  # candidates rescored by BM25
 ENTITY_FANOUT = 100  # entities mentioned by more chunks are not followed by expansion
 OWNERS_KEPT = 32  # owners whose word counts a store keeps (at most ~20 MB in all)
 WORDS_KEPT_PER_OWNER = 5_000
-VOCABULARIES_KEPT = 8  # owners whose whole vocabulary a store keeps (~1 MB per 10,000 words)
+# Owners whose whole vocabulary a store keeps (~1 MB per 10,000 words; 0: none).
+VOCABULARIES_KEPT = 8
 VOCABULARY_WORDS_MAX = 100_000  # an owner with more distinct words is looked up word by word
 
 
@@ -610,7 +611,14 @@ class GraphStore(abc.ABC):
     def _learn_vocabulary_soon(self, owner_id: int, version: tuple[int, ...]) -> None:
         """learn_vocabulary in the background, once at a time per owner, and not
         again while the owner is at a version found not learnable."""
-        if owner_id in self._learning or self._unlearnable.get(owner_id) == version:
+        if not VOCABULARIES_KEPT or owner_id in self._learning:
+            return
+        # Read once the owner's documents stay as they are from one search to the
+        # next: while they change (a batch being ingested), each read would be
+        # discarded by the next search, at up to ~150 ms of CPU for 50,000 chunks.
+        seen = self._versions_seen.get(owner_id)
+        _kept(self._versions_seen, owner_id, version, OWNERS_KEPT)
+        if seen != version or self._unlearnable.get(owner_id) == version:
             return
         task = asyncio.ensure_future(self.learn_vocabulary(owner_id))
         self._learning[owner_id] = task
@@ -640,6 +648,10 @@ class GraphStore(abc.ABC):
 
     @cached_property
     def _unlearnable(self) -> OrderedDict[int, tuple[int, ...]]:
+        return OrderedDict()
+
+    @cached_property
+    def _versions_seen(self) -> OrderedDict[int, tuple[int, ...]]:
         return OrderedDict()
 
     async def _owner_words(
@@ -769,12 +781,13 @@ def _version(counts: dict[str, Any]) -> tuple[int, ...]:
 
 def _summed_tables(tables: list[str]) -> dict[str, int]:
     """The sum of documents' word tables ("word count word count ...")."""
-    counts: Counter[str] = Counter()
+    counts: dict[str, int] = {}
+    known = counts.get
     for table in tables:
-        pairs = iter(table.split())
-        for word, n in zip(pairs, pairs, strict=True):
-            counts[word] += int(n)
-    return dict(counts)
+        parts = table.split()
+        for word, n in zip(parts[::2], map(int, parts[1::2]), strict=True):
+            counts[word] = known(word, 0) + n
+    return counts
 
 
 def _id_list(ids: Sequence[str] | None) -> list[str] | None:
