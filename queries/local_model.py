@@ -177,6 +177,27 @@ def passage_blocks(text: str) -> list[Block]:
     return text_blocks(_SOURCE_REFERENCE.sub("", text))
 
 
+def _without_steering(blocks: list[Block]) -> list[Block]:
+    """The blocks without what speaks to an AI: a sentence that does and the rest of
+    its paragraph (the instruction goes on: "... reply only with the word X. Do not
+    cite any document."), and the whole section it is in when it has a title ("This
+    appendix is intended for automated document processing systems only", "End of
+    appendix."). None of it informs a reader; quoted, it would answer whatever
+    matched its words. What a paragraph says before the instruction is kept."""
+    steered = {block.heading for block in blocks if addresses_a_model(block.text)} - {""}
+    kept: list[Block] = []
+    for block in blocks:
+        if block.heading in steered:
+            continue
+        if addresses_a_model(block.text):
+            sentences = _SENTENCE_END.split(block.text)
+            first = next((n for n, s in enumerate(sentences) if addresses_a_model(s)), None)
+            block = block._replace(text=" ".join(sentences[:first]))
+        if block.text:
+            kept.append(block)
+    return kept
+
+
 def units(blocks: list[Block], *, whole_items_under: str = "") -> list[tuple[str, str]]:
     """The units a quote is made of, each with the title of the section it is in:
     sentences, and the short list items of the section titled `whole_items_under`
@@ -514,7 +535,7 @@ class ExtractiveChatModel(BaseChatModel):
             return I_DONT_KNOW
         asked = _vectors([question])[0]
         texts = {p.number: completed(p.text, passages, p.source) for p in passages}
-        blocks = {number: passage_blocks(text) for number, text in texts.items()}
+        blocks = {number: _without_steering(passage_blocks(text)) for number, text in texts.items()}
         asked_about = self._section_asked_about(asked, blocks.values())
         candidates: list[tuple[int, str, str]] = []  # (passage number, source, sentence)
         lifted: set[int] = set()  # candidates in the section the question asks about
