@@ -39,9 +39,11 @@ FULLTEXT_POOL = 200  # candidates rescored by BM25
 ENTITY_FANOUT = 100  # entities mentioned by more chunks are not followed by expansion
 OWNERS_KEPT = 32  # owners whose word counts a store keeps (at most ~20 MB in all)
 WORDS_KEPT_PER_OWNER = 5_000
-# Owners whose whole vocabulary a store keeps (~1 MB per 10,000 words; 0: none).
-VOCABULARIES_KEPT = 8
-VOCABULARY_WORDS_MAX = 100_000  # an owner with more distinct words is looked up word by word
+# Owners whose whole vocabulary a store keeps (0: none), each of at most so many
+# words (~5 MB at the most, ~1 MB for 10,000 chunks of Wikipedia passages); an
+# owner with more distinct words has them looked up word by word.
+VOCABULARIES_KEPT = 4
+VOCABULARY_WORDS_MAX = 50_000
 
 
 @dataclass
