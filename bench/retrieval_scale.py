@@ -83,6 +83,16 @@ async def write_copies(owner: int, copies: int, texts: list[str], vectors, entit
     return written
 
 
+def embedded_passages() -> tuple[list[str], list[list[float]], list]:
+    """The passages each copied document holds, with their vectors and linked entities,
+    made once for all the copies."""
+    from retrieval import embeddings, entities
+
+    texts = [row["knowledge"] for row in load()][:PER_DOCUMENT]
+    vectors = embeddings.embed_texts(texts)
+    return texts, vectors, [entities.link(text, entities.extract(text)) for text in texts]
+
+
 def seed(username: str, copies: int) -> int:
     """`copies` documents of HaluEval passages for the existing user `username`, written
     into the store and the database the Django settings name, ready to be asked
@@ -90,12 +100,9 @@ def seed(username: str, copies: int) -> int:
     number of chunks written."""
     from django.contrib.auth import get_user_model
 
-    from retrieval import embeddings, entities
     from retrieval.models import Document
 
-    texts = [row["knowledge"] for row in load()][:PER_DOCUMENT]
-    vectors = embeddings.embed_texts(texts)
-    found = [entities.link(text, entities.extract(text)) for text in texts]
+    texts, vectors, found = embedded_passages()
     owner = get_user_model().objects.get(username=username).pk
     for document_id in asyncio.run(write_copies(owner, copies, texts, vectors, found)):
         Document.objects.create(
@@ -152,16 +159,14 @@ def main() -> None:
     setup_django(tempfile.mkdtemp(prefix="bench-scale-"))
     from django.contrib.auth import get_user_model
 
-    from retrieval import documents, embeddings, entities, ingestion
+    from retrieval import documents, ingestion
     from retrieval.models import Document
     from retrieval.query_vectors import aembed_query
 
     rows = load()
-    texts = [row["knowledge"] for row in rows][:PER_DOCUMENT]
     questions = [row["question"] for row in rows][: args.questions]
     started = time.perf_counter()
-    vectors = embeddings.embed_texts(texts)
-    found = [entities.link(text, entities.extract(text)) for text in texts]
+    texts, vectors, found = embedded_passages()
     print(f"embedded and named {len(texts)} passages in {time.perf_counter() - started:.1f} s")
 
     alice = get_user_model().objects.create_user("alice").pk

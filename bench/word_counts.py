@@ -27,7 +27,13 @@ sys.path.insert(0, str(ROOT))
 
 from bench import results as bench_results  # noqa: E402
 from bench.ingest import parse_args, require_dataset, setup_django  # noqa: E402
-from bench.retrieval_scale import PER_DOCUMENT, load, percentile, write_copies  # noqa: E402
+from bench.retrieval_scale import (  # noqa: E402
+    PER_DOCUMENT,
+    embedded_passages,
+    load,
+    percentile,
+    write_copies,
+)
 
 COPIES = 10  # documents of 1,000 passages: 10,000 chunks
 WAYS = ("looked up", "kept")
@@ -71,14 +77,10 @@ def main() -> None:
     setup_django(tempfile.mkdtemp(prefix="bench-words-"))
     from django.contrib.auth import get_user_model
 
-    from retrieval import embeddings, entities
     from retrieval.loops import run_sync
 
-    rows = load()
-    texts = [row["knowledge"] for row in rows][:PER_DOCUMENT]
-    questions = [row["question"] for row in rows][: args.questions]
-    vectors = embeddings.embed_texts(texts)
-    named = [entities.link(text, entities.extract(text)) for text in texts]
+    questions = [row["question"] for row in load()][: args.questions]
+    texts, vectors, named = embedded_passages()
     owner = get_user_model().objects.create_user("alice").pk
     asyncio.run(write_copies(owner, COPIES, texts, vectors, named))
     times, same = run_sync(_compare, owner, questions)
