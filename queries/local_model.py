@@ -371,6 +371,12 @@ _MONTHS = (
     "|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
 )
 _TIMELINE = re.compile(r"\b(?:timeline|chronolog\w*|in date order)\b", re.I)
+# A summary of each file: "a one-line summary of every document", "what is in each file".
+_EACH_FILE_SUMMARY = re.compile(
+    r"^(?=.*\b(?:summar\w*|overview|gist|outline|what(?:'s| is) in)\b)"
+    r"(?=.*\b(?:every|each|all)\b(?:\s+\w+){0,3}?\s+(?:documents?|files?)\b)",
+    re.I | re.S,
+)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _MONTH_NUMBER = {
     name: number
@@ -438,6 +444,20 @@ def _best_of_the_others(
             quoted.add(candidates[i][1])
             added.append(i)
     return added
+
+
+def _each_file(candidates: list[tuple[int, str, str]]) -> list[int]:
+    """For a summary of every file: one sentence of each, the one nearest to what its
+    sentences say together (their mean vector), the files in the search's order. Not
+    nearest to the question: "a summary of every document" says nothing of any."""
+    files: dict[str, list[int]] = {}
+    for index, (_, source, _) in enumerate(candidates):
+        files.setdefault(source, []).append(index)
+    vectors = _vectors([sentence for _, _, sentence in candidates])
+    return [
+        indexes[int(np.argmax(vectors[indexes] @ vectors[indexes].mean(axis=0)))]
+        for indexes in files.values()
+    ]
 
 
 def first_date(text: str, default_year: int = 0) -> tuple[int, int, int] | None:
@@ -549,6 +569,11 @@ class ExtractiveChatModel(BaseChatModel):
                     candidates.append((number, source, sentence))
         if not candidates:
             return I_DONT_KNOW
+        if _EACH_FILE_SUMMARY.search(question):  # one line a file, as a list
+            return "\n".join(
+                f"- {candidates[i][1]}: {candidates[i][2]} [{candidates[i][0]}]"
+                for i in _each_file(candidates)
+            )
         terms = key_terms(question)
         semantic = _vectors([sentence for _, _, sentence in candidates]) @ asked
         similar = self._passage_similarity(asked, passages)

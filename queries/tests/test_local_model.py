@@ -491,3 +491,38 @@ def test_a_copy_of_the_answers_sentence_in_another_file_leaves_its_place_to_the_
 
     assert "Go / no-go meeting on 8 October." in answer
     assert "scheduled for 22 October, by Nadia. [2]" in answer
+
+
+SUMMARISED = {
+    "brief.docx": (
+        "The launch brief sets out the goals of the Kite Planner 3.0 launch. "
+        "The launch aims at enterprise customers with single sign-on and scheduled exports. "
+        "Printed on recycled paper."
+    ),
+    "quote.pdf": (
+        "Pixelforge quotes £24,500 for a 90-second launch video. "
+        "The video price includes two concepts and two rounds of revisions. "
+        "Quote valid for 30 days."
+    ),
+    "notes.txt": "Kickoff notes. Nadia walked the team through the launch plan on 8 July.",
+}
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Give me a one-line summary of every document in the project.",
+        "What is in each of the files?",
+        "An overview of all the documents, please.",
+    ],
+)
+def test_a_summary_of_every_document_is_one_line_a_file(question):
+    answer = ask(question, SUMMARISED)
+
+    lines = answer.splitlines()
+    assert [line.split(":")[0] for line in lines] == [f"- {name}" for name in SUMMARISED]
+    for n, (line, text) in enumerate(zip(lines, SUMMARISED.values(), strict=True), start=1):
+        quoted = line.split(": ", 1)[1].removesuffix(f" [{n}]")
+        assert line.endswith(f" [{n}]") and quoted in text
+    # The line that says what its file is about, not an aside.
+    assert "recycled" not in answer and "valid for 30 days" not in answer
