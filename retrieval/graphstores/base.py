@@ -460,8 +460,9 @@ class GraphStore(abc.ABC):
                 _drop(current)
             if self._vocabularies.get(owner_id) is vocabulary:
                 del self._vocabularies[owner_id]
+        last = self._known_words.get(owner_id)  # the owner's version at its last search
         counts, version = await self._word_counts(owner_id, words)
-        self._learn_vocabulary_soon(owner_id, version)
+        self._learn_vocabulary_soon(owner_id, version, last.version if last else None)
         return await self._ranked(owner_id, words, counts, version[1], k, document_ids, embedding)
 
     async def _ranked(
@@ -610,17 +611,18 @@ class GraphStore(abc.ABC):
         _kept(self._vocabularies, owner_id, _Vocabulary(version, counts), VOCABULARIES_KEPT)
         return True
 
-    def _learn_vocabulary_soon(self, owner_id: int, version: tuple[int, ...]) -> None:
+    def _learn_vocabulary_soon(
+        self, owner_id: int, version: tuple[int, ...], last: tuple[int, ...] | None
+    ) -> None:
         """learn_vocabulary in the background, once at a time per owner, and not
-        again while the owner is at a version found not learnable."""
+        again while the owner is at a version found not learnable.
+
+        Only once the owner's documents are as they were at its `last` search:
+        while they change (a batch being ingested), each read would be discarded
+        by the next search, at up to ~150 ms of CPU for 50,000 chunks."""
         if not VOCABULARIES_KEPT or owner_id in self._learning:
             return
-        # Read once the owner's documents stay as they are from one search to the
-        # next: while they change (a batch being ingested), each read would be
-        # discarded by the next search, at up to ~150 ms of CPU for 50,000 chunks.
-        seen = self._versions_seen.get(owner_id)
-        _kept(self._versions_seen, owner_id, version, OWNERS_KEPT)
-        if seen != version or self._unlearnable.get(owner_id) == version:
+        if last != version or self._unlearnable.get(owner_id) == version:
             return
         task = asyncio.ensure_future(self.learn_vocabulary(owner_id))
         self._learning[owner_id] = task
@@ -650,10 +652,6 @@ class GraphStore(abc.ABC):
 
     @cached_property
     def _unlearnable(self) -> OrderedDict[int, tuple[int, ...]]:
-        return OrderedDict()
-
-    @cached_property
-    def _versions_seen(self) -> OrderedDict[int, tuple[int, ...]]:
         return OrderedDict()
 
     async def _owner_words(
