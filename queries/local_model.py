@@ -31,7 +31,12 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from queries.prompts import COMPARING, I_DONT_KNOW
-from retrieval.questions import NAME_STOPWORDS, key_terms, question_parts
+from retrieval.questions import (
+    NAME_STOPWORDS,
+    asks_to_sum_up_each_file,
+    key_terms,
+    question_parts,
+)
 from retrieval.steering import addresses_a_model
 
 # A passage of queries.prompts.format_passages: its text is escaped, so the
@@ -371,12 +376,6 @@ _MONTHS = (
     "|sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?"
 )
 _TIMELINE = re.compile(r"\b(?:timeline|chronolog\w*|in date order)\b", re.I)
-# A summary of each file: "a one-line summary of every document", "what is in each file".
-_EACH_FILE_SUMMARY = re.compile(
-    r"^(?=.*\b(?:summar\w*|overview|gist|outline|what(?:'s| is) in)\b)"
-    r"(?=.*\b(?:every|each|all)\b(?:\s+\w+){0,3}?\s+(?:documents?|files?)\b)",
-    re.I | re.S,
-)
 _YEAR = re.compile(r"\b(?:19|20)\d\d\b")
 _MONTH_NUMBER = {
     name: number
@@ -569,7 +568,7 @@ class ExtractiveChatModel(BaseChatModel):
                     candidates.append((number, source, sentence))
         if not candidates:
             return I_DONT_KNOW
-        if _EACH_FILE_SUMMARY.search(question):  # one line a file, as a list
+        if asks_to_sum_up_each_file(question):  # one line a file, as a list
             return "\n".join(
                 f"- {candidates[i][1]}: {candidates[i][2]} [{candidates[i][0]}]"
                 for i in _each_file(candidates)

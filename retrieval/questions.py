@@ -90,6 +90,21 @@ def asks_across_files(question: str) -> bool:
     return _ACROSS_FILES.search(question) is not None
 
 
+# A summary of each file: "a one-line summary of every document", "what is in each file".
+_EACH_FILE_SUMMED_UP = re.compile(
+    r"^(?=.*\b(?:summar\w*|overview|gist|outline|what(?:'s| is) in)\b)"
+    r"(?=.*\b(?:every|each|all)\b(?:\s+\w+){0,3}?\s+(?:documents?|files?)\b)",
+    re.I | re.S,
+)
+
+
+def asks_to_sum_up_each_file(question: str) -> bool:
+    """Whether the question wants every file summed up ("a one-line summary of every
+    document"): it names no subject, so every file's passages answer it, however
+    little they are like it."""
+    return _EACH_FILE_SUMMED_UP.search(question) is not None
+
+
 _COMPARES = re.compile(
     r"\b(?:compar\w*|contrast\w*|differ\w*|versus|vs\.?|same as|similarit\w*)(?!\w)", re.I
 )

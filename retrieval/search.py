@@ -27,6 +27,7 @@ from retrieval.query_vectors import aembed_query
 from retrieval.questions import (
     REASON_WORDS,
     asks_across_files,
+    asks_to_sum_up_each_file,
     asks_why,
     key_terms,
     question_parts,
@@ -119,6 +120,8 @@ async def aretrieve(
     trace.question = query
     if document_ids is not None and not document_ids:
         return []
+    if asks_to_sum_up_each_file(query):
+        floor = -1.0  # each file's passages answer, however little like the question
     store = await aget_store()
     parts = question_parts(query)
     asks = _asks(query, parts)

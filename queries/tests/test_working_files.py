@@ -103,3 +103,18 @@ def test_local_answers_cite_the_expected_files_and_state_their_facts(alice, kite
     # answers "which items are still open" from the other one first (3 facts -> 1).
     assert statistics.mean(cited_recall) >= 0.8, cited_recall
     assert said / facts >= 0.52, (said, facts)
+
+
+def test_a_summary_of_every_document_has_a_line_for_each_file_found(alice, kite):
+    """The question names no subject, so no passage is much like it: every file's
+    passages answer it all the same, one line a file."""
+    question = Question(alice.pk, "Give me a one-line summary of every document.", max_results=8)
+
+    answer = asyncio.run(aanswer(question))
+
+    lines = answer["answer"].splitlines()
+    files = [line.split(":")[0].removeprefix("- ") for line in lines]
+    assert len(lines) >= 6 and all(line.startswith("- ") for line in lines), answer["answer"]
+    assert len(set(files)) == len(files)  # one line a file
+    cited = {c["filename"] for c in answer["citations"]}
+    assert set(files) <= cited
