@@ -25,6 +25,30 @@ def pdf(pages: list[str] = PAGES) -> bytes:
     return bytes(document.output())
 
 
+# A quotation as studios send them: a ruled table of items and prices.
+QUOTE_TABLE = [
+    ["Item", "Description", "Price (£)"],
+    ["1", "Concept and script (two concepts, one developed)", "3,500"],
+    ["2", "Production: two-day shoot, motion graphics, voice-over", "14,000"],
+    ["", "Total (excluding VAT)", "17,500"],
+]
+
+
+def pdf_with_table(rows: list[list[str]] = QUOTE_TABLE) -> bytes:
+    """One page: a title, a ruled table (its long cells wrapped over lines), then terms."""
+    document = FPDF()
+    document.set_font("helvetica", size=11)
+    document.add_page()
+    document.multi_cell(0, 8, "Northlight Studio - Quotation Q-118")
+    with document.table(col_widths=(15, 60, 25)) as table:
+        for cells in rows:
+            row = table.row()
+            for cell in cells:
+                row.cell(cell)
+    document.multi_cell(0, 8, "Terms: payment on delivery of the master.")
+    return bytes(document.output())
+
+
 def blank_pdf() -> bytes:
     document = FPDF()
     document.add_page()

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+from pathlib import Path
 
 import pytest
 
 from retrieval import parsing
 from retrieval.errors import IngestionError, UnsupportedType, UploadError
 from retrieval.tests import samples
+
+DOSSIER = Path(__file__).resolve().parents[2] / "queries" / "tests" / "data" / "dossier_kite_launch"
 
 
 @pytest.mark.parametrize(
@@ -299,6 +302,54 @@ def test_an_email_keeps_its_headers_with_its_decoded_text_and_names_its_attachme
     assert "“role mapping failed”" in body and "This affects 14 of our 60 users." in body
     assert "=\n" not in text and "<p>" not in text and "color: red" not in text
     assert text.endswith("Attachments: logo.png (image/png)")
+
+
+def test_a_ruled_table_in_a_pdf_is_read_row_by_row_in_its_place():
+    """Each price stays with its item: read cell by cell, "Total (excluding VAT)" and
+    "17,500" were two lines among a dozen."""
+    text = parsing.parse(samples.pdf_with_table(), parsing.PDF).segments[0].text
+
+    assert text.splitlines() == [
+        "Northlight Studio - Quotation Q-118",
+        "Columns: Item, Description, Price (£)",
+        "Item: 1; Description: Concept and script (two concepts, one developed); Price (£): 3,500",
+        "Item: 2; Description: Production: two-day shoot, motion graphics, voice-over; "
+        "Price (£): 14,000",
+        "Description: Total (excluding VAT); Price (£): 17,500",
+        "Terms: payment on delivery of the master.",
+    ]
+
+
+def test_a_quotes_table_with_wrapped_cells_is_read_row_by_row():
+    """A studio's quotation (the working files' case), its cells wrapped over lines."""
+    quote = DOSSIER / "docs" / "05_pixelforge_quote.pdf"
+
+    text = parsing.parse(quote.read_bytes(), parsing.PDF).segments[0].text
+
+    assert (
+        "Item: 4; Description: Deliverables: 90-second master, 30-second cut, square and "
+        "vertical social versions, captions; Price (£): 1,500\n"
+        "Description: Total (excluding VAT); Price (£): 24,500\nTerms\n"
+    ) in text
+
+
+def test_a_tables_lines_are_found_however_its_cells_were_broken_over_them():
+    rows = [["Item", "Description", "Price"], ["1", "Concept and script (two concepts)", "3,500"]]
+    cell_a_line = (
+        "Quotation\nItem\nDescription\nPrice\n1\nConcept and script (two\nconcepts)\n3,500\nTerms"
+    )
+    row_a_line = (
+        "Quotation\nItem Description Price\n1 Concept and script (two 3,500\nconcepts)\nTerms"
+    )
+    rendered = (
+        "Quotation\nColumns: Item, Description, Price\n"
+        "Item: 1; Description: Concept and script (two concepts); Price: 3,500\nTerms"
+    )
+
+    assert parsing.with_table_rows(cell_a_line, rows) == rendered
+    assert parsing.with_table_rows(row_a_line, rows) == rendered
+    # Cells the page's text does not hold (read otherwise by the two readers): as it was.
+    assert parsing.with_table_rows(row_a_line, [["Item", "Cost"], ["1", "3,500"]]) == row_a_line
 
 
 def test_pdf_bullets_become_list_items_and_page_numbers_are_dropped():
