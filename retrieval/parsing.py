@@ -22,6 +22,7 @@ from datetime import date, datetime, time
 from html.parser import HTMLParser
 from itertools import zip_longest
 from pathlib import PurePosixPath
+from time import monotonic
 from typing import Any
 
 from charset_normalizer import from_bytes
@@ -343,6 +344,9 @@ def _parse_pdf(data: bytes) -> ParsedDocument:
 
 # A page drawing fewer lines and boxes than this holds no ruled table.
 TABLE_MIN_PATHS = 4
+# Seconds a document's pages may take pdfplumber in all: a page ruled as a fine grid
+# takes it seconds (1.7 s for 100 x 100 cells), and the whole parse has PARSE_TIMEOUT.
+TABLE_SECONDS = 20.0
 
 
 def pdf_tables(data: bytes) -> dict[int, list[list[list[str]]]]:
@@ -353,8 +357,9 @@ def pdf_tables(data: bytes) -> dict[int, list[list[list[str]]]]:
     line says which price is whose, and "Total (excluding VAT)" and "24,500" are
     read apart. pdfplumber finds the table from its rules. Only pages that draw
     enough lines and boxes are given to it (pdfium counts them in about a
-    millisecond a page; pdfplumber lays a page out in tens of milliseconds). A
-    table that cannot be read leaves the page's text as it was.
+    millisecond a page; pdfplumber lays a page out in tens of milliseconds), for
+    TABLE_SECONDS at most. A table that cannot be read, or a page past that time,
+    keeps the page's text as it was.
     """
     try:
         import pdfplumber
@@ -376,8 +381,14 @@ def pdf_tables(data: bytes) -> dict[int, list[list[list[str]]]]:
         if not ruled:
             return {}
         found: dict[int, list[list[list[str]]]] = {}
+        deadline = monotonic() + TABLE_SECONDS
         with pdfplumber.open(io.BytesIO(data)) as pdf:
             for number in ruled:
+                if monotonic() > deadline:
+                    logger.info(
+                        "PDF tables read up to page %s of %s: out of time", number, ruled[-1]
+                    )
+                    break
                 page = pdf.pages[number - 1]
                 tables = [table.extract() for table in page.find_tables()]
                 page.close()  # its laid-out objects, not kept for the next page

@@ -320,6 +320,17 @@ def test_a_ruled_table_in_a_pdf_is_read_row_by_row_in_its_place():
     ]
 
 
+def test_pdf_tables_past_their_time_leave_the_pages_text_as_it_was(monkeypatch):
+    """A document of finely ruled pages (seconds each for the table finder) is still
+    read whole within the parse's time: the pages past TABLE_SECONDS as text."""
+    monkeypatch.setattr(parsing, "TABLE_SECONDS", 0.0)
+
+    text = parsing.parse(samples.pdf_with_table(), parsing.PDF).segments[0].text
+
+    assert "Columns:" not in text
+    assert "Total (excluding VAT) 17,500" in text
+
+
 def test_a_quotes_table_with_wrapped_cells_is_read_row_by_row():
     """A studio's quotation (the working files' case), its cells wrapped over lines."""
     quote = DOSSIER / "docs" / "05_pixelforge_quote.pdf"
