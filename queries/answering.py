@@ -19,6 +19,7 @@ from queries import comparison, generation, limits
 from queries.citations import MarkerFilter
 from queries.generation import StreamInfo, Turn
 from queries.models import Conversation, Message
+from queries.snippets import snippet
 from queries.sse import LineEndings
 from ragsite import db
 from retrieval.errors import RagError
@@ -28,7 +29,6 @@ from retrieval.search import Passage, aretrieve, embed_ahead
 from retrieval.trace import Trace
 
 HISTORY_TURNS = 6
-SNIPPET = 200
 
 
 class NotFound(RagError, code="not_found", status=404):
@@ -57,6 +57,7 @@ class TurnState:
     reply: Message  # the answer's row, stored as interrupted until the turn ends
     standalone: str = ""
     passages: list[Passage] = field(default_factory=list)
+    citations: list[dict[str, Any]] = field(default_factory=list)  # of the passages
     answer: str = ""
     info: StreamInfo = field(default_factory=StreamInfo)
     # A new conversation's search, begun while the turn's rows were written.
@@ -64,9 +65,8 @@ class TurnState:
     trace: Trace = field(default_factory=Trace)
 
 
-def citation(number: int, passage: Passage) -> dict[str, Any]:
-    text = passage.text
-    snippet = text if len(text) <= SNIPPET else text[: SNIPPET - 3].rstrip() + "..."
+def citation(number: int, passage: Passage, question: str = "") -> dict[str, Any]:
+    """A passage as its answer cites it, with the stretch of it that bears on `question`."""
     return {
         "n": number,
         "document_id": passage.document_id,
@@ -74,14 +74,14 @@ def citation(number: int, passage: Passage) -> dict[str, Any]:
         "chunk_id": passage.chunk_id,
         "page": passage.page,
         "page_label": passage.page_label,
-        "chunk_text": snippet,
+        "chunk_text": snippet(passage.text, question),
         "relevance_score": passage.score,
         "ocr": passage.ocr,
     }
 
 
-def citations(passages: Sequence[Passage]) -> list[dict[str, Any]]:
-    return [citation(n, p) for n, p in enumerate(passages, start=1)]
+def citations(passages: Sequence[Passage], question: str = "") -> list[dict[str, Any]]:
+    return [citation(n, p, question) for n, p in enumerate(passages, start=1)]
 
 
 def embed_ahead_of(question: Question) -> None:
@@ -182,6 +182,7 @@ async def aretrieve_for(question: Question, state: TurnState) -> list[Passage]:
             trace.clear_searches()
         state.passages = await _passages(question, state.standalone, trace)
     trace.mark("passages found")
+    state.citations = citations(state.passages, state.standalone)
     return state.passages
 
 
@@ -249,7 +250,7 @@ async def afinish(state: TurnState, status: str) -> Message:
     reply = state.reply
     reply.text = state.answer
     reply.status = status
-    reply.citations = citations(state.passages)
+    reply.citations = state.citations
     reply.finish_reason = state.info.finish_reason or (
         "interrupted" if status == Message.Status.INTERRUPTED else ""
     )
@@ -296,7 +297,7 @@ async def aanswer(question: Question) -> dict[str, Any]:
     message = await afinish(state, Message.Status.COMPLETE)
     return {
         "answer": state.answer,
-        "citations": citations(state.passages),
+        "citations": state.citations,
         "conversation_id": str(state.conversation.pk),
         "message_id": str(message.pk),
     }

@@ -11,8 +11,9 @@ STREAM_DESCRIPTION = """Ask a question; the answer arrives as Server-Sent Events
 * `citations` a JSON list of `{n, document_id, filename, chunk_id, page, page_label,
   chunk_text, relevance_score, ocr}` (only when passages were found; `page_label` is the
   page's printed label, such as "iii" or "A-1", when the PDF gives one that is not its
-  number, else null; `ocr` is true for a passage read from a scan or photo by text
-  recognition)
+  number, else null; `chunk_text` is at most 200 characters of the passage, the stretch
+  that holds the most of the question's words, with "..." where it is cut; `ocr` is true
+  for a passage read from a scan or photo by text recognition)
 * `status` `{"stage": "generating"}`
 * `token` the text of each token (several `data:` lines when it holds line breaks)
 * `done` `{"conversation_id", "message_id", "finish_reason"}`, or

@@ -249,7 +249,7 @@ async def _produce(
         finally:
             preparing.release()  # what is left is the model's stream
         if passages:
-            await queue.put(("citations", answering.citations(passages)))
+            await queue.put(("citations", state.citations))
         await queue.put(("status", {"stage": "generating"}))
         async for text in answering.astream_tokens(question, state):
             await queue.put(("token", text))

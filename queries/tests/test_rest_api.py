@@ -212,6 +212,21 @@ def test_conversations_are_listed_newest_first_and_a_follow_up_keeps_its_place(
     assert listed[1]["updated"] > listed[0]["updated"]  # used last, still listed second
 
 
+def test_a_citation_shows_the_part_of_its_passage_the_question_is_about(api, alice, alice_falcons):
+    """The falcons passage opens with their speed; the falconers come after 200 characters."""
+    as_user(api, login(api, "alice", "alice-pass-123"))
+
+    asked = {"query": "What did falconers train peregrines to hunt?"}
+    cited = api.post("/api/query/", asked, format="json").json()["citations"][0]
+
+    assert cited["chunk_text"].startswith("...")
+    assert "Falconers in the Middle Ages trained peregrines to hunt ducks" in cited["chunk_text"]
+    assert len(cited["chunk_text"]) <= 200
+    speed = {"query": "How fast is a peregrine falcon?"}
+    cited = api.post("/api/query/", speed, format="json").json()["citations"][0]
+    assert cited["chunk_text"].startswith("The peregrine falcon is the fastest bird")
+
+
 def test_a_cited_passage_opens_in_full_for_its_owner_only(api, alice, bob, alice_falcons):
     as_user(api, login(api, "alice", "alice-pass-123"))
     answer = api.post("/api/query/", {"query": "How fast is a peregrine falcon?"}, format="json")
@@ -223,7 +238,7 @@ def test_a_cited_passage_opens_in_full_for_its_owner_only(api, alice, bob, alice
     assert passage.status_code == 200, passage.content
     body = passage.json()
     assert body["chunk_id"] == cited["chunk_id"] and body["filename"] == "falcons.txt"
-    assert body["text"].startswith(cited["chunk_text"].removesuffix("..."))
+    assert cited["chunk_text"].removeprefix("...").removesuffix("...") in body["text"]
     assert len(body["text"]) > len(cited["chunk_text"])  # the whole passage, not the snippet
     gone = api.get(f"/api/documents/{cited['document_id']}/passages/{cited['chunk_id']}x/")
     assert gone.status_code == 404 and "no longer" in gone.json()["detail"]
