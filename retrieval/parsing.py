@@ -623,13 +623,7 @@ def _parse_pptx(data: bytes) -> ParsedDocument:
             title = slide.shapes.title
             if title is not None and title.text_frame.text.strip():
                 blocks.append("# " + " ".join(title.text_frame.text.split()))
-            for shape in slide.shapes:
-                if shape == title:
-                    continue
-                if shape.has_text_frame:
-                    blocks += [p.strip() for p in shape.text_frame.text.splitlines() if p.strip()]
-                elif shape.has_table:
-                    blocks += _table_rows(shape.table)
+            blocks += _shapes_text(shape for shape in slide.shapes if shape != title)
             if slide.has_notes_slide:
                 notes = slide.notes_slide.notes_text_frame.text.strip()
                 if notes:
@@ -645,6 +639,22 @@ def _parse_pptx(data: bytes) -> ParsedDocument:
     if not segments:
         raise IngestionError("This presentation contains no text.", code="no_text")
     return ParsedDocument(segments=segments, pages=pages)
+
+
+def _shapes_text(shapes: Iterable[Any]) -> list[str]:
+    """The text of a slide's shapes in order, inside groups too: a diagram's boxes are
+    often grouped, and a group has no text of its own."""
+    from pptx.shapes.group import GroupShape
+
+    blocks: list[str] = []
+    for shape in shapes:
+        if isinstance(shape, GroupShape):
+            blocks += _shapes_text(shape.shapes)
+        elif shape.has_text_frame:
+            blocks += [p.strip() for p in shape.text_frame.text.splitlines() if p.strip()]
+        elif shape.has_table:
+            blocks += _table_rows(shape.table)
+    return blocks
 
 
 def _parse_html(data: bytes) -> ParsedDocument:

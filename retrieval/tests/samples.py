@@ -101,8 +101,11 @@ def scanned_pdf(text_pages: list[str] = PAGES[:1], scans: list[list[str]] | None
     return bytes(document.output())
 
 
-def pptx(slides: list[tuple[str, list[str]]] | None = None, notes: str = "") -> bytes:
-    """A presentation: each slide a title and bullet points (the last with speaker notes)."""
+def pptx(
+    slides: list[tuple[str, list[str]]] | None = None, notes: str = "", grouped: list[str] = ()
+) -> bytes:
+    """A presentation: each slide a title and bullet points (the last with speaker notes,
+    and `grouped`: text boxes in a group, a group inside it holding the last one)."""
     from pptx import Presentation
 
     slides = slides or [
@@ -116,6 +119,13 @@ def pptx(slides: list[tuple[str, list[str]]] | None = None, notes: str = "") -> 
         slide.placeholders[1].text_frame.text = "\n".join(points)
     if notes:
         slide.notes_slide.notes_text_frame.text = notes
+    if grouped:
+        from pptx.util import Cm
+
+        group = slide.shapes.add_group_shape()
+        for n, text in enumerate(grouped):
+            inner = group.shapes.add_group_shape() if n == len(grouped) - 1 else group
+            inner.shapes.add_textbox(Cm(2 + 6 * n), Cm(14), Cm(5), Cm(2)).text_frame.text = text
     out = io.BytesIO()
     presentation.save(out)
     return out.getvalue()

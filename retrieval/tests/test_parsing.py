@@ -386,6 +386,18 @@ def test_a_presentation_is_read_slide_by_slide_with_titles_as_headings_and_notes
     assert parsed.segments[1].text.endswith("Notes: Ask about the Saturn V.")
 
 
+def test_the_text_in_a_slides_grouped_shapes_is_read():
+    """A diagram's boxes, grouped (and a group in the group), are read after the slide's
+    other text, in order."""
+    data = samples.pptx(grouped=["Brief", "Shoot", "Edit and deliver"])
+
+    text = parsing.parse(data, parsing.PPTX).segments[1].text
+
+    assert text.endswith(
+        "Margaret Hamilton led the team at MIT\n\nBrief\n\nShoot\n\nEdit and deliver"
+    )
+
+
 def test_a_web_page_is_known_by_its_doctype_and_read_as_its_visible_text():
     data = samples.HTML_PAGE.encode()
 
