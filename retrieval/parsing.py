@@ -549,6 +549,7 @@ def _parse_docx(data: bytes) -> ParsedDocument:
                         level = style.removeprefix("Heading").strip()
                         text = "#" * (int(level) if level.isdigit() else 1) + " " + text
                     blocks.append(text)
+                blocks += _text_boxes(block._p)
     except Exception as error:  # python-docx raises many kinds on broken XML
         logger.info("unreadable DOCX: %r", error)
         raise IngestionError(
@@ -558,6 +559,34 @@ def _parse_docx(data: bytes) -> ParsedDocument:
     if not text:
         raise IngestionError("This Word document contains no text.", code="no_text")
     return ParsedDocument(segments=[Segment(text=text)], pages=None)
+
+
+_WORD_NAMESPACES = {
+    "w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+    "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006",
+}
+
+
+def _text_boxes(paragraph: Any) -> list[str]:
+    """The lines of the text boxes a Word paragraph holds (a flyer's panels, a form's
+    boxes), which its text leaves out. Word writes each box twice, as a drawing and as
+    a fallback picture for older readers: the fallback is not read."""
+    from lxml import etree
+
+    lines = []
+    for line in etree._Element.xpath(
+        paragraph,
+        ".//w:txbxContent[not(ancestor::mc:Fallback)]/w:p",
+        namespaces=_WORD_NAMESPACES,
+    ):
+        text = "".join(
+            etree._Element.xpath(
+                line, "./w:r/w:t/text() | ./w:hyperlink/w:r/w:t/text()", namespaces=_WORD_NAMESPACES
+            )
+        ).strip()
+        if text:
+            lines.append(text)
+    return lines
 
 
 def _table_rows(table) -> list[str]:

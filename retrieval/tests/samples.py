@@ -190,6 +190,33 @@ def docx(paragraphs: list[str] = PAGES, table: list[list[str]] | None = None) ->
     return out.getvalue()
 
 
+# A text box as Word writes it: the drawing, and the same text again as the
+# fallback picture older readers show.
+_TEXT_BOX = """<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"
+ xmlns:mc="http://schemas.openxmlformats.org/markup-compatibility/2006"
+ xmlns:wps="http://schemas.microsoft.com/office/word/2010/wordprocessingShape"
+ xmlns:v="urn:schemas-microsoft-com:vml"><mc:AlternateContent>
+<mc:Choice Requires="wps"><w:drawing><wps:wsp><wps:txbx><w:txbxContent>{paragraphs}
+</w:txbxContent></wps:txbx></wps:wsp></w:drawing></mc:Choice>
+<mc:Fallback><w:pict><v:shape><v:textbox><w:txbxContent>{paragraphs}
+</w:txbxContent></v:textbox></v:shape></w:pict></mc:Fallback>
+</mc:AlternateContent></w:r>"""
+
+
+def docx_with_text_box(lines: list[str], before: str, after: str) -> bytes:
+    """A Word document whose paragraph `before` holds a text box of `lines`."""
+    from lxml import etree
+
+    document = DocxDocument()
+    paragraph = document.add_paragraph(before)
+    box = "".join(f"<w:p><w:r><w:t>{line}</w:t></w:r></w:p>" for line in lines)
+    paragraph._p.append(etree.fromstring(_TEXT_BOX.format(paragraphs=box)))
+    document.add_paragraph(after)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
 def zip_bomb_docx(inflated_mb: int = 300) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -386,6 +386,16 @@ def test_a_presentation_is_read_slide_by_slide_with_titles_as_headings_and_notes
     assert parsed.segments[1].text.endswith("Notes: Ask about the Saturn V.")
 
 
+def test_the_text_in_a_word_documents_text_boxes_is_read_once_in_its_place():
+    data = samples.docx_with_text_box(
+        ["Deadline: 3 October", "Owner: Ines"], before="Launch plan", after="Next steps"
+    )
+
+    text = parsing.parse(data, parsing.DOCX).segments[0].text
+
+    assert text == "Launch plan\n\nDeadline: 3 October\n\nOwner: Ines\n\nNext steps"
+
+
 def test_the_text_in_a_slides_grouped_shapes_is_read():
     """A diagram's boxes, grouped (and a group in the group), are read after the slide's
     other text, in order."""
