@@ -19,6 +19,7 @@ from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from functools import cache
 from html.parser import HTMLParser
 from itertools import zip_longest
 from pathlib import PurePosixPath
@@ -561,32 +562,27 @@ def _parse_docx(data: bytes) -> ParsedDocument:
     return ParsedDocument(segments=[Segment(text=text)], pages=None)
 
 
-_WORD_NAMESPACES = {
-    "w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
-    "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006",
-}
-
-
 def _text_boxes(paragraph: Any) -> list[str]:
     """The lines of the text boxes a Word paragraph holds (a flyer's panels, a form's
     boxes), which its text leaves out. Word writes each box twice, as a drawing and as
     a fallback picture for older readers: the fallback is not read."""
+    box_lines, line_text = _text_box_paths()
+    lines = ("".join(line_text(line)).strip() for line in box_lines(paragraph))
+    return [line for line in lines if line]
+
+
+@cache
+def _text_box_paths() -> tuple[Any, Any]:
     from lxml import etree
 
-    lines = []
-    for line in etree._Element.xpath(
-        paragraph,
-        ".//w:txbxContent[not(ancestor::mc:Fallback)]/w:p",
-        namespaces=_WORD_NAMESPACES,
-    ):
-        text = "".join(
-            etree._Element.xpath(
-                line, "./w:r/w:t/text() | ./w:hyperlink/w:r/w:t/text()", namespaces=_WORD_NAMESPACES
-            )
-        ).strip()
-        if text:
-            lines.append(text)
-    return lines
+    namespaces = {
+        "w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+        "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006",
+    }
+    return (
+        etree.XPath(".//w:txbxContent[not(ancestor::mc:Fallback)]/w:p", namespaces=namespaces),
+        etree.XPath("./w:r/w:t/text() | ./w:hyperlink/w:r/w:t/text()", namespaces=namespaces),
+    )
 
 
 def _table_rows(table) -> list[str]:
