@@ -413,7 +413,8 @@ def with_table_rows(text: str, rows: list[list[str]]) -> str:
     by their characters, whatever their order and breaks (a page's text gives a
     table a cell a line, or a row a line with its wrapped cells' ends after it);
     `text` as it was when no run of whole lines holds exactly the cells' text."""
-    squeezed = ["".join(line.split()) for line in text.splitlines()]
+    lines = text.splitlines()
+    squeezed = ["".join(line.split()) for line in lines]
     wanted = "".join("".join(cell.split()) for row in rows for cell in row)
     if not wanted:
         return text
@@ -427,7 +428,6 @@ def with_table_rows(text: str, rows: list[list[str]]) -> str:
             if length >= len(wanted):
                 break
         if length == len(wanted) and Counter("".join(squeezed[start : end + 1])) == characters:
-            lines = text.splitlines()
             rendered = _sheet_lines("", [[_cell(cell) for cell in row] for row in rows])
             return "\n".join(lines[:start] + rendered + lines[end + 1 :])
     return text

@@ -35,7 +35,7 @@ QUOTE_TABLE = [
 
 
 def pdf_with_table(rows: list[list[str]] = QUOTE_TABLE) -> bytes:
-    """One page: a title, a ruled table (its long cells wrapped over lines), then terms."""
+    """One page: a title, a ruled table (pypdf reads it a row a line), then terms."""
     document = FPDF()
     document.set_font("helvetica", size=11)
     document.add_page()
