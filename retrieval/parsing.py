@@ -130,8 +130,9 @@ def sniff_content_type(head: bytes, filename: str) -> str:
         return MARKDOWN if suffix in MARKDOWN_SUFFIXES else TEXT
     raise UnsupportedType(
         "This kind of file is not supported. Upload a PDF, a Word document (.docx), an "
-        "Excel workbook (.xlsx or .xls), a PowerPoint presentation (.pptx), an email (.eml), a web "
-        "page (.html), a picture (JPEG, PNG, WebP or TIFF), a Markdown, CSV or plain-text file."
+        "Excel workbook (.xlsx or .xls), a PowerPoint presentation (.pptx), an email (.eml "
+        "or Outlook .msg), a web page (.html), a picture (JPEG, PNG, WebP or TIFF), a "
+        "Markdown, CSV or plain-text file."
     )
 
 

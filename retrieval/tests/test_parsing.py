@@ -33,6 +33,9 @@ def test_it_refuses_a_binary_file_named_like_text():
     with pytest.raises(UnsupportedType) as refused:
         parsing.sniff_content_type(program, "notes.txt")
     assert "not supported" in refused.value.message
+    # It names what can be uploaded instead, every kind that is read.
+    for kind in (".docx", ".xlsx", ".xls", ".pptx", ".eml", ".msg", ".html", "PDF", "JPEG", "CSV"):
+        assert kind in refused.value.message
 
 
 def test_it_refuses_an_empty_file():
