@@ -38,6 +38,7 @@ from retrieval.questions import (
     question_parts,
 )
 from retrieval.steering import addresses_a_model
+from retrieval.words import WORD
 
 # A passage of queries.prompts.format_passages: its text is escaped, so the
 # first closing tag is its own.
@@ -46,7 +47,6 @@ _RELEVANCE = re.compile(r' relevance="([0-9.eE+-]+)"')
 _BLOCK = re.compile(r'<passages(?: comparing="yes")?>\n')
 # Sentence ends, including sentences glued together without a space ("1990.The").
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|(?<=[a-z)][.!?])(?=[A-Z])")
-_WORD = re.compile(r"\w+")
 
 
 # Lines that describe a document rather than say something: an email's headers,
@@ -590,11 +590,11 @@ class ExtractiveChatModel(BaseChatModel):
         }
         if max(evidence.values()) < self.min_evidence:
             return I_DONT_KNOW
-        question_words = {w.lower() for w in _WORD.findall(question)}
+        question_words = {w.lower() for w in WORD.findall(question)}
 
         def score(index: int) -> float:
             sentence = candidates[index][2]
-            words = {w.lower() for w in _WORD.findall(sentence)}
+            words = {w.lower() for w in WORD.findall(sentence)}
             overlap = len(words & question_words) / (len(question_words) or 1)
             names = coverage(terms, sentence) if terms else 0.0
             lift = self.section_lift if index in lifted else 0.0
@@ -673,13 +673,13 @@ class ExtractiveChatModel(BaseChatModel):
         if len(parts) < 2 or not allowed:
             return []
         texts = [candidates[i][2] for i in allowed]
-        sentence_words = [{w.lower() for w in _WORD.findall(t)} for t in texts]
+        sentence_words = [{w.lower() for w in WORD.findall(t)} for t in texts]
         towards = asked + _vectors(parts)
         towards /= np.linalg.norm(towards, axis=1, keepdims=True)
         semantic = _vectors(texts) @ towards.T  # one column per part
         added: list[int] = []
         for column, part in enumerate(parts):
-            part_words = {w.lower() for w in _WORD.findall(part)} - NAME_STOPWORDS
+            part_words = {w.lower() for w in WORD.findall(part)} - NAME_STOPWORDS
             terms = key_terms(part)
             kind = _answer_kind(part)
             rows = [r for r in range(len(allowed)) if kind is None or kind.search(texts[r])]

@@ -12,11 +12,10 @@ from __future__ import annotations
 import re
 from bisect import bisect_left
 
-from retrieval.words import query_words, stem
+from retrieval.words import WORD, query_words, stem
 
 SNIPPET = 200  # characters at most, the "..." marks included
 _CUT = "..."
-_WORD = re.compile(r"\w+")
 # Where a stretch may begin: a line's start, or a sentence's.
 _START = re.compile(r"\n\s*|(?<=[.!?;])\s+")
 
@@ -28,7 +27,7 @@ def snippet(text: str, question: str = "") -> str:
     wanted = {stem(word) for word in query_words(question)}
     found = [
         (match.start(), word)
-        for match in _WORD.finditer(text)
+        for match in WORD.finditer(text)
         if (word := stem(match.group().lower())) in wanted
     ]
     start = _best_start(text, found) if found else 0

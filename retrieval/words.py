@@ -28,7 +28,8 @@ _STOPWORDS = (
 )
 STOPWORDS = frozenset(_STOPWORDS.split())
 
-_WORD = re.compile(r"\w+", re.UNICODE)
+# What counts as a word wherever question and passage words are matched.
+WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @lru_cache(maxsize=200_000)
@@ -57,7 +58,7 @@ def terms(text: str) -> str:
     search per word, where tokenizing and stemming the text itself was most of a
     fulltext search's own time (3.5 of ~4 ms for 200 candidates). Wrapped, two
     neighbours never share a space, so the counts of one word side by side add up."""
-    return "".join(f" {stem(word)} " for word in _WORD.findall(text.lower()))
+    return "".join(f" {stem(word)} " for word in WORD.findall(text.lower()))
 
 
 def document_words(chunk_terms: Iterable[str]) -> Counter[str]:
@@ -97,6 +98,6 @@ def bm25(
 
 def query_words(text: str, limit: int = 32) -> list[str]:
     """Words of a user's text, lower-cased, without syntax a search engine would obey."""
-    words = [w.lower() for w in _WORD.findall(text)]
+    words = [w.lower() for w in WORD.findall(text)]
     kept = [w for w in words if w not in STOPWORDS and len(w) > 1] or words
     return list(dict.fromkeys(kept))[:limit]
