@@ -17,6 +17,7 @@ from django.conf import settings
 
 from retrieval import parsing
 from retrieval.errors import IngestionError
+from retrieval.parsing import pictures
 
 # Scans are rendered at this resolution: Tesseract reads body text best at 300 dpi.
 RENDER_DPI = 300
@@ -75,7 +76,7 @@ def _picture(data: bytes, content_type: str, number: int) -> Any:
             return page.render(scale=RENDER_DPI / 72, grayscale=True).to_pil()
         finally:
             document.close()
-    Image.MAX_IMAGE_PIXELS = parsing.MAX_IMAGE_PIXELS // 2  # refused at twice this
+    Image.MAX_IMAGE_PIXELS = pictures.MAX_IMAGE_PIXELS // 2  # refused at twice this
     image = Image.open(io.BytesIO(data))
     image.seek(number - 1)
     # A phone photo is stored sideways with a tag that says which way is up.

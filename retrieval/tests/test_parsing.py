@@ -129,7 +129,7 @@ def test_a_damaged_picture_says_so():
 
 
 def test_a_picture_of_too_many_pixels_is_refused_before_it_is_decoded(monkeypatch):
-    monkeypatch.setattr(parsing, "MAX_IMAGE_PIXELS", 100_000)
+    monkeypatch.setattr(parsing.pictures, "MAX_IMAGE_PIXELS", 100_000)
     with pytest.raises(IngestionError, match="too many to read") as refused:
         parsing.parse(samples.picture(), parsing.PNG)
     assert refused.value.code == "too_large"
@@ -198,7 +198,7 @@ def test_each_sheet_row_names_its_sheet_and_columns():
 
 
 def test_a_long_sheet_is_capped_with_a_note(monkeypatch):
-    monkeypatch.setattr(parsing, "MAX_SHEET_ROWS", 2)
+    monkeypatch.setattr(parsing.sheets, "MAX_SHEET_ROWS", 2)
 
     risks = parsing.parse(samples.xlsx(rows=5), parsing.XLSX).segments[0].text.splitlines()
 
@@ -326,7 +326,7 @@ def test_a_ruled_table_in_a_pdf_is_read_row_by_row_in_its_place():
 def test_pdf_tables_past_their_time_leave_the_pages_text_as_it_was(monkeypatch):
     """A document of finely ruled pages (seconds each for the table finder) is still
     read whole within the parse's time: the pages past TABLE_SECONDS as text."""
-    monkeypatch.setattr(parsing, "TABLE_SECONDS", 0.0)
+    monkeypatch.setattr(parsing.pdf, "TABLE_SECONDS", 0.0)
 
     text = parsing.parse(samples.pdf_with_table(), parsing.PDF).segments[0].text
 

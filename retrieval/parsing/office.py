@@ -1,0 +1,128 @@
+"""Word documents and PowerPoint presentations: paragraphs, tables a row a line, text
+boxes, slides' shapes (grouped ones too) and speaker notes."""
+
+from __future__ import annotations
+
+import io
+import logging
+from collections.abc import Iterable
+from functools import cache
+from typing import Any
+
+from retrieval.errors import IngestionError
+from retrieval.parsing.segments import ParsedDocument, Segment
+
+logger = logging.getLogger(__name__)
+
+
+def parse_docx(data: bytes) -> ParsedDocument:
+    import docx
+    from docx.table import Table
+
+    try:
+        document = docx.Document(io.BytesIO(data))
+        blocks: list[str] = []
+        for block in document.iter_inner_content():
+            if isinstance(block, Table):
+                blocks.extend(_table_rows(block))
+            else:
+                text = block.text.strip()
+                if text:
+                    style = (block.style.name if block.style is not None else "") or ""
+                    if style.startswith("Heading"):
+                        level = style.removeprefix("Heading").strip()
+                        text = "#" * (int(level) if level.isdigit() else 1) + " " + text
+                    blocks.append(text)
+                blocks += _text_boxes(block._p)
+    except Exception as error:  # python-docx raises many kinds on broken XML
+        logger.info("unreadable DOCX: %r", error)
+        raise IngestionError(
+            "The Word document is damaged and could not be read.", code="corrupt_file"
+        ) from None
+    text = "\n\n".join(blocks).strip()
+    if not text:
+        raise IngestionError("This Word document contains no text.", code="no_text")
+    return ParsedDocument(segments=[Segment(text=text)], pages=None)
+
+
+def _text_boxes(paragraph: Any) -> list[str]:
+    """The lines of the text boxes a Word paragraph holds (a flyer's panels, a form's
+    boxes), which its text leaves out. Word writes each box twice, as a drawing and as
+    a fallback picture for older readers: the fallback is not read."""
+    box_lines, line_text = _text_box_paths()
+    lines = ("".join(line_text(line)).strip() for line in box_lines(paragraph))
+    return [line for line in lines if line]
+
+
+@cache
+def _text_box_paths() -> tuple[Any, Any]:
+    from lxml import etree
+
+    namespaces = {
+        "w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+        "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006",
+    }
+    return (
+        etree.XPath(".//w:txbxContent[not(ancestor::mc:Fallback)]/w:p", namespaces=namespaces),
+        etree.XPath("./w:r/w:t/text() | ./w:hyperlink/w:r/w:t/text()", namespaces=namespaces),
+    )
+
+
+def _table_rows(table) -> list[str]:
+    rows = []
+    for row in table.rows:
+        cells: list[str] = []
+        for cell in row.cells:
+            value = " ".join(cell.text.split())
+            if not cells or cells[-1] != value:  # merged cells repeat their text
+                cells.append(value)
+        if any(cells):
+            rows.append(" | ".join(cells))
+    return rows
+
+
+def parse_pptx(data: bytes) -> ParsedDocument:
+    """One segment per slide (cited as its page): its title as a heading, then the
+    text of its shapes and tables in order, then the speaker's notes."""
+    import pptx
+
+    segments = []
+    try:
+        presentation = pptx.Presentation(io.BytesIO(data))
+        for number, slide in enumerate(presentation.slides, start=1):
+            blocks = []
+            title = slide.shapes.title
+            if title is not None and title.text_frame.text.strip():
+                blocks.append("# " + " ".join(title.text_frame.text.split()))
+            blocks += _shapes_text(shape for shape in slide.shapes if shape != title)
+            if slide.has_notes_slide:
+                notes = slide.notes_slide.notes_text_frame.text.strip()
+                if notes:
+                    blocks.append(f"Notes: {' '.join(notes.split())}")
+            if blocks:
+                segments.append(Segment(text="\n\n".join(blocks), page=number))
+        pages = len(presentation.slides)
+    except Exception as error:  # python-pptx raises many kinds on broken XML
+        logger.info("unreadable PPTX: %r", error)
+        raise IngestionError(
+            "The PowerPoint presentation is damaged and could not be read.", code="corrupt_file"
+        ) from None
+    if not segments:
+        raise IngestionError("This presentation contains no text.", code="no_text")
+    return ParsedDocument(segments=segments, pages=pages)
+
+
+def _shapes_text(shapes: Iterable[Any]) -> list[str]:
+    """The text of a slide's shapes in order, inside groups too: a diagram's boxes are
+    often grouped, and a group has no text of its own."""
+    from pptx.shapes.group import GroupShape
+
+    blocks: list[str] = []
+    for shape in shapes:
+        if isinstance(shape, GroupShape):
+            blocks += _shapes_text(shape.shapes)
+        elif shape.has_text_frame:
+            blocks += [p.strip() for p in shape.text_frame.text.splitlines() if p.strip()]
+        elif shape.has_table:
+            blocks += _table_rows(shape.table)
+    return blocks

@@ -1,0 +1,171 @@
+"""Spreadsheets (Excel .xlsx and .xls, CSV): each row a line that names its columns.
+
+A row read alone (as one passage of a long sheet is) still says what each
+value is: "[Risks] Risk: Beta NPS below 40; Likelihood: Low; Impact: Medium".
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+from collections.abc import Iterable, Iterator, Sequence
+from datetime import date, datetime, time
+from itertools import zip_longest
+from typing import Any
+
+from retrieval.errors import IngestionError
+from retrieval.parsing.segments import ParsedDocument, Segment
+from retrieval.parsing.text import decode_text
+
+# A sheet is read up to this many rows and columns; beyond, a line says so.
+MAX_SHEET_ROWS = 5000
+MAX_SHEET_COLUMNS = 50
+
+logger = logging.getLogger(__name__)
+
+
+def parse_xlsx(data: bytes) -> ParsedDocument:
+    """One segment per sheet, each row a line that names its sheet and columns.
+
+    A row read alone (as one passage of a long sheet is) still says what each
+    value is: "[Risks] Risk: Beta NPS below 40; Likelihood: Low; Impact: Medium".
+    """
+    import openpyxl
+
+    def sheets() -> Iterator[tuple[str, Iterable[Sequence[Any]]]]:
+        book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            for sheet in book.worksheets:
+                yield sheet.title, sheet.iter_rows(values_only=True)
+        finally:
+            book.close()
+
+    return _workbook(sheets(), "XLSX")
+
+
+def _workbook(sheets: Iterable[tuple[str, Iterable[Sequence[Any]]]], kind: str) -> ParsedDocument:
+    """A workbook's sheets as segments; the reader's own errors as a damaged file."""
+    segments = []
+    try:
+        for name, rows in sheets:
+            lines = sheet_lines(name, rows)
+            if lines:
+                segments.append(Segment(text="\n".join(lines)))
+    except Exception as error:  # the readers raise many kinds on a broken workbook
+        logger.info("unreadable %s: %r", kind, error)
+        raise IngestionError(
+            "The Excel workbook is damaged and could not be read.", code="corrupt_file"
+        ) from None
+    if not segments:
+        raise IngestionError("This Excel workbook contains no text.", code="no_text")
+    return ParsedDocument(segments=segments, pages=None)
+
+
+def parse_xls(data: bytes) -> ParsedDocument:
+    """An Excel 97-2003 workbook, read as an .xlsx one is: a segment per sheet."""
+    import xlrd
+
+    def sheets() -> Iterator[tuple[str, Iterable[Sequence[Any]]]]:
+        book = xlrd.open_workbook(file_contents=data, on_demand=True)
+        try:
+            for sheet in book.sheets():
+                yield (
+                    sheet.name,
+                    (
+                        [_xls_value(cell, book.datemode) for cell in sheet.row(number)]
+                        for number in range(sheet.nrows)
+                    ),
+                )
+        finally:
+            book.release_resources()
+
+    return _workbook(sheets(), "XLS")
+
+
+def _xls_value(cell: Any, datemode: int) -> Any:
+    import xlrd
+
+    if cell.ctype == xlrd.XL_CELL_DATE:
+        try:
+            return xlrd.xldate_as_datetime(cell.value, datemode)
+        except (ValueError, OverflowError):
+            return cell.value
+    if cell.ctype in (xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK, xlrd.XL_CELL_ERROR):
+        return None
+    return cell.value
+
+
+def parse_csv(data: bytes) -> ParsedDocument:
+    """A CSV file as one table: each row a line naming its columns, as a sheet's rows."""
+    text = decode_text(data).replace("\r\n", "\n").replace("\r", "\n")
+    try:
+        dialect: Any = csv.Sniffer().sniff(text[:8192], delimiters=",;\t|")
+    except csv.Error:
+        dialect = csv.excel
+    lines = sheet_lines("", csv.reader(io.StringIO(text), dialect))
+    if not lines:
+        raise IngestionError("The file contains no text.", code="no_text")
+    return ParsedDocument(segments=[Segment(text="\n".join(lines))], pages=None)
+
+
+def sheet_lines(name: str, rows: Any) -> list[str]:
+    """A sheet as lines: its title rows, then each row as "[sheet] Column: value; ..."."""
+    tag = f"[{name}] " if name else ""
+    lines: list[str] = []
+    header: list[str] | None = None
+    read = skipped = 0
+    wide = after_gap = False
+    for values in rows:
+        wide = wide or len(values) > MAX_SHEET_COLUMNS
+        cells = [cell_text(value) for value in values[:MAX_SHEET_COLUMNS]]
+        filled = [cell for cell in cells if cell]
+        if not filled:
+            after_gap = header is not None
+            continue
+        columns = len([c for c in header or [] if c])
+        if after_gap and len(filled) <= 2 < columns and not _is_number(filled[0]):
+            # Below the table, past a blank row: totals and figures, each a label
+            # and its value ("NPS: 41"), not a row of the table's columns.
+            lines.append(f"{tag}{': '.join(filled)}")
+            continue
+        after_gap = False
+        if header is None:
+            if len(filled) == 1:  # a title above the table
+                lines.append(f"{tag}{filled[0]}")
+            else:
+                header = cells
+                lines.append(f"{tag}Columns: {', '.join(c for c in cells if c)}")
+            continue
+        if read >= MAX_SHEET_ROWS:
+            skipped += 1
+            continue
+        read += 1
+        pairs = [
+            f"{column}: {cell}" if column else cell
+            for column, cell in zip_longest(header, cells, fillvalue="")
+            if cell
+        ]
+        lines.append(tag + "; ".join(pairs))
+    if skipped:
+        lines.append(f"{tag}(only the first {read:,} rows were read; {skipped:,} more follow)")
+    if wide:
+        lines.append(f"{tag}(only the first {MAX_SHEET_COLUMNS} columns were read)")
+    return lines
+
+
+def _is_number(text: str) -> bool:
+    return re.fullmatch(r"[-+]?[\d.,]+%?", text) is not None
+
+
+def cell_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return value.date().isoformat() if value.time() == time() else value.isoformat(" ")
+    if isinstance(value, date | time):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return " ".join(str(value).split())
