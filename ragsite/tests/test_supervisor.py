@@ -58,6 +58,21 @@ class Supervisor:
             time.sleep(0.05)
         raise AssertionError(f"{name} was not started {nth} time(s): {self.lines}")
 
+    def stop(self) -> None:
+        """Stop it as bin/run does; then kill whatever it started that still runs (a
+        test that failed midway leaves no process behind to sleep out its ten minutes)."""
+        if self.popen.poll() is None:
+            self.popen.send_signal(signal.SIGTERM)
+            try:
+                self.popen.wait(20)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait()
+        self.read()
+        for line in self.lines:
+            if (found := re.search(r"started \(pid (\d+)\)", line)) and alive(int(found[1])):
+                os.kill(int(found[1]), signal.SIGKILL)
+
 
 def alive(pid: int) -> bool:
     """Running: neither gone nor a zombie (a child that died but was not yet reaped)."""
@@ -88,19 +103,21 @@ def test_a_killed_process_is_started_again_and_the_others_keep_running(procfile)
         assert alive(web) and supervisor.pid("web") == web
         assert supervisor.popen.poll() is None
     finally:
-        supervisor.popen.kill()
-        supervisor.popen.wait()
+        supervisor.stop()
 
 
 def test_a_stop_signal_stops_every_process_and_the_supervisor(procfile):
     supervisor = Supervisor(procfile)
-    web, worker = supervisor.pid("web"), supervisor.pid("worker")
-    supervisor.wait_for("^up$")
+    try:
+        web, worker = supervisor.pid("web"), supervisor.pid("worker")
+        supervisor.wait_for("^up$")
 
-    supervisor.popen.send_signal(signal.SIGTERM)
+        supervisor.popen.send_signal(signal.SIGTERM)
 
-    assert supervisor.popen.wait(20) == 128 + signal.SIGTERM
-    assert not alive(web) and not alive(worker)
+        assert supervisor.popen.wait(20) == 128 + signal.SIGTERM
+        assert not alive(web) and not alive(worker)
+    finally:
+        supervisor.stop()
 
 
 def test_a_process_that_keeps_failing_waits_longer_each_time(tmp_path):
@@ -117,5 +134,4 @@ def test_a_process_that_keeps_failing_waits_longer_each_time(tmp_path):
             and len([line for line in supervisor.lines if "web started" in line]) == 1
         )
     finally:
-        supervisor.popen.send_signal(signal.SIGTERM)
-        supervisor.popen.wait(20)
+        supervisor.stop()
