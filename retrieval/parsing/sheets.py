@@ -27,11 +27,7 @@ logger = logging.getLogger(__name__)
 
 
 def parse_xlsx(data: bytes) -> ParsedDocument:
-    """One segment per sheet, each row a line that names its sheet and columns.
-
-    A row read alone (as one passage of a long sheet is) still says what each
-    value is: "[Risks] Risk: Beta NPS below 40; Likelihood: Low; Impact: Medium".
-    """
+    """One segment per sheet, each row a line that names its sheet and columns."""
     import openpyxl
 
     def sheets() -> Iterator[tuple[str, Iterable[Sequence[Any]]]]:
