@@ -57,6 +57,10 @@ PART_WEIGHT = 0.25
 _GIVES_A_REASON = re.compile(r"\b(?:because|reason|due to|caused)\b", re.I)
 # Expansion hits rank below the hits they were reached from.
 EXPANSION_WEIGHT = 0.5
+# A passage that is mostly an email's quoted earlier messages ("> Thanks for the
+# quote") ranks below the messages themselves: a reply quotes its whole thread, so
+# without this every later reply competes with the message that first said it.
+QUOTED_WEIGHT = 0.5
 # How long a question may queue for its turn to search before it is told the
 # store is busy (a burst far beyond what the process can serve).
 SEARCH_QUEUE_SECONDS = 60
@@ -272,6 +276,9 @@ async def _search(
     for _, ranking in rankings:
         for hit in ranking:
             hits.setdefault(hit.chunk_id, hit)
+    for cid, hit in hits.items():
+        if mostly_quoted(hit.text):
+            fused[cid] *= QUOTED_WEIGHT
     similarity = {cid: hit.similarity or 0.0 for cid, hit in hits.items()}
 
     def order(cid: str) -> tuple[float, float]:
@@ -353,6 +360,12 @@ def _drop(task: asyncio.Future) -> None:
         task.cancel()
     elif not task.cancelled():
         task.exception()
+
+
+def mostly_quoted(text: str) -> bool:
+    """Whether most lines of `text` are an email's quoted earlier messages."""
+    lines = [line for line in text.splitlines() if line.strip()]
+    return len(lines) > 0 and sum(line.lstrip().startswith(">") for line in lines) * 2 >= len(lines)
 
 
 def _each_file_first(ranked: list[str], hits: dict[str, Hit]) -> list[str]:

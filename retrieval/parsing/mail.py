@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import PurePosixPath
 
 from retrieval.errors import IngestionError
@@ -45,11 +46,48 @@ def parse_email(data: bytes) -> ParsedDocument:
             "The email is damaged and could not be read.", code="corrupt_file"
         ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if attached:
-        text += "\n\nAttachments: " + ", ".join(attached)
-    if not text.strip():
+    if not text and not attached:
         raise IngestionError("This email contains no text.", code="no_text")
-    return ParsedDocument(segments=[Segment(text="\n".join(lines) + "\n\n" + text)], pages=None)
+    own, history = split_reply(text)
+    if attached:
+        own += "\n\nAttachments: " + ", ".join(attached)
+    segments = [Segment(text="\n".join(lines) + "\n\n" + own)]
+    if history:
+        segments.append(Segment(text=history))
+    return ParsedDocument(segments=segments, pages=None)
+
+
+# The line a forward begins its message with ("---------- Forwarded message ----------").
+_FORWARDS = re.compile(r"\bforward(?:ed)?\b[^\n]*$", re.I)
+
+
+def split_reply(text: str) -> tuple[str, str]:
+    """A reply's own text, and the earlier messages it quotes, every line marked
+    "> " ("" when it quotes none). Apart, the reply's passages hold what it says,
+    not its whole thread again, and search ranks the quoted copies below the
+    messages themselves (`retrieval.search.QUOTED_WEIGHT`). mail-parser-reply
+    finds where the history starts ("On ... wrote:", Outlook's "From: ... Sent:",
+    in several languages); a forwarded message is the email's content, not a
+    quote, and stays as it is."""
+    from mailparser_reply import EmailReplyParser
+
+    replies = EmailReplyParser(languages=REPLY_LANGUAGES).read(text=text).replies
+    own = replies[0].content.strip() if replies else ""
+    if len(replies) < 2 or not own or _FORWARDS.search(own):
+        return text, ""
+    history = "\n\n".join(reply.content.strip() for reply in replies[1:])
+    marked = "\n".join(
+        line if line.startswith(">") else f"> {line}".rstrip() for line in history.split("\n")
+    )
+    return own, _BLANK_QUOTED_LINES.sub(r"\1", marked)
+
+
+# Several empty quoted lines in a row, kept as one.
+_BLANK_QUOTED_LINES = re.compile(r"(?m)^(>[> ]*\n)(?:>[> ]*\n)+")
+
+
+# The languages whose reply headers are recognised ("On ... wrote:", "Am ... schrieb").
+REPLY_LANGUAGES = ["en", "de", "fr", "es", "it", "nl", "pl", "sv", "da", "cs"]
 
 
 def outlook_message_as_email(data: bytes) -> bytes:

@@ -332,3 +332,41 @@ def email(html_only: bool = False, files: dict[str, tuple[str, bytes]] | None = 
         main, sub = content_type.split("/")
         message.add_attachment(data, main, sub, filename=name)
     return bytes(message)
+
+
+# A studio's offer, then the client's reply quoting it as mail programs do.
+OFFER = (
+    "We can get to £21,000 by developing a single concept (rather than two) and "
+    "dropping the vertical social version."
+)
+ACCEPTANCE = "Agreed at £21,000. Tom will pay the deposit of £10,500 on receipt of your invoice."
+REPLY_HISTORY = {
+    # Gmail, Apple Mail, Thunderbird: an attribution line, the old text marked "> ".
+    "quoted": f"On Tue, 29 Jul 2025 at 15:44, Faye Delacroix wrote:\n\n> Hi Ines,\n>\n> {OFFER}"
+    "\n>\n> Best,\n> Faye",
+    # Outlook: the old message's headers, its text unmarked.
+    "outlook": "From: Faye Delacroix <faye@pixelforge.example>\nSent: Tuesday, July 29, 2025 "
+    f"3:44 PM\nTo: Ines Okonkwo <ines@larkspur.example>\nSubject: Launch video\n\nHi Ines,\n\n"
+    f"{OFFER}\n\nBest,\nFaye",
+}
+
+
+def email_text(sender: str, subject: str, body: str) -> str:
+    """A plain-text email as a mail program saves it (.eml)."""
+    return (
+        f"From: {sender}\nTo: Studio <studio@pixelforge.example>\n"
+        f"Date: Tue, 05 Aug 2025 10:15:33 +0100\nSubject: {subject}\n"
+        f"Content-Type: text/plain; charset=utf-8\n\n{body}\n"
+    )
+
+
+def reply(style: str = "quoted") -> str:
+    """The client's acceptance, quoting the studio's offer in `style` (REPLY_HISTORY),
+    or forwarding it ("forward")."""
+    if style == "forward":
+        body = "FYI, see below.\n\n---------- Forwarded message ---------\n" + REPLY_HISTORY[
+            "outlook"
+        ].replace("Sent:", "Date:")
+    else:
+        body = f"Hi Faye,\n\n{ACCEPTANCE}\n\nInes\n\n{REPLY_HISTORY[style]}"
+    return email_text("Ines Okonkwo <ines@larkspur.example>", "RE: Launch video", body)

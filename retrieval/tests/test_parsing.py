@@ -307,6 +307,27 @@ def test_an_email_keeps_its_headers_with_its_decoded_text_and_names_its_attachme
     assert text.endswith("Attachments: logo.png (image/png)")
 
 
+@pytest.mark.parametrize("style", ["quoted", "outlook"])
+def test_a_reply_keeps_its_own_text_apart_from_the_messages_it_quotes(style):
+    """Apart, the reply's passages hold what it says, and the quoted history is
+    marked as quoted whatever the mail program (retrieval.search ranks it lower)."""
+    own, history = parsing.parse(samples.reply(style).encode(), parsing.EMAIL).segments
+
+    assert own.text.startswith("From: Ines Okonkwo <ines@larkspur.example>")
+    assert samples.ACCEPTANCE in own.text
+    assert "single concept" not in own.text and "Faye Delacroix" not in own.text
+    lines = [line for line in history.text.splitlines() if line.strip()]
+    assert lines and all(line.startswith(">") for line in lines)
+    assert samples.OFFER in " ".join(line.lstrip("> ") for line in lines)
+
+
+def test_a_forwarded_message_is_the_emails_text_not_a_quote():
+    (text,) = parsing.parse(samples.reply("forward").encode(), parsing.EMAIL).segments
+
+    assert "FYI, see below." in text.text
+    assert f"\n{samples.OFFER}\n" in text.text  # as written, not marked as quoted
+
+
 def test_a_ruled_table_in_a_pdf_is_read_row_by_row_in_its_place():
     """Each price stays with its item: read cell by cell, "Total (excluding VAT)" and
     "17,500" were two lines among a dozen."""

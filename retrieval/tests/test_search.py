@@ -16,6 +16,7 @@ from retrieval import search
 from retrieval.errors import StoreError
 from retrieval.graphstores import Hit
 from retrieval.search import Mode, fuse, retrieve
+from retrieval.tests import samples
 from tests.documents import ingest
 
 
@@ -232,3 +233,22 @@ def test_an_ask_for_a_reason_finds_the_passage_that_gives_one(alice):
 
     assert str(reason.pk) in [p.document_id for p in found]
     assert any("29 October" in p.text for p in found)
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_a_message_ranks_above_the_replies_that_quote_it(alice):
+    """A reply quotes its thread: asked what Faye offered, her own email comes first,
+    not the client's reply with her offer quoted in it (which, being the offer
+    alone under her name, is more like the question: 0.50 against 0.40)."""
+    faye = "Faye Delacroix <faye@pixelforge.example>"
+    offer = ingest(alice, samples.email_text(faye, "Launch video", samples.OFFER), "offer.eml")
+    acceptance = ingest(alice, samples.reply("quoted"), "acceptance.eml")
+
+    found = retrieve(alice.pk, "What did Faye offer?")
+    agreed = retrieve(alice.pk, "What price was agreed, and who pays the deposit?")
+
+    assert found[0].document_id == str(offer.pk)
+    assert any(p.document_id == str(acceptance.pk) and ">" in p.text for p in found[1:])
+    assert agreed[0].document_id == str(acceptance.pk)
+    assert samples.ACCEPTANCE in agreed[0].text
