@@ -18,7 +18,7 @@ import asyncio
 import html
 import re
 from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncIterator, Collection, Iterable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -115,6 +115,8 @@ def text_blocks(text: str) -> list[Block]:
     line alone between sentences is a title too. A sheet's rows stay one per
     block, and its title line counts as a heading.
     """
+    if in_capitals(text):  # a whiteboard, a sign: every line says something
+        return [Block(" ".join(line.split())) for line in text.splitlines() if line.strip()]
     blocks: list[list[str]] = [[]]
     items: set[int] = set()  # positions in blocks of list items
     headings: dict[int, str] = {}  # position in blocks -> the section title above it
@@ -152,6 +154,13 @@ def text_blocks(text: str) -> list[Block]:
         for position, block in enumerate(blocks)
         if block and not _cells(block)
     ]
+
+
+def in_capitals(text: str) -> bool:
+    """Whether a passage is written in capitals throughout, as a whiteboard, a sign or
+    a poster read by OCR is: its short lines are what it says, not its titles."""
+    letters = [ch for ch in _QUOTED.sub("", text) if ch.isalpha()]
+    return len(letters) >= 20 and sum(ch.isupper() for ch in letters) >= 0.95 * len(letters)
 
 
 def _cells(block: list[str]) -> bool:
@@ -321,12 +330,13 @@ _SEVERAL = re.compile(
 )
 
 
-def quotable(sentence: str, *, first: bool, last: bool) -> bool:
+def quotable(sentence: str, *, first: bool, last: bool, capitals: bool = False) -> bool:
     """Whether a sentence can stand alone as an answer.
 
-    Not a title in capitals, a table-of-contents line, a scrap of two words, a
-    document's headers or an instruction to an AI; not a sentence cut where its
-    passage begins (it starts in lower case) or ends (it stops on an open word).
+    Not a title in capitals (unless its whole passage is in `capitals`), a
+    table-of-contents line, a scrap of two words, a document's headers or an
+    instruction to an AI; not a sentence cut where its passage begins (it starts
+    in lower case) or ends (it stops on an open word).
     """
     words = sentence.split()
     if len(words) < 3 or len(words) > 90:
@@ -336,8 +346,8 @@ def quotable(sentence: str, *, first: bool, last: bool) -> bool:
     if _SALUTATION.match(sentence) or sentence.rstrip("\"'”’)").endswith("?"):
         return False  # a greeting, or a question: neither states anything
     letters = [ch for ch in sentence if ch.isalpha()]
-    capitals = sum(ch.isupper() for ch in letters) / (len(letters) or 1)
-    if capitals > 0.7 and len(words) <= 8:  # a title (a whiteboard in capitals is more)
+    upper = sum(ch.isupper() for ch in letters) / (len(letters) or 1)
+    if upper > 0.7 and len(words) <= 8 and not capitals:  # a title
         return False
     if first and sentence[:1].islower():
         return False
@@ -558,11 +568,13 @@ class ExtractiveChatModel(BaseChatModel):
         asked_about = self._section_asked_about(asked, blocks.values())
         candidates: list[tuple[int, str, str]] = []  # (passage number, source, sentence)
         lifted: set[int] = set()  # candidates in the section the question asks about
+        boards = {number for number, text in texts.items() if in_capitals(text)}
         for number, source, _, _ in passages:
             sentences = units(blocks[number], whole_items_under=asked_about)
             for position, (sentence, heading) in enumerate(sentences):
                 last = position == len(sentences) - 1
-                if quotable(sentence, first=position == 0, last=last):
+                capitals = number in boards
+                if quotable(sentence, first=position == 0, last=last, capitals=capitals):
                     if asked_about and heading == asked_about:
                         lifted.add(len(candidates))
                     candidates.append((number, source, sentence))
@@ -615,7 +627,7 @@ class ExtractiveChatModel(BaseChatModel):
         if _TIMELINE.search(question):  # one dated entry a line, as a list
             chosen = self._timeline(ranked, candidates, texts)
             return "\n".join(f"- {candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
-        chosen = self._choose(ranked, scores, candidates, home=home, several=several)
+        chosen = self._choose(ranked, scores, candidates, home=home, several=several, boards=boards)
         if comparing:
             chosen += _best_of_the_others(ranked, candidates, chosen)
         chosen += self._answer_each_part(question, asked, candidates, list(scores), chosen)
@@ -757,13 +769,15 @@ class ExtractiveChatModel(BaseChatModel):
         *,
         home: str,
         several: bool,
+        boards: Collection[int] = (),
     ) -> list[int]:
         """The best sentences of the home document, and the best sentence of the other
         documents when it is short and nearly as good as the best (another file often
         has the later word: the kickoff notes plan a meeting, the checklist has its new
         date), unless the question asks for several. Only the other documents' best:
         when it is too long to add, a lesser one would be quoted for being short, not
-        for answering."""
+        for answering. The home document's passages in capitals (`boards`: a
+        whiteboard's lines) are quoted whole: their lines are read together."""
         best = scores[ranked[0]]
         at_home = [i for i in ranked if candidates[i][1] == home]
         home_best = scores[at_home[0]] if at_home else best
@@ -787,7 +801,8 @@ class ExtractiveChatModel(BaseChatModel):
                 # The home file's best sentence is quoted even when, read alone, it
                 # is little like the question (a whiteboard's lines in capitals).
                 floor = max(self.min_similarity, home_best - self.near_best)
-                if (at_home and i == at_home[0]) or scores[i] >= floor:
+                board = candidates[i][1] == home and candidates[i][0] in boards
+                if (at_home and i == at_home[0]) or scores[i] >= floor or board:
                     chosen.append(i)
             elif (
                 i == other_best
