@@ -84,12 +84,19 @@ _LOWER_WORD = re.compile(r"(?<![\w'’-])[a-z][a-z'’-]*")
 _CONNECTORS = frozenset({"of", "de", "da", "del", "der", "van", "von", "la", "le", "du", "y", "&"})
 
 _WORD = re.compile(r"[A-Za-z\u00c0-\u024f0-9][\w'’\-]*|&")
-_SENTENCE_END = re.compile(r"([.!?:;]\s|\n)")  # kept: a label ends in a colon
+# A sentence ends at a stop, a line's end or a table's cell border ("Owner | Due").
+_SENTENCE_END = re.compile(r"([.!?:;]\s|\n| \| )")  # kept: a label ends in a colon
+# How retrieval.parsing writes tables: a sheet's rows start with its name ("[Risks] "),
+# and a line lists the columns ("Columns: Risk, Impact, Owner"). Column names are
+# the table's words, not names, and its rows name what their cells do.
+_SHEET_NAME = re.compile(r"^\[[^\]\n]*\] ", re.M)
+_COLUMNS_LINE = re.compile(r"^Columns: .*$", re.M)
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]*[A-Z0-9](?:-\d+)?s?\b")
 
 
 def extract(text: str) -> list[Entity]:
     """Entities of a whole document, most salient first."""
+    text = _COLUMNS_LINE.sub("", _SHEET_NAME.sub("", text))
     words = set(_LOWER_WORD.findall(text))
     names = Counter(
         {name: n for name, n in _proper_names(text).items() if " " in name or _not_a(name, words)}
@@ -232,7 +239,7 @@ def _close(run: list[str], names: Counter[str], inside: set[str], opens: bool) -
 def _key_phrases(text: str) -> Counter[str]:
     """Two- and three-word runs of content words that recur in the document."""
     counts: Counter[str] = Counter()
-    for sentence in re.split(r"[.!?;:,()\[\]\"“”\n]+", text.lower()):
+    for sentence in re.split(r"[.!?;:,()\[\]\"“”|\n]+", text.lower()):
         words = re.findall(r"[a-z\u00e0-\u024f][a-z\u00e0-\u024f0-9'\-]+", sentence)
         run: list[str] = []
         for word in [*words, ""]:

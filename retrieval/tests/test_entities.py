@@ -74,3 +74,29 @@ def test_names_that_begin_like_a_greeting_or_a_date_are_kept():
 
     assert {"Best Buy", "Jan Koum"} <= found
     assert "Mar" not in found
+
+
+# A sheet and a Word table as retrieval.parsing writes them.
+TABLES = """[Survey] Beta survey, closed 19 September
+[Survey] Columns: Customer, Score, Comment
+[Survey] Customer: Holloway Logistics; Score: 6; Comment: SSO fails for multi-role users
+[Survey] Customer: Dunmore Council; Score: 5; Comment: Needs exports
+[Survey] Detractors (0-6): 2
+
+Item | Owner | Due | Status
+SSO fix signed off | Owen Castillo | 17 Oct 2025 | Open
+Pricing page updated | Ines Okonkwo | 20 Oct 2025 | Done
+Support trained | Owen Castillo | 24 Oct 2025 | Open
+"""
+
+
+def test_tables_give_the_names_in_their_cells_not_their_column_names():
+    found = names(TABLES)
+    phrases = {entity.name for entity in extract(TABLES) if entity.type == "phrase"}
+
+    assert {"Holloway Logistics", "Dunmore Council", "Owen Castillo", "Ines Okonkwo"} <= found
+    for word in ("Customer", "Score", "Comment", "Survey", "Detractors", "Owner", "Due"):
+        assert word not in found
+    for word in ("Status", "Open", "Done", "Item"):
+        assert word not in found
+    assert not any("castillo" in phrase for phrase in phrases)  # no "castillo open"
