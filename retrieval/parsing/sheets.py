@@ -12,6 +12,7 @@ import logging
 import re
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time
+from decimal import ROUND_HALF_UP, Decimal
 from itertools import zip_longest
 from typing import Any
 
@@ -34,11 +35,27 @@ def parse_xlsx(data: bytes) -> ParsedDocument:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
             for sheet in book.worksheets:
-                yield sheet.title, sheet.iter_rows(values_only=True)
+                yield sheet.title, ([_shown(cell) for cell in row] for row in sheet.iter_rows())
         finally:
             book.close()
 
     return _workbook(sheets(), "XLSX")
+
+
+# A percentage's format: "0%", "0.0%", "#,##0.00%" (its decimals after the point).
+_PERCENT_FORMAT = re.compile(r"(?:\.([0#?]+))?%")
+
+
+def _shown(cell: Any) -> Any:
+    """A cell's value, a percentage as Excel shows it ("12.5%" for 0.125 formatted
+    "0.0%"): a question about a share would otherwise be answered with a fraction."""
+    value = getattr(cell, "value", None)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        percent = _PERCENT_FORMAT.search(getattr(cell, "number_format", "") or "")
+        if percent is not None:
+            places = Decimal(1).scaleb(-len(percent.group(1) or ""))
+            return f"{(Decimal(repr(value)) * 100).quantize(places, ROUND_HALF_UP)}%"
+    return value
 
 
 def _workbook(sheets: Iterable[tuple[str, Iterable[Sequence[Any]]]], kind: str) -> ParsedDocument:

@@ -465,3 +465,22 @@ def test_a_damaged_old_office_file_is_refused_as_damaged():
     assert olefile.isOleFile(io.BytesIO(samples.xls()))  # the signature the check relies on
     with pytest.raises(UploadError, match="damaged"):
         parsing.check_ole(io.BytesIO(parsing.OLE_SIGNATURE + bytes(600)))
+
+
+def test_a_percentage_in_a_sheet_reads_as_excel_shows_it():
+    """0.125 formatted "0%" is the 13% its reader sees, not a fraction."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Budget"
+    sheet.append(["Line", "Share", "Growth", "Planned"])
+    sheet.append(["Video", 0.125, 0.0345, 25000])
+    sheet["B2"].number_format = "0%"
+    sheet["C2"].number_format = "0.0%"
+    data = io.BytesIO()
+    book.save(data)
+
+    text = parsing.parse(data.getvalue(), parsing.XLSX).segments[0].text
+
+    assert text.splitlines()[-1] == "[Budget] Line: Video; Share: 13%; Growth: 3.5%; Planned: 25000"
