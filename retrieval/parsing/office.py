@@ -34,6 +34,8 @@ def parse_docx(data: bytes) -> ParsedDocument:
                         text = "#" * (int(level) if level.isdigit() else 1) + " " + text
                     blocks.append(text)
                 blocks += _text_boxes(block._p)
+        headers, footers = _margins(document)
+        blocks = headers + blocks + footers
     except Exception as error:  # python-docx raises many kinds on broken XML
         logger.info("unreadable DOCX: %r", error)
         raise IngestionError(
@@ -43,6 +45,30 @@ def parse_docx(data: bytes) -> ParsedDocument:
     if not text:
         raise IngestionError("This Word document contains no text.", code="no_text")
     return ParsedDocument(segments=[Segment(text=text)], pages=None)
+
+
+def _margins(document: Any) -> tuple[list[str], list[str]]:
+    """The lines of the pages' headers and of their footers, each once: a title, a
+    version, a date or a classification that the body does not repeat ("Launch brief
+    v3 — 4 July 2025 — Confidential"). A line without a letter (a page number) is not
+    read."""
+    from docx.table import Table
+
+    found: tuple[list[str], list[str]] = ([], [])
+    for section in document.sections:
+        for lines, parts in (
+            (found[0], (section.header, section.first_page_header, section.even_page_header)),
+            (found[1], (section.footer, section.first_page_footer, section.even_page_footer)),
+        ):
+            for part in parts:
+                if part.is_linked_to_previous:  # none of its own: the previous section's
+                    continue
+                for block in part.iter_inner_content():
+                    texts = _table_rows(block) if isinstance(block, Table) else [block.text]
+                    for text in (" ".join(t.split()) for t in texts):
+                        if any(ch.isalpha() for ch in text) and text not in lines:
+                            lines.append(text)
+    return found
 
 
 def _text_boxes(paragraph: Any) -> list[str]:

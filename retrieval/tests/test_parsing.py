@@ -484,3 +484,27 @@ def test_a_percentage_in_a_sheet_reads_as_excel_shows_it():
     text = parsing.parse(data.getvalue(), parsing.XLSX).segments[0].text
 
     assert text.splitlines()[-1] == "[Budget] Line: Video; Share: 13%; Growth: 3.5%; Planned: 25000"
+
+
+def test_a_word_documents_page_header_and_footer_are_read_once():
+    """A header often holds what the body never says: the title, version and date."""
+    from docx import Document as WordDocument
+
+    document = WordDocument()
+    document.sections[0].header.paragraphs[0].text = "Launch brief v3 — 4 July 2025"
+    document.sections[0].footer.paragraphs[0].text = "Confidential: Larkspur Labs"
+    document.sections[0].footer.add_paragraph("12")  # a page number
+    document.add_paragraph("The launch is on 29 October.")
+    document.add_section()  # its header is the first section's: read once
+    document.add_paragraph("Paid media starts on 20 October.")
+    data = io.BytesIO()
+    document.save(data)
+
+    text = parsing.parse(data.getvalue(), parsing.DOCX).segments[0].text
+
+    assert text.split("\n\n") == [
+        "Launch brief v3 — 4 July 2025",
+        "The launch is on 29 October.",
+        "Paid media starts on 20 October.",
+        "Confidential: Larkspur Labs",
+    ]
