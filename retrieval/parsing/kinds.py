@@ -84,7 +84,7 @@ def sniff_content_type(head: bytes, filename: str) -> str:
         if _HTML_START.match(head[:1024]):
             return HTML
         suffix = PurePosixPath(filename).suffix.lower()
-        if suffix == ".csv":
+        if suffix in (".csv", ".tsv"):  # tab-separated: the CSV reader finds the tabs
             return CSV
         return MARKDOWN if suffix in MARKDOWN_SUFFIXES else TEXT
     raise UnsupportedType(

@@ -242,6 +242,18 @@ def test_a_csv_file_with_semicolons_is_read_too():
     assert lines[1:] == ["Name: Holloway; Score: 6", "Name: Marlow; Score: 9"]
 
 
+def test_a_tab_separated_file_is_read_as_a_table_too():
+    data = b"Name\tScore\tComment\nHolloway\t6\tSSO fails, otherwise strong\nMarlow\t9\t\n"
+
+    assert parsing.sniff_content_type(data, "survey.tsv") == parsing.CSV
+    lines = parsing.parse(data, parsing.CSV).segments[0].text.splitlines()
+
+    assert lines[1:] == [
+        "Name: Holloway; Score: 6; Comment: SSO fails, otherwise strong",
+        "Name: Marlow; Score: 9",
+    ]
+
+
 def test_figures_below_a_table_past_a_blank_row_are_labels_with_their_values():
     data = b"Customer,Score,Comment\nHolloway,6,SSO fails\nMarlow,9,\n,,\nResponses,2,\nNPS,0,\n"
 
