@@ -456,6 +456,24 @@ def test_a_web_page_is_known_by_its_doctype_and_read_as_its_visible_text():
     )
 
 
+def test_a_web_pages_table_is_read_a_row_a_line_without_its_menu():
+    data = (
+        b"<!DOCTYPE html><html><body><nav><a href='/'>Home</a> <a>Pricing</a></nav>"
+        b"<h1>Q3 report</h1><table><tr><th>Region</th><th>Revenue</th><th>Owner</th></tr>"
+        b"<tr><td>North</td><td>1,200</td><td>Ana Lima</td></tr>"
+        b"<tr><td>South</td><td></td><td>Bo Chen</td></tr></table></body></html>"
+    )
+
+    text = parsing.parse(data, parsing.HTML).segments[0].text
+
+    assert text.splitlines() == [
+        "# Q3 report",
+        "Region | Revenue | Owner",
+        "North | 1,200 | Ana Lima",  # not "North1,200Ana Lima"
+        "South | | Bo Chen",
+    ]
+
+
 def test_an_old_excel_workbook_is_read_like_a_new_one():
     data = samples.xls()
 
