@@ -68,20 +68,37 @@ def split_reply(text: str) -> tuple[str, str]:
     messages themselves (`retrieval.search.QUOTED_WEIGHT`). mail-parser-reply
     finds where the history starts ("On ... wrote:", Outlook's "From: ... Sent:",
     in several languages); a forwarded message is the email's content, not a
-    quote, and stays as it is."""
+    quote, and stays as it is.
+
+    Its patterns take time in the square of a line's length (a 10,000-character
+    line opening with "On": over a second), so it reads the first REPLY_LINES
+    lines cut to REPLY_LINE_WIDTH characters, as long as any header line is; the
+    text is split at the line where it found the history to start."""
     from mailparser_reply import EmailReplyParser
 
-    replies = EmailReplyParser(languages=REPLY_LANGUAGES).read(text=text).replies
+    lines = text.split("\n")
+    probe = "\n".join(line[:REPLY_LINE_WIDTH] for line in lines[:REPLY_LINES])
+    replies = EmailReplyParser(languages=REPLY_LANGUAGES).read(text=probe).replies
     own = replies[0].content.strip() if replies else ""
     if len(replies) < 2 or not own or _FORWARDS.search(own):
         return text, ""
-    history = "\n\n".join(reply.content.strip() for reply in replies[1:])
-    marked = "\n".join(
-        line if line.startswith(">") else f"> {line}".rstrip() for line in history.split("\n")
+    first = replies[1].content.strip().split("\n")[0].strip()
+    starts = len(own.split("\n"))  # not before the end of the reply's own lines
+    at = next(
+        (n for n in range(starts, len(lines)) if lines[n][:REPLY_LINE_WIDTH].strip() == first),
+        None,
     )
-    return own, _BLANK_QUOTED_LINES.sub(r"\1", marked)
+    if at is None:
+        return text, ""
+    history = "\n".join(
+        line if line.startswith(">") else f"> {line}".rstrip() for line in lines[at:]
+    )
+    return "\n".join(lines[:at]).strip(), _BLANK_QUOTED_LINES.sub(r"\1", history).strip()
 
 
+# Where a reply's quoted history is looked for (see split_reply).
+REPLY_LINES = 1_000
+REPLY_LINE_WIDTH = 200
 # Several empty quoted lines in a row, kept as one.
 _BLANK_QUOTED_LINES = re.compile(r"(?m)^(>[> ]*\n)(?:>[> ]*\n)+")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 from pathlib import Path
 
 import pytest
@@ -331,6 +332,23 @@ def test_a_reply_keeps_its_own_text_apart_from_the_messages_it_quotes(style):
     lines = [line for line in history.text.splitlines() if line.strip()]
     assert lines and all(line.startswith(">") for line in lines)
     assert samples.OFFER in " ".join(line.lstrip("> ") for line in lines)
+
+
+def test_a_reply_with_a_very_long_line_is_split_without_a_stall():
+    """The reply finder's patterns take time in the square of a line's length: a
+    40,000-character paragraph opening with "On" cost it about 20 s; read as
+    parse_email reads it, well under a second. A guard against the stall, not a
+    speed target."""
+    paragraph = "On Monday we met the studio and agreed the plan " * 800
+    body = f"{paragraph}\n\n{samples.REPLY_HISTORY['quoted']}"
+    data = samples.email_text("Ines Okonkwo <ines@larkspur.example>", "RE: Plan", body)
+
+    started = time.perf_counter()
+    own, history = parsing.parse(data.encode(), parsing.EMAIL).segments
+    assert time.perf_counter() - started < 5
+
+    assert own.text.endswith(paragraph.strip())
+    assert history.text.startswith("> On Tue, 29 Jul 2025 at 15:44, Faye Delacroix wrote:")
 
 
 def test_a_forwarded_message_is_the_emails_text_not_a_quote():
