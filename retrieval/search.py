@@ -364,6 +364,8 @@ def _drop(task: asyncio.Future) -> None:
 
 def mostly_quoted(text: str) -> bool:
     """Whether most lines of `text` are an email's quoted earlier messages."""
+    if ">" not in text:  # most passages: no line to count
+        return False
     lines = [line for line in text.splitlines() if line.strip()]
     return len(lines) > 0 and sum(line.lstrip().startswith(">") for line in lines) * 2 >= len(lines)
 
