@@ -1,5 +1,6 @@
-"""Word documents and PowerPoint presentations: paragraphs, tables a row a line, text
-boxes, slides' shapes (grouped ones too) and speaker notes."""
+"""Word documents and PowerPoint presentations: paragraphs (a Word draft's tracked
+changes accepted), tables a row a line, text boxes, page headers and footers,
+slides' shapes (grouped ones too) and speaker notes."""
 
 from __future__ import annotations
 
@@ -26,7 +27,7 @@ def parse_docx(data: bytes) -> ParsedDocument:
             if isinstance(block, Table):
                 blocks.extend(_table_rows(block))
             else:
-                text = block.text.strip()
+                text = paragraph_text(block._p).strip()
                 if text:
                     style = (block.style.name if block.style is not None else "") or ""
                     if style.startswith("Heading"):
@@ -64,7 +65,8 @@ def _margins(document: Any) -> tuple[list[str], list[str]]:
                 if part.is_linked_to_previous:  # none of its own: the previous section's
                     continue
                 for block in part.iter_inner_content():
-                    texts = _table_rows(block) if isinstance(block, Table) else [block.text]
+                    table = isinstance(block, Table)
+                    texts = _table_rows(block) if table else [paragraph_text(block._p)]
                     for text in (" ".join(t.split()) for t in texts):
                         if any(ch.isalpha() for ch in text) and text not in lines:
                             lines.append(text)
@@ -75,22 +77,38 @@ def _text_boxes(paragraph: Any) -> list[str]:
     """The lines of the text boxes a Word paragraph holds (a flyer's panels, a form's
     boxes), which its text leaves out. Word writes each box twice, as a drawing and as
     a fallback picture for older readers: the fallback is not read."""
-    box_lines, line_text = _text_box_paths()
-    lines = ("".join(line_text(line)).strip() for line in box_lines(paragraph))
+    lines = (paragraph_text(line).strip() for line in _text_box_paragraphs()(paragraph))
     return [line for line in lines if line]
 
 
+# The runs of a paragraph as Word shows it with its tracked changes accepted: those
+# inserted (w:ins, w:moveTo) are in it, those deleted (w:del, w:moveFrom) are not.
+# python-docx's text reads only the untracked runs: "The launch is on 29 October."
+# with the date typed in review was read "The launch is on ."
+_SHOWN_RUNS = " | ".join(
+    f"{parent}{child}"
+    for parent in ("./", "./w:ins/", "./w:moveTo/", "./w:smartTag/", "./w:sdt/w:sdtContent/")
+    for child in ("w:r", "w:hyperlink")
+)
+
+
+def paragraph_text(paragraph: Any) -> str:
+    """The text of a w:p element, its tracked changes accepted."""
+    return "".join(run.text for run in paragraph.xpath(_SHOWN_RUNS))
+
+
 @cache
-def _text_box_paths() -> tuple[Any, Any]:
+def _text_box_paragraphs() -> Any:
+    """The paragraphs of a paragraph's text boxes. Word writes each box twice, as a
+    drawing and as a fallback picture for older readers: the fallback is not read."""
     from lxml import etree
 
-    namespaces = {
-        "w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
-        "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006",
-    }
-    return (
-        etree.XPath(".//w:txbxContent[not(ancestor::mc:Fallback)]/w:p", namespaces=namespaces),
-        etree.XPath("./w:r/w:t/text() | ./w:hyperlink/w:r/w:t/text()", namespaces=namespaces),
+    return etree.XPath(
+        ".//w:txbxContent[not(ancestor::mc:Fallback)]/w:p",
+        namespaces={
+            "w": "http://schemas.openxmlformats.org/wordprocessingml/2006/main",
+            "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006",
+        },
     )
 
 
@@ -99,7 +117,7 @@ def _table_rows(table) -> list[str]:
     for row in table.rows:
         cells: list[str] = []
         for cell in row.cells:
-            value = " ".join(cell.text.split())
+            value = " ".join(" ".join(paragraph_text(p._p) for p in cell.paragraphs).split())
             if not cells or cells[-1] != value:  # merged cells repeat their text
                 cells.append(value)
         if any(cells):

@@ -203,6 +203,36 @@ _TEXT_BOX = """<w:r xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/
 </mc:AlternateContent></w:r>"""
 
 
+# A change tracked in review, as Word writes it: a deletion and an insertion.
+_TRACKED = """<w:p xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main">
+<w:r><w:t xml:space="preserve">{before}</w:t></w:r>
+<w:del w:id="1" w:author="Nadia Rahimi"><w:r><w:delText>{deleted}</w:delText></w:r></w:del>
+<w:ins w:id="2" w:author="Nadia Rahimi"><w:r><w:t>{inserted}</w:t></w:r></w:ins>
+<w:r><w:t>{after}</w:t></w:r></w:p>"""
+
+
+def docx_with_tracked_changes(before: str, deleted: str, inserted: str, after: str) -> bytes:
+    """A Word document of one paragraph and a one-row table, each with `deleted`
+    struck out and `inserted` typed in review (changes not yet accepted)."""
+    from lxml import etree
+
+    document = DocxDocument()
+    paragraph = etree.fromstring(
+        _TRACKED.format(before=before, deleted=deleted, inserted=inserted, after=after)
+    )
+    document.element.body.insert(0, paragraph)
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).text = "Launch"
+    cell = table.cell(0, 1)._tc
+    cell.remove(cell.p_lst[0])
+    cell.append(
+        etree.fromstring(_TRACKED.format(before="", deleted=deleted, inserted=inserted, after=""))
+    )
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
 def docx_with_text_box(lines: list[str], before: str, after: str) -> bytes:
     """A Word document whose paragraph `before` holds a text box of `lines`."""
     from lxml import etree

@@ -534,6 +534,16 @@ def test_a_percentage_in_a_sheet_reads_as_excel_shows_it():
     assert text.splitlines()[-1] == "[Budget] Line: Video; Share: 13%; Growth: 3.5%; Planned: 25000"
 
 
+def test_a_word_document_is_read_with_its_tracked_changes_accepted():
+    """As Word shows a draft under review: the words typed in are read, the words
+    struck out are not (the typed-in date was lost: "The launch is on .")."""
+    data = samples.docx_with_tracked_changes("The launch is on ", "15 October", "29 October", ".")
+
+    text = parsing.parse(data, parsing.DOCX).segments[0].text
+
+    assert text.split("\n\n") == ["The launch is on 29 October.", "Launch | 29 October"]
+
+
 def test_a_word_documents_page_header_and_footer_are_read_once():
     """A header often holds what the body never says: the title, version and date."""
     from docx import Document as WordDocument
