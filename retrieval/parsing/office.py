@@ -1,6 +1,6 @@
 """Word documents and PowerPoint presentations: paragraphs (a Word draft's tracked
-changes accepted), tables a row a line, text boxes, page headers and footers,
-slides' shapes (grouped ones too) and speaker notes."""
+changes accepted), tables a row a line, text boxes, reviewers' comments, page headers
+and footers, slides' shapes (grouped ones too) and speaker notes."""
 
 from __future__ import annotations
 
@@ -22,6 +22,7 @@ def parse_docx(data: bytes) -> ParsedDocument:
 
     try:
         document = docx.Document(io.BytesIO(data))
+        comments = _comments(document)
         blocks: list[str] = []
         for block in document.iter_inner_content():
             if isinstance(block, Table):
@@ -35,8 +36,10 @@ def parse_docx(data: bytes) -> ParsedDocument:
                         text = "#" * (int(level) if level.isdigit() else 1) + " " + text
                     blocks.append(text)
                 blocks += _text_boxes(block._p)
+            for number in block._element.xpath(".//w:commentReference/@w:id"):
+                blocks += [comments.pop(number)] if number in comments else []
         headers, footers = _margins(document)
-        blocks = headers + blocks + footers
+        blocks = headers + blocks + list(comments.values()) + footers
     except Exception as error:  # python-docx raises many kinds on broken XML
         logger.info("unreadable DOCX: %r", error)
         raise IngestionError(
@@ -46,6 +49,19 @@ def parse_docx(data: bytes) -> ParsedDocument:
     if not text:
         raise IngestionError("This Word document contains no text.", code="no_text")
     return ParsedDocument(segments=[Segment(text=text)], pages=None)
+
+
+def _comments(document: Any) -> dict[str, str]:
+    """Reviewers' comments by id, each as a line ("Comment by Nadia Rahimi: confirm
+    the date with Tom"): read after the paragraph they are about, the rest at the end.
+    A review's questions and decisions are often only there."""
+    found = {}
+    for comment in document.comments:
+        text = " ".join(comment.text.split())
+        if text:
+            author = f" by {comment.author}" if comment.author else ""
+            found[str(comment.comment_id)] = f"Comment{author}: {text}"
+    return found
 
 
 def _margins(document: Any) -> tuple[list[str], list[str]]:

@@ -544,6 +544,25 @@ def test_a_word_document_is_read_with_its_tracked_changes_accepted():
     assert text.split("\n\n") == ["The launch is on 29 October.", "Launch | 29 October"]
 
 
+def test_a_reviewers_comment_is_read_after_the_paragraph_it_is_about():
+    from docx import Document as WordDocument
+
+    document = WordDocument()
+    dated = document.add_paragraph("The launch is on 29 October.")
+    document.add_paragraph("Paid media starts on 20 October.")
+    document.add_comment(dated.runs, text="Confirm the date with Tom.", author="Nadia Rahimi")
+    data = io.BytesIO()
+    document.save(data)
+
+    text = parsing.parse(data.getvalue(), parsing.DOCX).segments[0].text
+
+    assert text.split("\n\n") == [
+        "The launch is on 29 October.",
+        "Comment by Nadia Rahimi: Confirm the date with Tom.",
+        "Paid media starts on 20 October.",
+    ]
+
+
 def test_a_word_documents_page_header_and_footer_are_read_once():
     """A header often holds what the body never says: the title, version and date."""
     from docx import Document as WordDocument
