@@ -129,21 +129,30 @@ def sheet_lines(name: str, rows: Any) -> list[str]:
     lines: list[str] = []
     header: list[str] | None = None
     read = skipped = 0
-    wide = after_gap = False
+    wide = after_gap = titled = False
     for values in rows:
         wide = wide or len(values) > MAX_SHEET_COLUMNS
         cells = [cell_text(value) for value in values[:MAX_SHEET_COLUMNS]]
         filled = [cell for cell in cells if cell]
         if not filled:
             after_gap = header is not None
+            titled = False
             continue
         columns = len([c for c in header or [] if c])
+        if after_gap and titled and len(filled) > 1 and not any(map(_is_number, filled)):
+            # Past a blank row and a title ("Risk register"), a row of names: the
+            # header of the sheet's next table, whose rows name its own columns.
+            header = cells
+            lines.append(f"{tag}Columns: {', '.join(c for c in cells if c)}")
+            after_gap = titled = False
+            continue
         if after_gap and len(filled) <= 2 < columns and not _is_number(filled[0]):
             # Below the table, past a blank row: totals and figures, each a label
             # and its value ("NPS: 41"), not a row of the table's columns.
             lines.append(f"{tag}{': '.join(filled)}")
+            titled = len(filled) == 1
             continue
-        after_gap = False
+        after_gap = titled = False
         if header is None:
             if len(filled) == 1:  # a title above the table
                 lines.append(f"{tag}{filled[0]}")

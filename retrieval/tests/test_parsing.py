@@ -268,6 +268,26 @@ def test_figures_below_a_table_past_a_blank_row_are_labels_with_their_values():
     ]
 
 
+def test_a_second_table_on_a_sheet_has_its_own_columns():
+    """Past a blank row and a title, the next table's header: its rows were read with
+    the first table's columns ("Feature: SSO bug; Owner: Medium")."""
+    data = (
+        b"Feature,Owner,Status\nSaved views,Owen,Done\n,,\nRisk register,,\n"
+        b"Risk,Likelihood,Impact,Owner\nSSO bug,Medium,High,Owen\n,,\nNPS,41,\n"
+    )
+
+    lines = parsing.parse(data, parsing.CSV).segments[0].text.splitlines()
+
+    assert lines == [
+        "Columns: Feature, Owner, Status",
+        "Feature: Saved views; Owner: Owen; Status: Done",
+        "Risk register",
+        "Columns: Risk, Likelihood, Impact, Owner",
+        "Risk: SSO bug; Likelihood: Medium; Impact: High; Owner: Owen",
+        "NPS: 41",
+    ]
+
+
 def test_a_two_column_table_keeps_its_columns_past_a_blank_row():
     data = b"Name,Score\nHolloway,6\n,\nMarlow,9\n"
 
