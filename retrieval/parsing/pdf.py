@@ -1,5 +1,5 @@
-"""PDF files: the text layer page by page, ruled tables row by row, printed page labels,
-and the pages with no text that OCR must read."""
+"""PDF files: the text layer page by page (a running header or footer read once), ruled
+tables row by row, printed page labels, and the pages with no text that OCR must read."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import io
 import logging
 import re
 from collections import Counter
+from dataclasses import replace
 from time import monotonic
 from typing import Any
 
@@ -74,7 +75,51 @@ def parse_pdf(data: bytes) -> ParsedDocument:
         raise IngestionError(
             "This PDF has only blank pages: no text and no pictures to read.", code="no_text"
         )
+    segments = without_running_lines(segments)
     return ParsedDocument(segments=segments, pages=pages, scanned=tuple(scanned), labels=labels)
+
+
+# A line at the top or bottom of this share of a document's pages (at least
+# RUNNING_MIN_PAGES) is a running header or footer.
+RUNNING_SHARE = 0.6
+RUNNING_MIN_PAGES = 3
+
+
+def without_running_lines(segments: list[Segment]) -> list[Segment]:
+    """The pages without the header and footer lines printed on most of them
+    ("Larkspur Labs — Confidential"), but where each first appears: repeated in
+    every passage they would crowd its vector and match every search for their
+    words. Only lines the same to the letter: "Date: 12 March" opening each page of
+    a log differs from page to page (page numbers are left out by tidy_pdf_text)."""
+    if len(segments) < RUNNING_MIN_PAGES:
+        return segments
+
+    def key(line: str) -> str:
+        return " ".join(line.split())
+
+    def edges(text: str) -> set[str]:
+        lines = [line for line in text.split("\n") if line.strip()]
+        return {key(line) for line in lines[:2] + lines[-2:]}
+
+    counts = Counter(k for segment in segments for k in edges(segment.text))
+    least = max(RUNNING_MIN_PAGES, RUNNING_SHARE * len(segments))
+    running = {k for k, n in counts.items() if n >= least}
+    if not running:
+        return segments
+    seen: set[str] = set()  # running lines kept once, on the first page they are on
+    kept = []
+    for segment in segments:
+        lines = []
+        for line in segment.text.split("\n"):
+            k = key(line)
+            if k in running and k in seen:
+                continue
+            seen.update({k} & running)
+            lines.append(line)
+        text = "\n".join(lines).strip()
+        if text:
+            kept.append(replace(segment, text=text))
+    return kept
 
 
 # A page drawing fewer lines and boxes than this holds no ruled table.

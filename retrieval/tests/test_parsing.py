@@ -378,6 +378,38 @@ def test_a_forwarded_message_is_the_emails_text_not_a_quote():
     assert f"\n{samples.OFFER}\n" in text.text  # as written, not marked as quoted
 
 
+def test_a_pdfs_running_header_is_read_once_not_on_every_page():
+    """Printed on every page, it would open every passage and match every search
+    for its words; kept where it first appears, with the document's first words."""
+    from fpdf import FPDF
+
+    bodies = [
+        "The launch moves to 29 October because of the sign-on bug.",
+        "Paid media starts on 20 October with a budget of 40,000.",
+        "The go / no-go meeting is on 22 October, chaired by Nadia.",
+    ]
+    document = FPDF()
+    document.set_font("helvetica", size=10)
+    document.set_auto_page_break(False)
+    for number, body in enumerate(bodies, start=1):
+        document.add_page()
+        document.set_xy(10, 8)
+        document.cell(0, 5, "Larkspur Labs - Project Kite - Confidential")
+        document.set_xy(10, 16)
+        document.cell(0, 5, f"Status on day {number}")  # not the same on every page
+        document.set_xy(10, 30)
+        document.multi_cell(0, 5, body)
+
+    pages = parsing.parse(bytes(document.output()), parsing.PDF).segments
+
+    assert [page.text for page in pages] == [
+        f"Larkspur Labs - Project Kite - Confidential\nStatus on day 1\n{bodies[0]}",
+        f"Status on day 2\n{bodies[1]}",
+        f"Status on day 3\n{bodies[2]}",
+    ]
+    assert [page.page for page in pages] == [1, 2, 3]
+
+
 def test_a_ruled_table_in_a_pdf_is_read_row_by_row_in_its_place():
     """Each price stays with its item: read cell by cell, "Total (excluding VAT)" and
     "17,500" were two lines among a dozen."""
