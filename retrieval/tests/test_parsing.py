@@ -354,6 +354,27 @@ def test_a_reply_keeps_its_own_text_apart_from_the_messages_it_quotes(style):
     assert samples.OFFER in " ".join(line.lstrip("> ") for line in lines)
 
 
+def test_an_html_reply_keeps_its_own_text_apart_from_the_message_it_quotes():
+    """Gmail's HTML reply: the quoted message is a blockquote under "On ... wrote:"."""
+    html = (
+        f"<div dir='ltr'>{samples.ACCEPTANCE}</div><br><div class='gmail_quote'><div "
+        "class='gmail_attr'>On Tue, 29 Jul 2025 at 15:44, Faye Delacroix wrote:<br></div>"
+        f"<blockquote class='gmail_quote'><div>{samples.OFFER}</div><div>Faye</div>"
+        "</blockquote></div>"
+    )
+    data = samples.email_text("Ines Okonkwo <ines@larkspur.example>", "RE: Video", html)
+    data = data.replace("text/plain", "text/html")
+
+    own, history = parsing.parse(data.encode(), parsing.EMAIL).segments
+
+    assert own.text.endswith(samples.ACCEPTANCE)
+    assert history.text.splitlines() == [
+        "> On Tue, 29 Jul 2025 at 15:44, Faye Delacroix wrote:",
+        f"> {samples.OFFER}",
+        "> Faye",
+    ]
+
+
 def test_a_reply_with_a_very_long_line_is_split_without_a_stall():
     """The reply finder's patterns take time in the square of a line's length: a
     40,000-character paragraph opening with "On" cost it about 20 s; read as
