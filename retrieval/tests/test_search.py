@@ -252,3 +252,26 @@ def test_a_message_ranks_above_the_replies_that_quote_it(alice):
     assert any(p.document_id == str(acceptance.pk) and ">" in p.text for p in found[1:])
     assert agreed[0].document_id == str(acceptance.pk)
     assert samples.ACCEPTANCE in agreed[0].text
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.slow
+def test_an_emails_recipients_do_not_drown_what_it_says(alice):
+    """Its passages' vectors leave out the To and Cc lines and the addresses, which
+    stay in its text: the first passage of an email to eight people, asked what its
+    sender offered, is 0.60 like the question; with them in its vector, 0.27."""
+    people = ", ".join(
+        f"{name} <{name.lower().replace(' ', '.')}@larkspurlabs.example>"
+        for name in ("Nadia Rahimi", "Tom Berglund", "Owen Castillo", "Priya Sethi")
+    )
+    sender = "Faye Delacroix <faye.delacroix@pixelforge.example>"
+    email = samples.email_text(sender, "Video", f"{samples.OFFER}\n\nBest,\nFaye")
+    email = email.replace("To: Studio <studio@pixelforge.example>", f"To: {people}\nCc: {people}")
+    offer = ingest(alice, email, "offer.eml")
+    ingest(alice, "Studio prices for a launch video: most studios quote by the day.", "prices.txt")
+
+    found = retrieve(alice.pk, "What did Faye offer?", max_results=2)
+
+    assert found[0].document_id == str(offer.pk)
+    assert found[0].score >= 0.45
+    assert "Cc: Nadia Rahimi <nadia.rahimi@larkspurlabs.example>" in found[0].text
