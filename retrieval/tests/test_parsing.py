@@ -617,6 +617,13 @@ def test_a_word_document_is_read_with_its_tracked_changes_accepted():
     assert text.split("\n\n") == ["The launch is on 29 October.", "Launch | 29 October"]
 
 
+def word_blocks(document) -> list[str]:
+    """A python-docx document, saved and read back: its paragraphs as the reader gives them."""
+    data = io.BytesIO()
+    document.save(data)
+    return parsing.parse(data.getvalue(), parsing.DOCX).segments[0].text.split("\n\n")
+
+
 def test_a_reviewers_comment_is_read_after_the_paragraph_it_is_about():
     from docx import Document as WordDocument
 
@@ -624,12 +631,8 @@ def test_a_reviewers_comment_is_read_after_the_paragraph_it_is_about():
     dated = document.add_paragraph("The launch is on 29 October.")
     document.add_paragraph("Paid media starts on 20 October.")
     document.add_comment(dated.runs, text="Confirm the date with Tom.", author="Nadia Rahimi")
-    data = io.BytesIO()
-    document.save(data)
 
-    text = parsing.parse(data.getvalue(), parsing.DOCX).segments[0].text
-
-    assert text.split("\n\n") == [
+    assert word_blocks(document) == [
         "The launch is on 29 October.",
         "Comment by Nadia Rahimi: Confirm the date with Tom.",
         "Paid media starts on 20 October.",
@@ -647,12 +650,8 @@ def test_a_word_documents_page_header_and_footer_are_read_once():
     document.add_paragraph("The launch is on 29 October.")
     document.add_section()  # its header is the first section's: read once
     document.add_paragraph("Paid media starts on 20 October.")
-    data = io.BytesIO()
-    document.save(data)
 
-    text = parsing.parse(data.getvalue(), parsing.DOCX).segments[0].text
-
-    assert text.split("\n\n") == [
+    assert word_blocks(document) == [
         "Launch brief v3 — 4 July 2025",
         "The launch is on 29 October.",
         "Paid media starts on 20 October.",
