@@ -571,9 +571,9 @@ class ExtractiveChatModel(BaseChatModel):
         boards = {number for number, text in texts.items() if in_capitals(text)}
         for number, source, _, _ in passages:
             sentences = units(blocks[number], whole_items_under=asked_about)
+            capitals = number in boards
             for position, (sentence, heading) in enumerate(sentences):
                 last = position == len(sentences) - 1
-                capitals = number in boards
                 if quotable(sentence, first=position == 0, last=last, capitals=capitals):
                     if asked_about and heading == asked_about:
                         lifted.add(len(candidates))
