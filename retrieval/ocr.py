@@ -4,6 +4,7 @@ OCR is slow (seconds a page) and runs an outside program, so it runs only in
 the ingestion worker, a page at a time in a limited child process
 (`retrieval.child`), never while a request waits. The text it reads is marked
 (`Segment.ocr`), and citations say so: a misread digit is the reader's to doubt.
+A page is first turned the right way up (`upright`): scans lie on their side.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import io
 import re
 import shutil
+import time
 from typing import Any
 
 from django.conf import settings
@@ -47,9 +49,11 @@ def read_page(
     import pytesseract
 
     pytesseract.pytesseract.tesseract_cmd = tesseract
-    picture = _picture(data, content_type, number)
+    started = time.monotonic()
+    picture = upright(_picture(data, content_type, number), seconds=seconds / 4)
+    left = seconds - 2 - (time.monotonic() - started)
     try:
-        text = pytesseract.image_to_string(picture, lang=languages, timeout=max(1.0, seconds - 2))
+        text = pytesseract.image_to_string(picture, lang=languages, timeout=max(1.0, left))
     except RuntimeError:  # pytesseract's word for its own timeout
         raise IngestionError(
             f"Reading page {number} by OCR took longer than {seconds:.0f} seconds, so it "
@@ -62,6 +66,34 @@ def read_page(
             code="ocr_failed",
         ) from None
     return tidy(text)
+
+
+# Tesseract's orientation guess is acted on from this confidence (upright and
+# turned pages of text score 2 and more; a page with little text, under 1).
+MIN_ORIENTATION_CONFIDENCE = 1.5
+# The orientation is told on the picture made this small on its longer side.
+ORIENTATION_SIDE = 1600
+
+
+def upright(picture: Any, *, seconds: float) -> Any:
+    """The picture turned the right way up when Tesseract's orientation detection
+    says it lies on its side or upside down: a page scanned upside down, or a photo
+    with no tag saying which way is up, was read as letters of no words. A page too
+    bare to tell (the detection refuses it) stays as it is."""
+    import pytesseract
+
+    small = picture.copy()
+    small.thumbnail((ORIENTATION_SIDE, ORIENTATION_SIDE))  # enough to tell, in half the time
+    try:
+        found = pytesseract.image_to_osd(
+            small, output_type=pytesseract.Output.DICT, timeout=max(1.0, seconds)
+        )
+    except (pytesseract.TesseractError, RuntimeError):  # too few letters, or too slow
+        return picture
+    turn = int(found.get("rotate", 0)) % 360
+    if turn and float(found.get("orientation_conf", 0.0)) >= MIN_ORIENTATION_CONFIDENCE:
+        return picture.rotate(-turn, expand=True)  # its turn is clockwise; PIL's is not
+    return picture
 
 
 def _picture(data: bytes, content_type: str, number: int) -> Any:

@@ -79,6 +79,17 @@ def picture(lines: list[str] = SCANNED, format: str = "PNG", frames: int = 1) ->
     return out.getvalue()
 
 
+def turned_picture(degrees: int, lines: list[str] = SCANNED) -> bytes:
+    """A scan of printed lines lying on its side or upside down (turned anticlockwise),
+    with no tag saying which way is up."""
+    from PIL import Image
+
+    image = Image.open(io.BytesIO(picture(lines))).rotate(degrees, expand=True)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
 def blank_picture(format: str = "PNG", size: tuple[int, int] = (800, 600)) -> bytes:
     from PIL import Image
 

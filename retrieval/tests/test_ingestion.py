@@ -105,6 +105,18 @@ def test_a_photo_of_a_page_becomes_ready_with_its_text_marked_as_ocr(alice, form
     assert chunk.text.splitlines() == samples.SCANNED
 
 
+@pytest.mark.parametrize("degrees", [90, 180])
+def test_a_scan_on_its_side_or_upside_down_is_read_the_right_way_up(alice, degrees):
+    """Read as it lies, it gave letters of no words ("JeBeuey yonpold ...")."""
+    document = upload(alice, samples.turned_picture(degrees), "scan.png")
+
+    status = ingestion.ingest_document(document.pk)
+
+    assert status == "ready"
+    [chunk] = graph_chunks(document)
+    assert chunk.text.splitlines() == samples.SCANNED
+
+
 def test_a_picture_without_text_fails_and_says_ocr_found_nothing(alice):
     document = upload(alice, samples.blank_picture(), "white.png")
 
