@@ -1,5 +1,6 @@
 """PDF files: the text layer page by page (a running header or footer read once), ruled
-tables row by row, printed page labels, and the pages with no text that OCR must read."""
+tables row by row, printed page labels, and the pages OCR must read: those with no text,
+and scans under a few words of it."""
 
 from __future__ import annotations
 
@@ -45,9 +46,11 @@ def parse_pdf(data: bytes) -> ParsedDocument:
             for rows in tables.get(number, []):
                 text = with_table_rows(text, rows)
             text = tidy_pdf_text(text)
-            if text:
+            if text and (len(text) >= THIN_TEXT_LAYER or not _holds_a_picture(page)):
                 segments.append(Segment(text=text, page=number, page_label=labels.get(number)))
-            elif _draws_something(page):
+            elif text or _draws_something(page):
+                # A scan, or a scan under a few words of text (a scanner app's mark, a
+                # stamp, a page number), which would stand for the whole page unread.
                 scanned.append(number)
         pages = len(reader.pages)
     except IngestionError:
@@ -267,6 +270,30 @@ def tidy_pdf_text(text: str) -> str:
     while lines and _PAGE_NUMBER.match(lines[-1]):
         lines.pop()
     return "\n".join(lines).strip()
+
+
+# A page with less text than this over a picture is a scan: OCR reads it whole.
+THIN_TEXT_LAYER = 80
+
+
+def _holds_a_picture(page: Any) -> bool:
+    """Whether a page draws a picture (an image, or one inside a form it draws)."""
+    try:
+        return _pictures_in(page, depth=2)
+    except Exception:  # an odd page: read its text layer as it is
+        return False
+
+
+def _pictures_in(holder: Any, depth: int) -> bool:
+    resources = holder.get("/Resources")
+    shown = (resources.get_object() if resources is not None else {}).get("/XObject")
+    for reference in (shown.get_object() if shown is not None else {}).values():
+        shape = reference.get_object()
+        if shape.get("/Subtype") == "/Image":
+            return True
+        if depth > 1 and shape.get("/Subtype") == "/Form" and _pictures_in(shape, depth - 1):
+            return True
+    return False
 
 
 def _draws_something(page: Any) -> bool:

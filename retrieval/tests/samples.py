@@ -98,17 +98,24 @@ def blank_picture(format: str = "PNG", size: tuple[int, int] = (800, 600)) -> by
     return out.getvalue()
 
 
-def scanned_pdf(text_pages: list[str] = PAGES[:1], scans: list[list[str]] | None = None) -> bytes:
-    """A PDF whose first pages have text and whose last ones are scans (pictures only)."""
+def scanned_pdf(
+    text_pages: list[str] = PAGES[:1], scans: list[list[str]] | None = None, mark: str = ""
+) -> bytes:
+    """A PDF whose first pages have text and whose last ones are scans (pictures only,
+    or with `mark` written under the picture, as scanner apps sign their pages)."""
     scans = [SCANNED] if scans is None else scans
     document = FPDF()
     document.set_font("helvetica", size=12)
+    document.set_auto_page_break(False)
     for text in text_pages:
         document.add_page()
         document.multi_cell(0, 8, text)
     for lines in scans:
         document.add_page()
         document.image(io.BytesIO(picture(lines)), x=10, y=10, w=190)
+        if mark:
+            document.set_xy(10, 280)
+            document.cell(0, 5, mark)
     return bytes(document.output())
 
 

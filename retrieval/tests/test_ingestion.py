@@ -91,6 +91,19 @@ def test_the_scanned_pages_of_a_pdf_are_read_by_ocr_in_their_place(alice):
     assert "The filter bar moves to the top of the dashboard." in chunks[1].text
 
 
+def test_a_scan_under_a_scanner_apps_mark_is_read_by_ocr_not_taken_for_its_mark(alice):
+    """The mark was the page's only text: the scan under it was never read."""
+    data = samples.scanned_pdf(scans=[samples.SCANNED] * 2, mark="Scanned with CamScanner")
+    document = upload(alice, data, "review.pdf")
+
+    status = ingestion.ingest_document(document.pk)
+
+    assert status == "ready", document.error
+    chunks = graph_chunks(document)
+    assert [(c.page, c.ocr) for c in chunks] == [(1, False), (2, True), (3, True)]
+    assert "The filter bar moves to the top of the dashboard." in chunks[2].text
+
+
 @pytest.mark.parametrize("format", ["PNG", "JPEG", "WEBP", "TIFF"])
 def test_a_photo_of_a_page_becomes_ready_with_its_text_marked_as_ocr(alice, format):
     document = upload(alice, samples.picture(format=format), "IMG_0042")  # no extension
