@@ -100,26 +100,27 @@ def without_running_lines(segments: list[Segment]) -> list[Segment]:
     def key(line: str) -> str:
         return " ".join(line.split())
 
-    def edges(text: str) -> set[str]:
-        lines = [line for line in text.split("\n") if line.strip()]
-        return {key(line) for line in lines[:2] + lines[-2:]}
+    def edges(lines: list[str]) -> set[int]:
+        """Where a page's first two and last two lines (not blank) stand on it."""
+        filled = [n for n, line in enumerate(lines) if line.strip()]
+        return set(filled[:2] + filled[-2:])
 
-    counts = Counter(k for segment in segments for k in edges(segment.text))
+    pages = [segment.text.split("\n") for segment in segments]
+    counts = Counter(k for lines in pages for k in {key(lines[n]) for n in edges(lines)})
     least = max(RUNNING_MIN_PAGES, RUNNING_SHARE * len(segments))
     running = {k for k, n in counts.items() if n >= least}
     if not running:
         return segments
     seen: set[str] = set()  # running lines kept once, on the first page they are on
     kept = []
-    for segment in segments:
-        lines = []
-        for line in segment.text.split("\n"):
-            k = key(line)
-            if k in running and k in seen:
-                continue
-            seen.update({k} & running)
-            lines.append(line)
-        text = "\n".join(lines).strip()
+    for segment, lines in zip(segments, pages, strict=True):
+        at_edge = edges(lines)
+        text = "\n".join(
+            line
+            for n, line in enumerate(lines)
+            if not (n in at_edge and key(line) in running and key(line) in seen)
+        ).strip()
+        seen.update(key(lines[n]) for n in at_edge if key(lines[n]) in running)
         if text:
             kept.append(replace(segment, text=text))
     return kept
@@ -285,15 +286,20 @@ def _holds_a_picture(page: Any) -> bool:
 
 
 def _pictures_in(holder: Any, depth: int) -> bool:
-    resources = holder.get("/Resources")
-    shown = (resources.get_object() if resources is not None else {}).get("/XObject")
-    for reference in (shown.get_object() if shown is not None else {}).values():
+    for reference in _shown_objects(holder):
         shape = reference.get_object()
         if shape.get("/Subtype") == "/Image":
             return True
         if depth > 1 and shape.get("/Subtype") == "/Form" and _pictures_in(shape, depth - 1):
             return True
     return False
+
+
+def _shown_objects(holder: Any) -> list[Any]:
+    """The pictures and forms a page (or a form) has to draw: its resources' XObjects."""
+    resources = holder.get("/Resources")
+    shown = (resources.get_object() if resources is not None else {}).get("/XObject")
+    return list((shown.get_object() if shown is not None else {}).values())
 
 
 def _draws_something(page: Any) -> bool:
@@ -303,9 +309,7 @@ def _draws_something(page: Any) -> bool:
     reading them by OCR would cost seconds each for nothing.
     """
     try:
-        resources = page.get("/Resources")
-        resources = resources.get_object() if resources is not None else {}
-        if resources.get("/XObject"):
+        if _shown_objects(page):
             return True
         return len(page.get_contents().get_data() if page.get_contents() else b"") > 200
     except Exception:  # an odd page: let OCR look at it

@@ -431,6 +431,28 @@ def test_a_pdfs_running_header_is_read_once_not_on_every_page():
     assert [page.page for page in pages] == [1, 2, 3]
 
 
+def test_a_running_headers_words_within_a_page_are_kept():
+    """Only a page's edges hold its running lines: the same words quoted mid-page
+    are part of what the page says."""
+    from retrieval.parsing.pdf import without_running_lines
+    from retrieval.parsing.segments import Segment
+
+    header = "Kite launch plan - draft"
+    bodies = [
+        ["Owners are listed below.", "Nadia chairs the go / no-go.", "Page end."],
+        ["Paid media starts on 20 October.", "The budget is 40,000.", "Page end two."],
+        ["The title of this file is:", header, "It was agreed on 3 July.", "By all", "Done."],
+    ]
+    pages = [
+        Segment(text="\n".join([header, *body]), page=number)
+        for number, body in enumerate(bodies, start=1)
+    ]
+
+    kept = [page.text.splitlines() for page in without_running_lines(pages)]
+
+    assert kept == [[header, *bodies[0]], bodies[1], bodies[2]]
+
+
 def test_a_ruled_table_in_a_pdf_is_read_row_by_row_in_its_place():
     """Each price stays with its item: read cell by cell, "Total (excluding VAT)" and
     "17,500" were two lines among a dozen."""
