@@ -31,6 +31,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from queries.prompts import COMPARING, I_DONT_KNOW
+from retrieval.parsing.sheets import COLUMNS, SHEET_TAG
 from retrieval.questions import (
     NAME_STOPWORDS,
     asks_to_sum_up_each_file,
@@ -52,12 +53,12 @@ _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[\"'(\[]?[A-Z0-9])|(?<=[a-z)][.!?])
 # Lines that describe a document rather than say something: an email's headers,
 # its list of attachments, a table's list of columns (retrieval.parsing writes
 # them). They are searched, never quoted as an answer.
-_METADATA = re.compile(r"^(?:\[[^\]]*\] )?(?:From|To|Cc|Date|Subject|Attachments|Columns): ")
+_METADATA = re.compile(f"^(?:{SHEET_TAG})?(?:From|To|Cc|Date|Subject|Attachments|{COLUMNS}): ")
 
 _HEADING = re.compile(r"^\s{0,3}#{1,6}(\s|$)")
 # A spreadsheet row as retrieval.parsing writes it: "[Sheet] Column: value; ...",
 # or a CSV file's, without the sheet: "Line: Paid media; Planned GBP: 40000".
-_SHEET_ROW = re.compile(r"^\[[^\]]+\] |^[^:;]{1,60}: [^;]*(?:; [^:;]{1,60}: [^;]*)+$")
+_SHEET_ROW = re.compile(f"^{SHEET_TAG}" r"|^[^:;]{1,60}: [^;]*(?:; [^:;]{1,60}: [^;]*)+$")
 _LIST_ITEM = re.compile(r"^\s*(?:[-*+]|\d{1,3}[.)])\s+")
 
 

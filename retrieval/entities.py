@@ -16,6 +16,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass
 
+from retrieval.parsing.sheets import COLUMNS, SHEET_TAG
 from retrieval.words import STOPWORDS
 
 MAX_ENTITIES_PER_DOCUMENT = 400
@@ -89,8 +90,8 @@ _SENTENCE_END = re.compile(r"([.!?:;]\s|\n| \| )")  # kept: a label ends in a co
 # How retrieval.parsing writes tables: a sheet's rows start with its name ("[Risks] "),
 # and a line lists the columns ("Columns: Risk, Impact, Owner"). Column names are
 # the table's words, not names, and its rows name what their cells do.
-_SHEET_NAME = re.compile(r"^\[[^\]\n]*\] ", re.M)
-_COLUMNS_LINE = re.compile(r"^Columns: .*$", re.M)
+_SHEET_NAME = re.compile(f"^{SHEET_TAG}", re.M)
+_COLUMNS_LINE = re.compile(f"^{COLUMNS}: .*$", re.M)
 _ACRONYM = re.compile(r"\b[A-Z][A-Z0-9&]*[A-Z0-9](?:-\d+)?s?\b")
 
 

@@ -26,6 +26,12 @@ MAX_SHEET_COLUMNS = 50
 
 logger = logging.getLogger(__name__)
 
+# How sheet_lines marks what is not a cell's value: a row's sheet ("[Risks] ") and
+# the line that names a table's columns ("Columns: Risk, Impact, Owner"). Readers of
+# the text (entities, the local model) tell rows and column names apart by them.
+SHEET_TAG = r"\[[^\]\n]+\] "
+COLUMNS = "Columns"
+
 
 def parse_xlsx(data: bytes) -> ParsedDocument:
     """One segment per sheet, each row a line that names its sheet and columns."""
@@ -143,7 +149,7 @@ def sheet_lines(name: str, rows: Any) -> list[str]:
             # Past a blank row and a title ("Risk register"), a row of names: the
             # header of the sheet's next table, whose rows name its own columns.
             header = cells
-            lines.append(f"{tag}Columns: {', '.join(c for c in cells if c)}")
+            lines.append(f"{tag}{COLUMNS}: {', '.join(c for c in cells if c)}")
             after_gap = titled = False
             continue
         if after_gap and len(filled) <= 2 < columns and not _is_number(filled[0]):
@@ -158,7 +164,7 @@ def sheet_lines(name: str, rows: Any) -> list[str]:
                 lines.append(f"{tag}{filled[0]}")
             else:
                 header = cells
-                lines.append(f"{tag}Columns: {', '.join(c for c in cells if c)}")
+                lines.append(f"{tag}{COLUMNS}: {', '.join(c for c in cells if c)}")
             continue
         if read >= MAX_SHEET_ROWS:
             skipped += 1
