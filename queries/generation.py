@@ -36,11 +36,16 @@ MODEL_SLOW = "The language model took too long to answer. Please try again in a 
 
 
 # Words that make a question lean on an earlier turn.
-_FOLLOW_UP = re.compile(
+# Words that point back to what the conversation was about ("its limits").
+_POINTS_BACK = re.compile(
     r"\b(it|its|it's|they|them|their|this|that|these|those|he|him|his|she|her|there|"
-    r"the same|what about|how about|and)\b",
+    r"the same)\b",
     re.IGNORECASE,
 )
+# An opening that carries on from the last question ("And ...", "What about ...").
+_CARRIES_ON = re.compile(r"^\W*(and|also|then|what about|how about)\b", re.IGNORECASE)
+# A subject of its own: a name or a figure past the question's first word.
+_OWN_SUBJECT = re.compile(r"(?<=\s)(?!I\b)[A-Z][\w'’-]*|\d")
 
 
 @dataclass
@@ -171,8 +176,10 @@ async def standalone_question(query: str, history: Sequence[Turn]) -> str:
             raise GenerationError(MODEL_FAILED) from error
         rewritten = str(reply.content).strip()
         return rewritten if re.search(r"\w{2}", rewritten) else query
-    # Local rule: a short question or one that points back ("its limits",
-    # "what about ...") borrows the words of the previous question.
-    if len(query.split()) <= 6 or _FOLLOW_UP.search(query):
+    # Local rule: a short question, one that points back ("its limits"), or one
+    # that carries on ("and what about ...") without naming a subject of its own
+    # borrows the words of the previous question.
+    carries_on = _CARRIES_ON.search(query) and not _OWN_SUBJECT.search(query)
+    if len(query.split()) <= 6 or _POINTS_BACK.search(query) or carries_on:
         return f"{earlier[-1]} {query}"
     return query

@@ -28,6 +28,26 @@ def test_a_follow_up_keeps_its_rewrite_and_the_searches_that_ran_on_it(alice, al
     assert all(s["hits"] for s in trace["searches"])  # each search kept what it found
 
 
+def test_a_follow_up_that_names_its_own_subject_is_searched_as_asked(alice, alice_falcons):
+    """ "And ..." carries the conversation on, but a question that names what it asks
+    about needs none of the last one's words: borrowed, they pull its passages in."""
+    from queries.tests.conftest import HARBOUR
+    from tests.documents import ingest
+
+    harbour = ingest(alice, HARBOUR, "harbour.txt")
+    first = ask(alice, "Where do peregrine falcons nest?")
+    question = "And who built the old harbour of Valletta in Malta?"
+
+    follow_up = ask(alice, question, first["conversation_id"])
+
+    trace = Message.objects.get(pk=follow_up["message_id"]).trace
+    assert trace["question"] == question
+    assert {c["document_id"] for c in follow_up["citations"]} == {str(harbour.pk)}
+    assert "Knights of St John" in follow_up["answer"]
+    carried_on = ask(alice, "And what did its walls protect, and when?", first["conversation_id"])
+    assert "harbour" in Message.objects.get(pk=carried_on["message_id"]).trace["question"]
+
+
 def test_staff_read_an_answers_trace_in_admin_and_others_cannot(alice, alice_falcons, admin_user):
     answer = ask(alice, "How fast is a peregrine falcon?")
     page = f"/admin/queries/message/{answer['message_id']}/change/"
