@@ -19,6 +19,7 @@ import html
 import re
 from collections import Counter, OrderedDict
 from collections.abc import AsyncIterator, Collection, Iterable, Iterator
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -415,6 +416,38 @@ _MONEY = re.compile(
     r"|\b\d[\d,.]*\s?(?:k|m|bn)?\s?(?:GBP|USD|EUR|JPY|dollars?|pounds?|euros?|yen)\b",
     re.I,
 )
+# A figure as people write it: "£30,000", "24.5k", "13%", "2026", "1,500 units".
+_FIGURE = re.compile(
+    r"(?<![\w.,/-])(?P<currency>[£$€¥])?\s?(?P<number>\d{1,3}(?:,\d{3})+|\d+)(?:\.(?P<decimals>\d+))?"
+    r"(?:(?<=\d)(?P<times>k|m|bn)|\s(?P<times2>m|bn)\b)?(?![\w/-])(?P<percent>\s?%)?",
+    re.I,
+)
+_TIMES = {"k": 1_000, "m": 1_000_000, "bn": 1_000_000_000}
+
+
+def figures(text: str) -> dict[Decimal, str]:
+    """The amounts, percentages and large numbers in `text`, by value ("£24.5k" and
+    "24,500" are one), as first written. Small bare numbers (days, counts under 100)
+    are left out: they are how dates and lists are written, rarely a claim."""
+    found: dict[Decimal, str] = {}
+    for match in _FIGURE.finditer(text):
+        value = Decimal(f"{match['number'].replace(',', '')}.{match['decimals'] or 0}")
+        times = (match["times"] or match["times2"] or "").lower()
+        if times and not match["currency"]:
+            continue  # "4K" video, "40k" without a currency: not clearly an amount
+        value *= _TIMES.get(times, 1)
+        if match["currency"] or match["percent"] or value >= 100:
+            found.setdefault(value.normalize(), match.group().strip())
+    return found
+
+
+def unsaid_figures(question: str, passages: Iterable[str]) -> list[str]:
+    """The figures a question states that no passage gives: a premise the documents
+    do not bear out ("Why did they charge £30,000?" when the quote says £24,500)."""
+    given = figures("\n".join(passages))
+    return [shown for value, shown in figures(question).items() if value not in given]
+
+
 _ANSWER_KINDS = [
     (
         # "How much did it cost?", "What is the total budget?": an amount of money.
@@ -454,6 +487,25 @@ def _best_of_the_others(
             quoted.add(candidates[i][1])
             added.append(i)
     return added
+
+
+def _figures_elsewhere(
+    ranked: list[int], candidates: list[tuple[int, str, str]], chosen: list[int]
+) -> list[int]:
+    """The best sentence giving a figure in each file the chosen sentences give none
+    from: when the question's figure is not in the documents, the figures that are."""
+    files = {candidates[i][1] for i in chosen if figures(candidates[i][2])}
+    added = []
+    for i in ranked:
+        source = candidates[i][1]
+        if source not in files and figures(candidates[i][2]):
+            files.add(source)
+            added.append(i)
+    return added[:2]
+
+
+def _listed(items: list[str]) -> str:
+    return items[0] if len(items) == 1 else f"{', '.join(items[:-1])} or {items[-1]}"
 
 
 def _each_file(candidates: list[tuple[int, str, str]]) -> list[int]:
@@ -632,13 +684,19 @@ class ExtractiveChatModel(BaseChatModel):
         if comparing:
             chosen += _best_of_the_others(ranked, candidates, chosen)
         chosen += self._answer_each_part(question, asked, candidates, list(scores), chosen)
+        unsaid = unsaid_figures(question, (p.text for p in passages))
+        if unsaid:  # what the documents give instead: the best such figure of each file
+            chosen += _figures_elsewhere(ranked, candidates, chosen)
         # The opening sentence is the one that answers best on its own: a section's
         # lift says a line belongs to what is asked about, not that it answers.
         at_home = [i for i in chosen if candidates[i][1] == home]
         own = {i: scores[i] - (self.section_lift if i in lifted else 0.0) for i in at_home}
         lead = _lead(question, at_home, own, candidates)
         chosen.sort(key=lambda i: (i != lead, candidates[i][0], i))  # then in reading order
-        return " ".join(f"{candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
+        answer = " ".join(f"{candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
+        if unsaid:
+            return f"The documents found do not mention {_listed(unsaid)}. {answer}"
+        return answer
 
     def _timeline(
         self, ranked: list[int], candidates: list[tuple[int, str, str]], texts: dict[int, str]

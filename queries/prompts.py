@@ -27,8 +27,10 @@ ANSWER = ChatPromptTemplate.from_messages(
             "sentence of your answer with the number of the passage it comes from, in square "
             "brackets, like [1] or [2][3]. Use no other knowledge. When the block opens with "
             '<passages comparing="yes">, the user compares the documents the passages come '
-            "from: answer for each of them. If the passages do not answer the question, reply "
-            "exactly: {i_dont_know}",
+            "from: answer for each of them. When the question takes for granted something the "
+            "passages do not say or contradict (a figure, a date, a name), say so first, then "
+            "give what they do say. If the passages do not answer the question, reply exactly: "
+            "{i_dont_know}",
         ),
         MessagesPlaceholder("history"),
         ("human", "{passages}"),

@@ -533,3 +533,35 @@ def test_a_summary_of_every_document_is_one_line_a_file(question):
         assert line.endswith(f" [{n}]") and quoted in text
     # The line that says what its file is about, not an aside.
     assert "recycled" not in answer and "valid for 30 days" not in answer
+
+
+QUOTE_AND_DEAL = [
+    passage(
+        1,
+        "Quotation for the launch video. Production: two-day shoot and motion graphics, "
+        "£14,000. Total (excluding VAT): £24,500. Delivery six weeks from approval.",
+    ),
+    passage(
+        2,
+        "Hi Faye,\n\nAgreed at £21,000 on that basis: one concept and no vertical version. "
+        "Tom will pay the deposit on receipt of your invoice.",
+    ),
+    passage(3, "Line: Launch video; Planned GBP: 25,000; Actual GBP: 21,000; Note: negotiated"),
+]
+
+
+async def test_a_figure_the_documents_do_not_give_is_said_to_be_missing():
+    """A wrong premise is corrected, not answered as asked: the figures the
+    documents do give come with the answer, from each file that gives one."""
+    text = "".join(await answer("Why did the studio charge £30,000 for the video?", QUOTE_AND_DEAL))
+
+    assert text.startswith("The documents found do not mention £30,000. ")
+    assert "£24,500" in text and "£21,000" in text and "Planned GBP: 25,000" in text
+
+
+@pytest.mark.parametrize("asked", ["£24,500", "£24.5k", "24,500 pounds"])
+async def test_a_figure_the_documents_give_however_written_is_not_questioned(asked):
+    text = "".join(await answer(f"Why did the studio quote {asked} for the video?", QUOTE_AND_DEAL))
+
+    assert "do not mention" not in text
+    assert "£24,500" in text

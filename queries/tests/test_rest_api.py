@@ -323,6 +323,23 @@ def test_a_failing_model_gives_the_json_twin_a_gateway_error_and_saves_the_turn_
     ]
 
 
+def test_a_model_is_asked_to_say_when_the_question_takes_for_granted_what_is_not_there(
+    api, alice, alice_falcons, openai_configured
+):
+    """A wrong figure in a question is corrected, not explained: the model is told so,
+    in the system message, above the passages."""
+    openai_configured.replies.append(Reply(["No passage says 500 km/h [1]."]))
+    as_user(api, login(api, "alice", "alice-pass-123"))
+
+    api.post("/api/query/", {"query": "Why do falcons dive at 500 km/h?"}, format="json")
+
+    (request,) = [r for r in openai_configured.requests if "chat" in r["path"]]
+    system = request["body"]["messages"][0]
+    assert system["role"] == "system"
+    assert "takes for granted something the passages do not say" in system["content"]
+    assert "say so first, then give what they do say" in system["content"]
+
+
 def test_unknown_api_paths_answer_json(api, alice):
     as_user(api, login(api, "alice", "alice-pass-123"))
     response = api.get("/api/nothing-here/")
