@@ -490,18 +490,34 @@ def _best_of_the_others(
 
 
 def _figures_elsewhere(
-    ranked: list[int], candidates: list[tuple[int, str, str]], chosen: list[int]
+    unsaid: list[str], ranked: list[int], candidates: list[tuple[int, str, str]], chosen: list[int]
 ) -> list[int]:
-    """The best sentence giving a figure in each file the chosen sentences give none
-    from: when the question's figure is not in the documents, the figures that are."""
-    files = {candidates[i][1] for i in chosen if figures(candidates[i][2])}
+    """The best sentence giving a figure of the unsaid figures' kind (an amount of
+    money, a percentage, a number) in each file the chosen sentences give none from:
+    when the question's figure is not in the documents, the figures that are."""
+    kinds = [_figure_kind(shown) for shown in unsaid]
+
+    def gives(i: int) -> bool:
+        sentence = candidates[i][2]
+        return bool(figures(sentence)) and any(kind.search(sentence) for kind in kinds)
+
+    files = {candidates[i][1] for i in chosen if gives(i)}
     added = []
     for i in ranked:
-        source = candidates[i][1]
-        if source not in files and figures(candidates[i][2]):
-            files.add(source)
+        if candidates[i][1] not in files and gives(i):
+            files.add(candidates[i][1])
             added.append(i)
     return added[:2]
+
+
+_CURRENCY = re.compile(r"[£$€¥]|\b(?:GBP|USD|EUR|JPY|dollars?|pounds?|euros?|yen)\b", re.I)
+
+
+def _figure_kind(shown: str) -> re.Pattern[str]:
+    """What a sentence giving a figure like `shown` holds besides a number."""
+    if _CURRENCY.search(shown):
+        return _CURRENCY
+    return re.compile("%") if "%" in shown else re.compile(r"\d")
 
 
 def _listed(items: list[str]) -> str:
@@ -686,7 +702,7 @@ class ExtractiveChatModel(BaseChatModel):
         chosen += self._answer_each_part(question, asked, candidates, list(scores), chosen)
         unsaid = unsaid_figures(question, (p.text for p in passages))
         if unsaid:  # what the documents give instead: the best such figure of each file
-            chosen += _figures_elsewhere(ranked, candidates, chosen)
+            chosen += _figures_elsewhere(unsaid, ranked, candidates, chosen)
         # The opening sentence is the one that answers best on its own: a section's
         # lift says a line belongs to what is asked about, not that it answers.
         at_home = [i for i in chosen if candidates[i][1] == home]

@@ -565,3 +565,21 @@ async def test_a_figure_the_documents_give_however_written_is_not_questioned(ask
 
     assert "do not mention" not in text
     assert "£24,500" in text
+
+
+async def test_the_figures_given_instead_are_of_the_kind_asked_about():
+    """Asked about an amount, the files' other figures (a guide's version, a date)
+    are no answer to it."""
+    passages = [
+        passage(1, "Pixelforge quotation for the launch video. Total (excluding VAT): £24,500."),
+        passage(
+            2,
+            "PIXELFORGE STUDIO - CLIENT ONBOARDING GUIDE\nVersion: 2025.2 - 21 July 2025\n"
+            "Welcome to Pixelforge. This guide explains how a video project runs.",
+        ),
+    ]
+
+    text = "".join(await answer("Why did Pixelforge charge £30,000 for the video?", passages))
+
+    assert text.startswith("The documents found do not mention £30,000. ")
+    assert "£24,500" in text and "2025.2" not in text
