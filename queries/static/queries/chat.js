@@ -381,10 +381,11 @@
   }
 
   // While an answer grows, the view follows it unless the reader scrolled up.
-  function followLatest(turn) {
+  // Judged before each change: a source added under the answer grows it by more
+  // than a line, and judged after, the view stayed behind for good.
+  function atLatest() {
     const messages = $("messages");
-    const atEnd = messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
-    if (atEnd) turn.el.scrollIntoView({ block: "end" });
+    return messages.scrollHeight - messages.scrollTop - messages.clientHeight < 80;
   }
 
   function newChat() {
@@ -436,6 +437,12 @@
   }
 
   function handleEvent(turn, event, data) {
+    const follow = atLatest();
+    showEvent(turn, event, data);
+    if (follow) turn.el.scrollIntoView({ block: "end" });
+  }
+
+  function showEvent(turn, event, data) {
     if (event === "status") {
       const stage = STAGES[JSON.parse(data).stage] || "";
       setStage(stage);
@@ -447,7 +454,6 @@
     } else if (event === "token") {
       turn.text += data;
       renderAnswer(turn);
-      followLatest(turn);
     } else if (event === "done") {
       turn.ended = true;
       stopTyping(turn);

@@ -114,6 +114,34 @@ def test_the_answer_streams_in_with_clickable_citations(page, falcons, model):
     screenshot(page, "chat-answer.png")
 
 
+def test_an_answer_taller_than_the_window_is_followed_to_its_sources(page, falcons, model):
+    """The view keeps up with the answer as it grows, even when a cited source adds
+    more than a line under it at once, and ends on the link to how it was found."""
+    lines = [f"Point {n}: peregrine falcons hunt from above.\n\n" for n in range(30)]
+    model.replies.append(Reply([*lines, "They dive at over 300 km/h [1]."], delay=0.02))
+
+    ask(page, "Tell me everything about peregrine falcons.")
+
+    answer = last_answer(page)
+    expect(answer.get_by_role("listitem").first).to_contain_text("falcons.txt")
+    expect_idle(page)
+    expect(answer.get_by_text("How this answer was found")).to_be_in_viewport()
+
+
+def test_a_reader_who_scrolled_up_is_left_where_they_are(page, falcons, model):
+    lines = [f"Point {n}: peregrine falcons hunt from above.\n\n" for n in range(40)]
+    model.replies.append(Reply([*lines, "They dive at over 300 km/h [1]."], delay=0.05))
+
+    ask(page, "Tell me everything about peregrine falcons.")
+    answer = last_answer(page)
+    expect(answer).to_contain_text("Point 20")
+    page.locator("#messages").evaluate("(el) => { el.scrollTop = 0; }")
+    expect_idle(page)
+
+    expect(page.locator("#messages .question").first).to_be_in_viewport()
+    expect(answer.get_by_text("How this answer was found")).not_to_be_in_viewport()
+
+
 def stop_an_answer(page: Page, model: OpenAIServer) -> int:
     """Ask, stop the answer half-way; the model's tokens sent by the time Stop was clicked."""
     model.replies.append(Reply([f"word{i} " for i in range(300)], delay=0.1))  # 30 s in all
