@@ -1,6 +1,6 @@
 """PDF files: the text layer page by page (a running header or footer read once), ruled
-tables row by row, printed page labels, and the pages OCR must read: those with no text,
-and scans under a few words of it."""
+tables row by row, a filled form's answers, printed page labels, and the pages OCR must
+read: those with no text, and scans under a few words of it."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from time import monotonic
 from typing import Any
 
 from retrieval.errors import IngestionError
+from retrieval.parsing.pdf_forms import form_answers, with_answers
 from retrieval.parsing.segments import ParsedDocument, Segment
 from retrieval.parsing.sheets import cell_text, sheet_lines
 
@@ -41,11 +42,12 @@ def parse_pdf(data: bytes) -> ParsedDocument:
         scanned = []
         labels = _page_labels(reader)
         tables = pdf_tables(data)
+        answers = form_answers(reader, data)
         for number, page in enumerate(reader.pages, start=1):
             text = page.extract_text() or ""
             for rows in tables.get(number, []):
                 text = with_table_rows(text, rows)
-            text = tidy_pdf_text(text)
+            text = with_answers(tidy_pdf_text(text), answers.get(number, []))
             if text and (len(text) >= THIN_TEXT_LAYER or not _holds_a_picture(page)):
                 segments.append(Segment(text=text, page=number, page_label=labels.get(number)))
             elif text or _draws_something(page):

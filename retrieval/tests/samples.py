@@ -185,6 +185,89 @@ def labelled_pdf(data: bytes | None = None, roman: int = 3, appendix: int = 0) -
     return out.getvalue()
 
 
+# A change request form as its fields were filled in: (label printed on the page,
+# where its field starts, field type, value). Two fields share a line; the empty
+# ones and the unticked box say nothing.
+FORM_LINES = [
+    ("Requested by:", 150, "/Tx", "Ines Okonkwo"),
+    ("Approved budget:", 150, "/Tx", "GBP 21,000"),
+    ("Start:", 90, "/Tx", "3 November 2025"),
+    ("Urgent:", 150, "/Btn", "/Yes"),
+    ("Needs legal review:", 150, "/Btn", "/Off"),
+    ("Notes:", 150, "/Tx", None),
+]
+
+
+def filled_pdf_form() -> bytes:
+    """A one-page PDF form whose answers are fields over the page, not its text."""
+    from pypdf.generic import (
+        ArrayObject,
+        DictionaryObject,
+        FloatObject,
+        NameObject,
+        NumberObject,
+        TextStringObject,
+    )
+
+    page_height = 842
+    printed = FPDF(unit="pt", format="A4")
+    printed.add_page()
+    printed.set_font("helvetica", size=11)
+    printed.text(40, 60, "Change request CR-7: launch video scope")
+    for row, (label, _, _, _) in enumerate(FORM_LINES):
+        printed.text(40, 100 + 30 * row, label)
+    printed.text(260, 160, "End:")
+    printed.text(40, 100 + 30 * len(FORM_LINES), "Decision:")
+    writer = PdfWriter(clone_from=io.BytesIO(bytes(printed.output())))
+    fields = ArrayObject()
+
+    def widget(baseline: float, x0: float, width: float, **entries) -> DictionaryObject:
+        low = page_height - baseline - 4
+        box = [FloatObject(v) for v in (x0, low, x0 + width, low + 16)]
+        made = DictionaryObject(
+            {
+                NameObject("/Type"): NameObject("/Annot"),
+                NameObject("/Subtype"): NameObject("/Widget"),
+            }
+        )
+        made[NameObject("/Rect")] = ArrayObject(box)
+        for key, value in entries.items():
+            made[NameObject(f"/{key}")] = value
+        return made
+
+    def field(name: str, kind: str, value, baseline: float, x0: float, tooltip: str = ""):
+        entries = {"T": TextStringObject(name), "FT": NameObject(kind)}
+        if tooltip:
+            entries["TU"] = TextStringObject(tooltip)
+        if value is not None:
+            entries["V"] = NameObject(value) if kind == "/Btn" else TextStringObject(value)
+        fields.append(writer._add_object(widget(baseline, x0, 100, **entries)))
+
+    for row, (_, x0, kind, value) in enumerate(FORM_LINES):
+        field(f"field{row}", kind, value, 100 + 30 * row, x0)
+    field("end_date", "/Tx", "14 November 2025", 160, 290, tooltip="End date")
+    decision = DictionaryObject(
+        {
+            NameObject("/T"): TextStringObject("decision"),
+            NameObject("/FT"): NameObject("/Btn"),
+            NameObject("/Ff"): NumberObject(1 << 15),
+            NameObject("/V"): NameObject("/Approved"),
+        }
+    )
+    decision_ref = writer._add_object(decision)
+    baseline = 100 + 30 * len(FORM_LINES)
+    kids = ArrayObject(
+        writer._add_object(widget(baseline, x0, 12, Parent=decision_ref)) for x0 in (150, 250)
+    )
+    decision[NameObject("/Kids")] = kids
+    fields.append(decision_ref)
+    writer.pages[0][NameObject("/Annots")] = ArrayObject([*fields[:-1], *kids])
+    writer._root_object[NameObject("/AcroForm")] = DictionaryObject({NameObject("/Fields"): fields})
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def corrupt_pdf() -> bytes:
     return b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\nthis is not a pdf body\n%%EOF"
 

@@ -453,6 +453,25 @@ def test_a_running_headers_words_within_a_page_are_kept():
     assert kept == [[header, *bodies[0]], bodies[1], bodies[2]]
 
 
+def test_a_filled_pdf_forms_answers_are_read_after_their_labels():
+    """A form's answers are fields over the page, outside its text layer: unread, a
+    filled change request said "Requested by:" and nothing more. Ticked boxes and
+    chosen buttons count; empty fields and unticked boxes say nothing."""
+    (page,) = parsing.parse(samples.filled_pdf_form(), parsing.PDF).segments
+
+    assert page.text.splitlines() == [
+        "Change request CR-7: launch video scope",
+        "Requested by: Ines Okonkwo",
+        "Approved budget: GBP 21,000",
+        "Start: 3 November 2025",
+        "Urgent: yes",
+        "Needs legal review:",
+        "Notes:",
+        "End: 14 November 2025",  # printed on the line of "Start:", after it
+        "Decision: Approved",
+    ]
+
+
 def test_a_ruled_table_in_a_pdf_is_read_row_by_row_in_its_place():
     """Each price stays with its item: read cell by cell, "Total (excluding VAT)" and
     "17,500" were two lines among a dozen."""
