@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import io
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from functools import cache
 from typing import Any
 
@@ -19,12 +19,15 @@ logger = logging.getLogger(__name__)
 def parse_docx(data: bytes) -> ParsedDocument:
     import docx
     from docx.table import Table
+    from docx.text.paragraph import Paragraph
 
     try:
         document = docx.Document(io.BytesIO(data))
         comments = _comments(document)
         blocks: list[str] = []
-        for block in document.iter_inner_content():
+        body = document._body
+        for element in block_elements(document.element.body):
+            block = Table(element, body) if element.tag == _TABLE else Paragraph(element, body)
             if isinstance(block, Table):
                 blocks.extend(_table_rows(block))
             else:
@@ -128,12 +131,30 @@ def _text_box_paragraphs() -> Any:
     )
 
 
+_WORD = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_PARAGRAPH, _TABLE, _CONTROL = f"{_WORD}p", f"{_WORD}tbl", f"{_WORD}sdt"
+
+
+def block_elements(container: Any) -> Iterator[Any]:
+    """The paragraphs and tables of a body or a table cell, in order, those inside
+    content controls too (a template's title, date and author boxes, a form's
+    fields), which python-docx leaves out."""
+    for child in container.iterchildren():
+        if child.tag in (_PARAGRAPH, _TABLE):
+            yield child
+        elif child.tag == _CONTROL:
+            content = child.find(f"{_WORD}sdtContent")
+            if content is not None:
+                yield from block_elements(content)
+
+
 def _table_rows(table) -> list[str]:
     rows = []
     for row in table.rows:
         cells: list[str] = []
         for cell in row.cells:
-            value = " ".join(" ".join(paragraph_text(p._p) for p in cell.paragraphs).split())
+            paragraphs = [b for b in block_elements(cell._tc) if b.tag == _PARAGRAPH]
+            value = " ".join(" ".join(paragraph_text(p) for p in paragraphs).split())
             if not cells or cells[-1] != value:  # merged cells repeat their text
                 cells.append(value)
         if any(cells):

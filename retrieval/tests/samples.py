@@ -348,6 +348,42 @@ def docx_with_text_box(lines: list[str], before: str, after: str) -> bytes:
     return out.getvalue()
 
 
+_W = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+
+
+def docx_with_content_controls() -> bytes:
+    """A Word template filled in: its title is a content control holding a paragraph
+    and a table, and a cell of another table holds a control of its own."""
+    from lxml import etree
+
+    def control(alias: str, content: str) -> str:
+        return (
+            f'<w:sdt {_W}><w:sdtPr><w:alias w:val="{alias}"/></w:sdtPr>'
+            f"<w:sdtContent>{content}</w:sdtContent></w:sdt>"
+        )
+
+    def paragraph(text: str) -> str:
+        return f"<w:p {_W}><w:r><w:t>{text}</w:t></w:r></w:p>"
+
+    def cell(content: str) -> str:
+        return f"<w:tc {_W}>{content}</w:tc>"
+
+    document = DocxDocument()
+    document.add_paragraph("Launch plan")
+    owners = (
+        f"<w:tbl {_W}><w:tr>{cell(paragraph('Owner'))}{cell(paragraph('Nadia'))}</w:tr></w:tbl>"
+    )
+    title = control("Title", paragraph("Project Kite 3.0") + owners)
+    document.element.body.insert(1, etree.fromstring(title))
+    table = document.add_table(rows=1, cols=2)
+    table.cell(0, 0).text = "Launch date"
+    table.cell(0, 1)._tc.remove(table.cell(0, 1)._tc.p_lst[0])
+    table.cell(0, 1)._tc.append(etree.fromstring(control("Date", paragraph("29 October 2025"))))
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
 def zip_bomb_docx(inflated_mb: int = 300) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -564,6 +564,19 @@ def test_the_text_in_a_word_documents_text_boxes_is_read_once_in_its_place():
     assert text == "Launch plan\n\nDeadline: 3 October\n\nOwner: Ines\n\nNext steps"
 
 
+def test_the_text_in_a_word_documents_content_controls_is_read_in_its_place():
+    """A template's title, date and table boxes are content controls, which python-docx
+    leaves out: a filled-in plan read as "Launch plan" alone."""
+    text = parsing.parse(samples.docx_with_content_controls(), parsing.DOCX).segments[0].text
+
+    assert text.split("\n\n") == [
+        "Launch plan",
+        "Project Kite 3.0",
+        "Owner | Nadia",
+        "Launch date | 29 October 2025",
+    ]
+
+
 def test_the_text_in_a_slides_grouped_shapes_is_read():
     """A diagram's boxes, grouped (and a group in the group), are read after the slide's
     other text, in order."""
