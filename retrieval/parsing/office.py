@@ -1,6 +1,7 @@
 """Word documents and PowerPoint presentations: paragraphs (a Word draft's tracked
-changes accepted), tables a row a line, text boxes, reviewers' comments, page headers
-and footers, slides' shapes (grouped ones too) and speaker notes."""
+changes accepted), tables a row a line, text boxes, content controls, reviewers'
+comments, footnotes, page headers and footers, slides' shapes (grouped ones too) and speaker
+notes."""
 
 from __future__ import annotations
 
@@ -15,6 +16,9 @@ from retrieval.parsing.segments import ParsedDocument, Segment
 
 logger = logging.getLogger(__name__)
 
+_WORD = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
+_PARAGRAPH, _TABLE, _CONTROL = f"{_WORD}p", f"{_WORD}tbl", f"{_WORD}sdt"
+
 
 def parse_docx(data: bytes) -> ParsedDocument:
     import docx
@@ -24,6 +28,8 @@ def parse_docx(data: bytes) -> ParsedDocument:
     try:
         document = docx.Document(io.BytesIO(data))
         comments = _comments(document)
+        notes = _notes(document)
+        numbered: dict[str, int] = {}  # notes read so far, of each kind: Word numbers them so
         blocks: list[str] = []
         body = document._body
         for element in block_elements(document.element.body):
@@ -41,8 +47,13 @@ def parse_docx(data: bytes) -> ParsedDocument:
                 blocks += _text_boxes(block._p)
             for number in block._element.xpath(".//w:commentReference/@w:id"):
                 blocks += [comments.pop(number)] if number in comments else []
+            for reference in block._element.xpath(_NOTE_REFERENCES):
+                note = notes.pop((reference.tag, reference.get(f"{_WORD}id")), None)
+                numbered[reference.tag] = count = numbered.get(reference.tag, 0) + 1
+                blocks += [f"{_NOTE_NAMES[reference.tag]} {count}: {note}"] if note else []
         headers, footers = _margins(document)
-        blocks = headers + blocks + list(comments.values()) + footers
+        unplaced = [f"{_NOTE_NAMES[kind]}: {note}" for (kind, _), note in notes.items()]
+        blocks = headers + blocks + list(comments.values()) + unplaced + footers
     except Exception as error:  # python-docx raises many kinds on broken XML
         logger.info("unreadable DOCX: %r", error)
         raise IngestionError(
@@ -64,6 +75,35 @@ def _comments(document: Any) -> dict[str, str]:
         if text:
             author = f" by {comment.author}" if comment.author else ""
             found[str(comment.comment_id)] = f"Comment{author}: {text}"
+    return found
+
+
+_NOTE_REFERENCES = ".//w:footnoteReference | .//w:endnoteReference"
+_NOTE_NAMES = {f"{_WORD}footnoteReference": "Footnote", f"{_WORD}endnoteReference": "Endnote"}
+
+
+def _notes(document: Any) -> dict[tuple[str, str], str]:
+    """Footnotes and endnotes by (their reference's tag, id), read after the paragraph
+    that calls them (a figure's source, a date's caveat), the others at the end.
+    python-docx does not read them."""
+    from docx.opc.constants import RELATIONSHIP_TYPE
+    from docx.oxml import parse_xml
+
+    found = {}
+    for kind, relation in (
+        ("footnote", RELATIONSHIP_TYPE.FOOTNOTES),
+        ("endnote", RELATIONSHIP_TYPE.ENDNOTES),
+    ):
+        for link in document.part.rels.values():
+            if link.reltype != relation or link.is_external:
+                continue
+            for note in parse_xml(link.target_part.blob).iterchildren(f"{_WORD}{kind}"):
+                if note.get(f"{_WORD}type") not in (None, "normal"):
+                    continue  # the separator lines Word keeps with the notes
+                paragraphs = note.iter(_PARAGRAPH)
+                text = " ".join(" ".join(paragraph_text(p) for p in paragraphs).split())
+                if text:
+                    found[(f"{_WORD}{kind}Reference", note.get(f"{_WORD}id"))] = text
     return found
 
 
@@ -129,10 +169,6 @@ def _text_box_paragraphs() -> Any:
             "mc": "http://schemas.openxmlformats.org/markup-compatibility/2006",
         },
     )
-
-
-_WORD = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
-_PARAGRAPH, _TABLE, _CONTROL = f"{_WORD}p", f"{_WORD}tbl", f"{_WORD}sdt"
 
 
 def block_elements(container: Any) -> Iterator[Any]:

@@ -384,6 +384,44 @@ def docx_with_content_controls() -> bytes:
     return out.getvalue()
 
 
+def docx_with_notes(paragraphs: list[tuple[str, str]], unreferenced: str = "") -> bytes:
+    """A Word document whose paragraphs (text, footnote) each call a footnote; Word's
+    separator notes are there as Word writes them, and `unreferenced` is a footnote
+    no paragraph calls."""
+    from docx.opc.constants import CONTENT_TYPE, RELATIONSHIP_TYPE
+    from docx.opc.packuri import PackURI
+    from docx.opc.part import Part
+    from lxml import etree
+
+    def note(number: int | str, content: str, kind: str = "") -> str:
+        typed = f' w:type="{kind}"' if kind else ""
+        return f'<w:footnote{typed} w:id="{number}"><w:p><w:r>{content}</w:r></w:p></w:footnote>'
+
+    document = DocxDocument()
+    notes = [
+        note(-1, "<w:separator/>", "separator"),
+        note(0, "<w:continuationSeparator/>", "continuationSeparator"),
+    ]
+    for number, (text, footnote) in enumerate(paragraphs, start=1):
+        paragraph = document.add_paragraph(text)
+        paragraph._p.append(
+            etree.fromstring(
+                f'<w:r {_W}><w:rPr><w:vertAlign w:val="superscript"/></w:rPr>'
+                f'<w:footnoteReference w:id="{number}"/></w:r>'
+            )
+        )
+        notes.append(note(number, f"<w:t>{footnote}</w:t>"))
+    if unreferenced:
+        notes.append(note(99, f"<w:t>{unreferenced}</w:t>"))
+    blob = f"<w:footnotes {_W}>{''.join(notes)}</w:footnotes>".encode()
+    package = document.part.package
+    part = Part(PackURI("/word/footnotes.xml"), CONTENT_TYPE.WML_FOOTNOTES, blob, package)
+    document.part.relate_to(part, RELATIONSHIP_TYPE.FOOTNOTES)
+    out = io.BytesIO()
+    document.save(out)
+    return out.getvalue()
+
+
 def zip_bomb_docx(inflated_mb: int = 300) -> bytes:
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:

@@ -577,6 +577,28 @@ def test_the_text_in_a_word_documents_content_controls_is_read_in_its_place():
     ]
 
 
+def test_a_word_documents_footnotes_are_read_after_the_paragraph_that_calls_them():
+    """A figure's source or a date's caveat is often only in a footnote, which
+    python-docx does not read; Word's separator lines are not notes."""
+    data = samples.docx_with_notes(
+        [
+            ("The beta NPS was 41.", "Survey of 12 customers, closed 19 September."),
+            ("The launch moved to 29 October.", "Decided at the steering group of 18 September."),
+        ],
+        unreferenced="Drafted by Ines.",
+    )
+
+    text = parsing.parse(data, parsing.DOCX).segments[0].text
+
+    assert text.split("\n\n") == [
+        "The beta NPS was 41.",
+        "Footnote 1: Survey of 12 customers, closed 19 September.",
+        "The launch moved to 29 October.",
+        "Footnote 2: Decided at the steering group of 18 September.",
+        "Footnote: Drafted by Ines.",
+    ]
+
+
 def test_the_text_in_a_slides_grouped_shapes_is_read():
     """A diagram's boxes, grouped (and a group in the group), are read after the slide's
     other text, in order."""
