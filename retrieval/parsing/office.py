@@ -1,7 +1,7 @@
 """Word documents and PowerPoint presentations: paragraphs (a Word draft's tracked
 changes accepted), tables a row a line, text boxes, content controls, reviewers'
-comments, footnotes, page headers and footers, slides' shapes (grouped ones too) and speaker
-notes."""
+comments, footnotes, page headers and footers, slides' shapes (grouped ones too) and
+speaker notes."""
 
 from __future__ import annotations
 
