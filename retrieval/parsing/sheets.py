@@ -1,4 +1,5 @@
-"""Spreadsheets (Excel .xlsx and .xls, CSV): each row a line that names its columns.
+"""Spreadsheets (Excel .xlsx and .xls, CSV): each row a line that names its columns,
+a cell's note after its value.
 
 A row read alone (as one passage of a long sheet is) still says what each
 value is: "[Risks] Risk: Beta NPS below 40; Likelihood: Low; Impact: Medium".
@@ -10,6 +11,7 @@ import csv
 import io
 import logging
 import re
+import zipfile
 from collections.abc import Iterable, Iterator, Sequence
 from datetime import date, datetime, time
 from decimal import ROUND_HALF_UP, Decimal
@@ -37,15 +39,66 @@ def parse_xlsx(data: bytes) -> ParsedDocument:
     """One segment per sheet, each row a line that names its sheet and columns."""
     import openpyxl
 
+    notes = _cell_notes(data)
+
     def sheets() -> Iterator[tuple[str, Iterable[Sequence[Any]]]]:
         book = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         try:
             for sheet in book.worksheets:
-                yield sheet.title, ([_shown(cell) for cell in row] for row in sheet.iter_rows())
+                noted = notes.get(sheet.title, {})
+                yield (
+                    sheet.title,
+                    (
+                        [_with_note(_shown(cell), cell, noted) for cell in row]
+                        for row in sheet.iter_rows()
+                    ),
+                )
         finally:
             book.close()
 
     return _workbook(sheets(), "XLSX")
+
+
+def _cell_notes(data: bytes) -> dict[str, dict[str, str]]:
+    """Each sheet's cell notes (Excel's comments: "Spend starts 20 Oct" on a figure)
+    by cell ("C3"), which a workbook opened read-only leaves out."""
+    from openpyxl.comments.comment_sheet import CommentSheet
+    from openpyxl.packaging.relationship import get_dependents, get_rels_path
+    from openpyxl.reader.workbook import WorkbookParser
+    from openpyxl.xml.constants import COMMENTS_NS
+    from openpyxl.xml.functions import fromstring
+
+    notes: dict[str, dict[str, str]] = {}
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as archive:
+            names = set(archive.namelist())
+            if "xl/workbook.xml" not in names:
+                return {}
+            parser = WorkbookParser(archive, "xl/workbook.xml")
+            parser.parse()
+            for sheet, link in parser.find_sheets():
+                if get_rels_path(link.target) not in names:
+                    continue
+                for found in get_dependents(archive, get_rels_path(link.target)).find(COMMENTS_NS):
+                    comments = CommentSheet.from_tree(fromstring(archive.read(found.target)))
+                    for cell, comment in comments.comments:
+                        text = " ".join(comment.text.split())
+                        if text:
+                            notes.setdefault(sheet.name, {})[cell] = text
+    except Exception as error:  # a note is a nicety: the cells are read without them
+        logger.info("cell notes not read: %r", error)
+        return {}
+    return notes
+
+
+def _with_note(value: Any, cell: Any, notes: dict[str, str]) -> Any:
+    """A cell's value with its note after it: "18500 (note: Spend starts 20 Oct)"."""
+    if not notes or not hasattr(cell, "coordinate"):
+        return value
+    note = notes.get(cell.coordinate)
+    if note is None:
+        return value
+    return f"{cell_text(value)} (note: {note})".strip()
 
 
 # A percentage's format: "0%", "0.0%", "#,##0.00%" (its decimals after the point).

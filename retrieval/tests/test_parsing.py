@@ -683,6 +683,32 @@ def test_a_percentage_in_a_sheet_reads_as_excel_shows_it():
     assert text.splitlines()[-1] == "[Budget] Line: Video; Share: 13%; Growth: 3.5%; Planned: 25000"
 
 
+def test_a_cells_note_is_read_after_its_value():
+    """Excel's notes (comments) say why a figure is what it is; a workbook read
+    quickly (read-only) leaves them out."""
+    import openpyxl
+    from openpyxl.comments import Comment
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Budget"
+    sheet.append(["Line", "Planned", "Actual"])
+    sheet.append(["Paid media", 40000, 18500])
+    sheet.append(["Contingency", 10000, None])
+    sheet["C2"].comment = Comment("Tom Berglund: spend starts 20 Oct", "Tom Berglund")
+    sheet["C3"].comment = Comment("Not touched yet", "Tom Berglund")
+    data = io.BytesIO()
+    book.save(data)
+
+    text = parsing.parse(data.getvalue(), parsing.XLSX).segments[0].text
+
+    assert text.splitlines()[1:] == [
+        "[Budget] Line: Paid media; Planned: 40000; Actual: 18500 (note: Tom Berglund: spend "
+        "starts 20 Oct)",
+        "[Budget] Line: Contingency; Planned: 10000; Actual: (note: Not touched yet)",
+    ]
+
+
 def test_a_word_document_is_read_with_its_tracked_changes_accepted():
     """As Word shows a draft under review: the words typed in are read, the words
     struck out are not (the typed-in date was lost: "The launch is on .")."""
