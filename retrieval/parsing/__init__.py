@@ -11,8 +11,9 @@ from __future__ import annotations
 import io
 
 from retrieval.errors import IngestionError
-from retrieval.parsing import mail, office, pdf, pictures, sheets, text, web
+from retrieval.parsing import invites, mail, office, pdf, pictures, sheets, text, web
 from retrieval.parsing.kinds import (
+    CALENDAR,
     CSV,
     DOCX,
     EMAIL,
@@ -41,6 +42,7 @@ from retrieval.parsing.pdf import pdf_tables, tidy_pdf_text, with_table_rows
 from retrieval.parsing.segments import ParsedDocument, Segment
 
 __all__ = [
+    "CALENDAR",
     "CSV",
     "DOCX",
     "EMAIL",
@@ -92,6 +94,8 @@ def parse(data: bytes, content_type: str) -> ParsedDocument:
         return sheets.parse_csv(data)
     if content_type == HTML:
         return web.parse_html(data)
+    if content_type == CALENDAR:
+        return invites.parse_calendar(data)
     if content_type == EMAIL:
         return mail.parse_email(data)
     if content_type == MSG:

@@ -39,6 +39,8 @@ EMAIL = "message/rfc822"
 MSG = "application/vnd.ms-outlook"
 EMAILS = frozenset({EMAIL, MSG})
 HTML = "text/html"
+# A calendar (.ics): a meeting invitation, or a calendar's export.
+CALENDAR = "text/calendar"
 JPEG = "image/jpeg"
 PNG = "image/png"
 WEBP = "image/webp"
@@ -83,6 +85,8 @@ def sniff_content_type(head: bytes, filename: str) -> str:
             return EMAIL
         if _HTML_START.match(head[:1024]):
             return HTML
+        if head.lstrip(b"\xef\xbb\xbf \t\r\n")[:15].upper() == b"BEGIN:VCALENDAR":
+            return CALENDAR
         suffix = PurePosixPath(filename).suffix.lower()
         if suffix in (".csv", ".tsv"):  # tab-separated: the CSV reader finds the tabs
             return CSV
@@ -90,8 +94,8 @@ def sniff_content_type(head: bytes, filename: str) -> str:
     raise UnsupportedType(
         "This kind of file is not supported. Upload a PDF, a Word document (.docx), an "
         "Excel workbook (.xlsx or .xls), a PowerPoint presentation (.pptx), an email (.eml "
-        "or Outlook .msg), a web page (.html), a picture (JPEG, PNG, WebP or TIFF), a "
-        "Markdown, CSV or plain-text file."
+        "or Outlook .msg), a web page (.html), a meeting invitation (.ics), a picture (JPEG, "
+        "PNG, WebP or TIFF), a Markdown, CSV or plain-text file."
     )
 
 

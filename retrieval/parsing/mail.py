@@ -1,4 +1,5 @@
-"""Emails (.eml, and Outlook .msg read as the email it holds): headers, text, attachments."""
+"""Emails (.eml, and Outlook .msg read as the email it holds): headers, text, a meeting
+invitation's details, attachments."""
 
 from __future__ import annotations
 
@@ -7,7 +8,8 @@ import re
 from pathlib import PurePosixPath
 
 from retrieval.errors import IngestionError
-from retrieval.parsing.kinds import OLE_SIGNATURE
+from retrieval.parsing.invites import invitation_lines
+from retrieval.parsing.kinds import CALENDAR, OLE_SIGNATURE
 from retrieval.parsing.segments import ParsedDocument, Segment
 from retrieval.parsing.web import html_to_text
 
@@ -40,15 +42,23 @@ def parse_email(data: bytes) -> ParsedDocument:
             for part in message.iter_attachments()
             if part.get_filename()
         ]
+        invited = [
+            event
+            for part in message.walk()
+            if part.get_content_type() == CALENDAR and not part.get_filename()
+            for event in invitation_lines(part.get_content())
+        ]
     except Exception as error:  # the email package raises many kinds on broken mail
         logger.info("unreadable email: %r", error)
         raise IngestionError(
             "The email is damaged and could not be read.", code="corrupt_file"
         ) from None
     text = text.replace("\r\n", "\n").replace("\r", "\n").strip()
-    if not text and not attached:
+    if not text and not attached and not invited:
         raise IngestionError("This email contains no text.", code="no_text")
     own, history = split_reply(text)
+    if invited:  # a meeting invitation: its calendar data says what the text may not
+        own = "\n\n".join([own, *invited]).strip()
     if attached:
         own += "\n\nAttachments: " + ", ".join(attached)
     segments = [Segment(text="\n".join(lines) + "\n\n" + own)]

@@ -556,6 +556,71 @@ REPLY_HISTORY = {
 }
 
 
+# A calendar's invitation to a meeting (in London time, which has its own zone block)
+# and a weekly meeting since cancelled, as calendars write them.
+INVITATION = "\r\n".join(
+    [
+        "BEGIN:VCALENDAR",
+        "VERSION:2.0",
+        "PRODID:-//Larkspur//Calendar//EN",
+        "METHOD:REQUEST",
+        "BEGIN:VTIMEZONE",
+        "TZID:Europe/London",
+        "BEGIN:DAYLIGHT",
+        "DTSTART:19700329T010000",
+        "TZOFFSETFROM:+0000",
+        "TZOFFSETTO:+0100",
+        "TZNAME:BST",
+        "RRULE:FREQ=YEARLY;BYMONTH=3;BYDAY=-1SU",
+        "END:DAYLIGHT",
+        "BEGIN:STANDARD",
+        "DTSTART:19701025T020000",
+        "TZOFFSETFROM:+0100",
+        "TZOFFSETTO:+0000",
+        "TZNAME:GMT",
+        "RRULE:FREQ=YEARLY;BYMONTH=10;BYDAY=-1SU",
+        "END:STANDARD",
+        "END:VTIMEZONE",
+        "BEGIN:VEVENT",
+        "UID:go-no-go@larkspur.example",
+        "DTSTAMP:20251001T090000Z",
+        "SUMMARY:Go / no-go for Kite 3.0",
+        "DTSTART;TZID=Europe/London:20251022T140000",
+        "DTEND;TZID=Europe/London:20251022T150000",
+        "LOCATION:Room 4 and Teams",
+        "ORGANIZER;CN=Nadia Rahimi:mailto:nadia@larkspur.example",
+        "ATTENDEE;CN=Ines Okonkwo:mailto:ines@larkspur.example",
+        "ATTENDEE:mailto:tom@larkspur.example",
+        "DESCRIPTION:Agenda:\\n1. SSO fix sign-off\\n2. Pricing page",
+        "END:VEVENT",
+        "BEGIN:VEVENT",
+        "UID:status@larkspur.example",
+        "DTSTAMP:20251001T090000Z",
+        "SUMMARY:Weekly status",
+        "DTSTART;VALUE=DATE:20251006",
+        "RRULE:FREQ=WEEKLY;BYDAY=MO",
+        "STATUS:CANCELLED",
+        "END:VEVENT",
+        "END:VCALENDAR",
+        "",
+    ]
+)
+
+
+def email_with_invitation() -> bytes:
+    """An invitation as calendars send it: a line of text, the calendar data beside it."""
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "Nadia Rahimi <nadia@larkspur.example>"
+    message["To"] = "Ines Okonkwo <ines@larkspur.example>"
+    message["Subject"] = "Invitation: Go / no-go for Kite 3.0"
+    message["Date"] = "Wed, 01 Oct 2025 10:00:00 +0100"
+    message.set_content("Nadia Rahimi has invited you to a meeting.")
+    message.add_alternative(INVITATION, subtype="calendar", params={"method": "REQUEST"})
+    return message.as_bytes()
+
+
 def email_text(sender: str, subject: str, body: str) -> str:
     """A plain-text email as a mail program saves it (.eml)."""
     return (

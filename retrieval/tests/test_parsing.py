@@ -392,6 +392,47 @@ def test_a_reply_with_a_very_long_line_is_split_without_a_stall():
     assert history.text.startswith("> On Tue, 29 Jul 2025 at 15:44, Faye Delacroix wrote:")
 
 
+MEETING = [
+    "Meeting: Go / no-go for Kite 3.0",
+    "When: Wednesday 22 October 2025, 14:00 to 15:00 BST",
+    "Where: Room 4 and Teams",
+    "Organiser: Nadia Rahimi",
+    "Invited: Ines Okonkwo, tom@larkspur.example",
+    "Agenda:",
+    "1. SSO fix sign-off",
+    "2. Pricing page",
+]
+
+
+def test_a_calendar_file_is_read_as_its_meetings():
+    data = samples.INVITATION.encode()
+
+    assert parsing.sniff_content_type(data, "invite.ics") == parsing.CALENDAR
+    (text,) = parsing.parse(data, parsing.CALENDAR).segments
+
+    meeting, status = text.text.split("\n\n")
+    assert meeting.splitlines() == MEETING
+    assert status.splitlines() == [
+        "Meeting: Weekly status (cancelled)",
+        "When: Monday 6 October 2025",
+        "Repeats: weekly",
+    ]
+
+
+def test_an_invitation_email_is_read_with_its_meeting():
+    """The email's text says only who invites; when and where are in its calendar part."""
+    (text,) = parsing.parse(samples.email_with_invitation(), parsing.EMAIL).segments
+
+    body = text.text.split("\n\n", 1)[1]
+    assert body.split("\n\n")[0] == "Nadia Rahimi has invited you to a meeting."
+    assert body.split("\n\n")[1].splitlines() == MEETING
+
+
+def test_a_damaged_calendar_file_is_refused_with_a_reason():
+    with pytest.raises(IngestionError, match="calendar file is damaged"):
+        parsing.parse(b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:not a date", parsing.CALENDAR)
+
+
 def test_a_forwarded_message_is_the_emails_text_not_a_quote():
     (text,) = parsing.parse(samples.reply("forward").encode(), parsing.EMAIL).segments
 
