@@ -134,6 +134,7 @@ def tidy(text: str) -> str:
 def merge(parsed: parsing.ParsedDocument, read: dict[int, str]) -> parsing.ParsedDocument:
     """The document with the pages OCR read put in their place among the others."""
     single = parsed.pages is None
+    read = {n: "\n".join([text, parsed.overlaid.get(n, "")]).strip() for n, text in read.items()}
     segments = list(parsed.segments) + [
         parsing.Segment(
             text=text,

@@ -1,6 +1,6 @@
 """PDF files: the text layer page by page (a running header or footer read once), ruled
-tables row by row, a filled form's answers, printed page labels, and the pages OCR must
-read: those with no text, and scans under a few words of it."""
+tables row by row, a filled form's answers, reviewers' comments, printed page labels,
+and the pages OCR must read: those with no text, and scans under a few words of it."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from time import monotonic
 from typing import Any
 
 from retrieval.errors import IngestionError
+from retrieval.parsing.pdf_comments import page_comments
 from retrieval.parsing.pdf_forms import form_answers, with_answers
 from retrieval.parsing.segments import ParsedDocument, Segment
 from retrieval.parsing.sheets import cell_text, sheet_lines
@@ -40,6 +41,7 @@ def parse_pdf(data: bytes) -> ParsedDocument:
                 )
         segments = []
         scanned = []
+        overlaid: dict[int, str] = {}  # what lies over a scanned page, for after its OCR
         labels = _page_labels(reader)
         tables = pdf_tables(data)
         answers = form_answers(reader, data)
@@ -47,13 +49,20 @@ def parse_pdf(data: bytes) -> ParsedDocument:
             text = page.extract_text() or ""
             for rows in tables.get(number, []):
                 text = with_table_rows(text, rows)
-            text = with_answers(tidy_pdf_text(text), answers.get(number, []))
+            text = tidy_pdf_text(text)
+            filled, comments = answers.get(number, []), page_comments(page)
+            label = labels.get(number)
             if text and (len(text) >= THIN_TEXT_LAYER or not _holds_a_picture(page)):
-                segments.append(Segment(text=text, page=number, page_label=labels.get(number)))
+                text = "\n".join([with_answers(text, filled), *comments])
+                segments.append(Segment(text=text, page=number, page_label=label))
             elif text or _draws_something(page):
                 # A scan, or a scan under a few words of text (a scanner app's mark, a
                 # stamp, a page number), which would stand for the whole page unread.
                 scanned.append(number)
+                overlaid[number] = with_answers("", filled) + "\n".join(["", *comments])
+            elif filled or comments:  # a blank page with a note on it
+                text = "\n".join([with_answers("", filled), *comments]).strip()
+                segments.append(Segment(text=text, page=number, page_label=label))
         pages = len(reader.pages)
     except IngestionError:
         raise
@@ -81,7 +90,13 @@ def parse_pdf(data: bytes) -> ParsedDocument:
             "This PDF has only blank pages: no text and no pictures to read.", code="no_text"
         )
     segments = without_running_lines(segments)
-    return ParsedDocument(segments=segments, pages=pages, scanned=tuple(scanned), labels=labels)
+    return ParsedDocument(
+        segments=segments,
+        pages=pages,
+        scanned=tuple(scanned),
+        labels=labels,
+        overlaid={n: text.strip() for n, text in overlaid.items() if text.strip()},
+    )
 
 
 # A line at the top or bottom of this share of a document's pages (at least

@@ -28,3 +28,6 @@ class ParsedDocument:
     scanned: tuple[int, ...] = ()
     # Printed page labels by page number, for the pages whose label is not their number.
     labels: dict[int, str] = field(default_factory=dict)
+    # What lies over a scanned page (a form's answers, reviewers' comments), by page
+    # number: read after the text OCR finds on it.
+    overlaid: dict[int, str] = field(default_factory=dict)

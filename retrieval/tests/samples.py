@@ -268,6 +268,52 @@ def filled_pdf_form() -> bytes:
     return out.getvalue()
 
 
+def commented_pdf() -> bytes:
+    """A one-page PDF a reviewer commented on: a sticky note, a comment on highlighted
+    text, a reply to it, text typed over the page, and the pop-up of a note (which
+    repeats nothing of its own)."""
+    from pypdf.annotations import FreeText, Highlight, Popup, Text
+    from pypdf.generic import ArrayObject, FloatObject, NameObject, TextStringObject
+
+    writer = PdfWriter(clone_from=io.BytesIO(pdf(["The launch is on 15 October 2025."])))
+
+    def by(annotation, author: str):
+        annotation[NameObject("/T")] = TextStringObject(author)
+        return annotation
+
+    note = writer.add_annotation(
+        0, by(Text(rect=(50, 700, 70, 720), text="Moved to 29 October: the SSO bug."), "Nadia")
+    )
+    writer.add_annotation(0, Popup(rect=(80, 650, 280, 720), parent=note))
+    marked = Highlight(
+        rect=(50, 740, 250, 760),
+        quad_points=ArrayObject(FloatObject(v) for v in (50, 760, 250, 760, 50, 740, 250, 740)),
+    )
+    marked[NameObject("/Contents")] = TextStringObject("Which bug?")
+    highlight = writer.add_annotation(0, by(marked, "Tom Berglund"))
+    reply = by(Text(rect=(50, 600, 70, 620), text="Holloway's multi-role sign-on."), "Owen")
+    reply[NameObject("/IRT")] = highlight.indirect_reference
+    writer.add_annotation(0, reply)
+    writer.add_annotation(0, FreeText(text="APPROVED 3 Oct", rect=(300, 500, 450, 530)))
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
+def with_sticky_note(data: bytes, page: int, author: str, text: str) -> bytes:
+    """`data`, a PDF, with a reviewer's sticky note on its page `page` (from 0)."""
+    from pypdf.annotations import Text
+    from pypdf.generic import NameObject, TextStringObject
+
+    writer = PdfWriter(clone_from=io.BytesIO(data))
+    note = Text(rect=(50, 700, 70, 720), text=text)
+    note[NameObject("/T")] = TextStringObject(author)
+    writer.add_annotation(page, note)
+    out = io.BytesIO()
+    writer.write(out)
+    return out.getvalue()
+
+
 def corrupt_pdf() -> bytes:
     return b"%PDF-1.7\n1 0 obj << /Type /Catalog /Pages 2 0 R >>\nthis is not a pdf body\n%%EOF"
 

@@ -104,6 +104,22 @@ def test_a_scan_under_a_scanner_apps_mark_is_read_by_ocr_not_taken_for_its_mark(
     assert "The filter bar moves to the top of the dashboard." in chunks[2].text
 
 
+def test_a_reviewers_note_on_a_scan_is_read_after_the_scans_text(alice):
+    """A note is not the page's text layer: the scan under it is still read by OCR,
+    and the note kept after what OCR found."""
+    note = "Approved at the design review, but the filter bar change needs two more days of work."
+    data = samples.with_sticky_note(samples.scanned_pdf(), 1, "Marta Ruiz", note)
+    document = upload(alice, data, "review.pdf")
+
+    status = ingestion.ingest_document(document.pk)
+
+    assert status == "ready", document.error
+    chunks = graph_chunks(document)
+    assert [(c.page, c.ocr) for c in chunks] == [(1, False), (2, True)]
+    assert "The filter bar moves to the top of the dashboard." in chunks[1].text
+    assert chunks[1].text.endswith(f"Comment by Marta Ruiz: {note}")
+
+
 @pytest.mark.parametrize("format", ["PNG", "JPEG", "WEBP", "TIFF"])
 def test_a_photo_of_a_page_becomes_ready_with_its_text_marked_as_ocr(alice, format):
     document = upload(alice, samples.picture(format=format), "IMG_0042")  # no extension

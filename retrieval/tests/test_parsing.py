@@ -513,6 +513,20 @@ def test_a_filled_pdf_forms_answers_are_read_after_their_labels():
     ]
 
 
+def test_a_reviewers_comments_on_a_pdf_are_read_after_its_page():
+    """Sticky notes, comments on highlighted text and replies lie over the page, outside
+    its text: a review's decision ("moved to 29 October") was only there."""
+    (page,) = parsing.parse(samples.commented_pdf(), parsing.PDF).segments
+
+    assert page.text.splitlines() == [
+        "The launch is on 15 October 2025.",
+        "Comment by Nadia: Moved to 29 October: the SSO bug.",
+        "Comment by Tom Berglund: Which bug?",
+        "Reply by Owen: Holloway's multi-role sign-on.",
+        "APPROVED 3 Oct",  # typed over the page
+    ]
+
+
 def test_a_ruled_table_in_a_pdf_is_read_row_by_row_in_its_place():
     """Each price stays with its item: read cell by cell, "Total (excluding VAT)" and
     "17,500" were two lines among a dozen."""
