@@ -32,6 +32,7 @@ from langchain_core.messages import AIMessage, AIMessageChunk, BaseMessage, Huma
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 
 from queries.prompts import COMPARING, I_DONT_KNOW
+from queries.table_answers import extreme_rows
 from retrieval.parsing.sheets import COLUMNS, SHEET_TAG
 from retrieval.questions import (
     NAME_STOPWORDS,
@@ -708,7 +709,15 @@ class ExtractiveChatModel(BaseChatModel):
         at_home = [i for i in chosen if candidates[i][1] == home]
         own = {i: scores[i] - (self.section_lift if i in lifted else 0.0) for i in at_home}
         lead = _lead(question, at_home, own, candidates)
-        chosen.sort(key=lambda i: (i != lead, candidates[i][0], i))  # then in reading order
+        # "Which line is furthest below plan?": the row at that end of its column.
+        allowed = list(scores)
+        extremes = [
+            allowed[n]
+            for n in extreme_rows(question, [candidates[i][2] for i in allowed], _vectors)
+        ]
+        chosen = extremes + [i for i in chosen if i not in extremes]
+        leads = set(extremes) or {lead}
+        chosen.sort(key=lambda i: (i not in leads, candidates[i][0], i))  # then in reading order
         answer = " ".join(f"{candidates[i][2]} [{candidates[i][0]}]" for i in chosen)
         if unsaid:
             return f"The documents found do not mention {_listed(unsaid)}. {answer}"

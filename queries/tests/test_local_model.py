@@ -583,3 +583,55 @@ async def test_the_figures_given_instead_are_of_the_kind_asked_about():
 
     assert text.startswith("The documents found do not mention £30,000. ")
     assert "£24,500" in text and "2025.2" not in text
+
+
+BUDGET = passage(
+    1,
+    "Budget tracker (as at 1 March)\n"
+    "Columns: Line, Planned EUR, Actual EUR, Variance EUR\n"
+    "Line: Venue; Planned EUR: 12,000; Actual EUR: 12,400; Variance EUR: 400\n"
+    "Line: Catering; Planned EUR: 8000; Actual EUR: 2500; Variance EUR: -5500\n"
+    "Line: Travel; Planned EUR: 6000; Actual EUR: 5100; Variance EUR: -900\n"
+    "Line: Printing; Planned EUR: 1500; Actual EUR: 1500; Variance EUR: 0\n"
+    "Line: Total; Planned EUR: 27,500; Actual EUR: 21,500; Variance EUR: -6000",
+)
+RATINGS = passage(
+    2,
+    "[Feedback] Columns: Attendee, Rating, Comment\n"
+    "[Feedback] Attendee: Brightwater Ltd; Rating: 9\n"
+    "[Feedback] Attendee: Osprey Foods; Rating: 4; Comment: Too long\n"
+    "[Feedback] Attendee: Kestrel Bank; Rating: 7; Comment: Good venue\n"
+    "[Feedback] Attendee: Alder Homes; Rating: 9; Comment: Great talks",
+)
+RISKS = passage(
+    3,
+    "[Risks] Columns: Risk, Impact, Owner\n"
+    "[Risks] Risk: Speaker cancels; Impact: Medium; Owner: Lena\n"
+    "[Risks] Risk: Venue floods; Impact: High; Owner: Marc\n"
+    "[Risks] Risk: Printing late; Impact: Low; Owner: Lena",
+)
+
+
+@pytest.mark.parametrize(
+    ("question", "first"),
+    [
+        ("Which budget line is furthest below plan?", "Line: Catering;"),
+        ("Which line went most over budget?", "Line: Venue;"),
+        ("Which attendee gave the lowest rating?", "[Feedback] Attendee: Osprey Foods;"),
+        ("Which risk has the highest impact?", "[Risks] Risk: Venue floods;"),
+    ],
+)
+async def test_a_superlative_question_is_answered_with_the_row_at_that_end(question, first):
+    """No sentence of a table says which row is largest: the rows are compared on the
+    column asked about (a variance for "below plan", levels as their order), a total
+    row left out."""
+    text = "".join(await answer(question, [BUDGET, RATINGS, RISKS]))
+
+    assert text.startswith(first), text
+
+
+async def test_rows_tied_at_the_top_both_open_the_answer():
+    text = "".join(await answer("Which attendee gave the highest rating?", [RATINGS]))
+
+    assert text.startswith("[Feedback] Attendee: Brightwater Ltd; Rating: 9 [1] ")
+    assert text.split(" [1] ")[1].endswith("Alder Homes; Rating: 9; Comment: Great talks")
