@@ -105,16 +105,38 @@ def _with_note(value: Any, cell: Any, notes: dict[str, str]) -> Any:
 _PERCENT_FORMAT = re.compile(r"(?:\.([0#?]+))?%")
 
 
+# An amount's format: thousands grouped ("#,##0", "#,##0.00"), perhaps with a currency
+# written in it: "£#,##0", '"£"#,##0.00', "[$€-2] #,##0", an accounting "_-£* #,##0_-".
+_GROUPED_FORMAT = re.compile(r"#,##0(?:\.([0#]+))?")
+_CURRENCY_IN_FORMAT = re.compile(r"\[\$([^\]\-]+)[^\]]*\]|\"([^\"]+)\"|([£$€¥])")
+
+
 def _shown(cell: Any) -> Any:
-    """A cell's value, a percentage as Excel shows it ("12.5%" for 0.125 formatted
-    "0.0%"): a question about a share would otherwise be answered with a fraction."""
+    """A cell's value as Excel shows it: a percentage ("12.5%" for 0.125 formatted
+    "0.0%"), an amount with its thousands and currency ("£40,000" for 40000 formatted
+    "£#,##0"). A question about a share would otherwise be answered with a fraction,
+    and "£18,500" asked about would not be the 18500 found."""
     value = getattr(cell, "value", None)
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        percent = _PERCENT_FORMAT.search(getattr(cell, "number_format", "") or "")
-        if percent is not None:
-            places = Decimal(1).scaleb(-len(percent.group(1) or ""))
-            return f"{(Decimal(repr(value)) * 100).quantize(places, ROUND_HALF_UP)}%"
-    return value
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return value
+    number_format = (getattr(cell, "number_format", "") or "").split(";")[0]
+    percent = _PERCENT_FORMAT.search(number_format)
+    if percent is not None:
+        places = Decimal(1).scaleb(-len(percent.group(1) or ""))
+        return f"{(Decimal(repr(value)) * 100).quantize(places, ROUND_HALF_UP)}%"
+    grouped = _GROUPED_FORMAT.search(number_format)
+    if grouped is None:
+        return value
+    places = Decimal(1).scaleb(-len(grouped.group(1) or ""))
+    amount = f"{abs(Decimal(repr(value))).quantize(places, ROUND_HALF_UP):,}"
+    sign = "-" if value < 0 else ""
+    for found in _CURRENCY_IN_FORMAT.finditer(number_format):
+        symbol = next(part for part in found.groups() if part).strip()
+        if any(ch.isalpha() or ch in "£$€¥" for ch in symbol):
+            if found.start() < grouped.start():
+                return f"{sign}{symbol}{amount}"
+            return f"{sign}{amount} {symbol}"
+    return f"{sign}{amount}"
 
 
 def _workbook(sheets: Iterable[tuple[str, Iterable[Sequence[Any]]]], kind: str) -> ParsedDocument:
@@ -237,7 +259,8 @@ def sheet_lines(name: str, rows: Any) -> list[str]:
 
 
 def _is_number(text: str) -> bool:
-    return re.fullmatch(r"[-+]?[\d.,]+%?", text) is not None
+    """A figure as a cell shows it: "1,200", "-4.5%", "£40,000", "2,500 EUR"."""
+    return re.fullmatch(r"[-+]?(?:[£$€¥]\s?)?[\d.,]+%?(?: [A-Z]{3})?", text) is not None
 
 
 def cell_text(value: Any) -> str:

@@ -738,6 +738,30 @@ def test_a_percentage_in_a_sheet_reads_as_excel_shows_it():
     assert text.splitlines()[-1] == "[Budget] Line: Video; Share: 13%; Growth: 3.5%; Planned: 25000"
 
 
+def test_an_amount_in_a_sheet_reads_as_excel_shows_it():
+    """40000 formatted "£#,##0" is the £40,000 its reader sees and asks about."""
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Budget"
+    sheet.append(["Line", "Planned", "Actual", "Variance", "Rate", "Count"])
+    sheet.append(["Paid media", 40000, 18500.5, -21499.5, 1234.5, 12])
+    sheet["B2"].number_format = '"£"#,##0'
+    sheet["C2"].number_format = '_-£* #,##0.00_-;-£* #,##0.00_-;_-£* "-"??_-;_-@_-'
+    sheet["D2"].number_format = "£#,##0;[Red]-£#,##0"
+    sheet["E2"].number_format = "#,##0.00 [$EUR]"
+    data = io.BytesIO()
+    book.save(data)
+
+    text = parsing.parse(data.getvalue(), parsing.XLSX).segments[0].text
+
+    assert text.splitlines()[-1] == (
+        "[Budget] Line: Paid media; Planned: £40,000; Actual: £18,500.50; Variance: -£21,500; "
+        "Rate: 1,234.50 EUR; Count: 12"
+    )
+
+
 def test_a_cells_note_is_read_after_its_value():
     """Excel's notes (comments) say why a figure is what it is; a workbook read
     quickly (read-only) leaves them out."""
