@@ -189,13 +189,21 @@ def _table_rows(table) -> list[str]:
     for row in table.rows:
         cells: list[str] = []
         for cell in row.cells:
-            paragraphs = [b for b in block_elements(cell._tc) if b.tag == _PARAGRAPH]
-            value = " ".join(" ".join(paragraph_text(p) for p in paragraphs).split())
+            value = _cell_text(cell)
             if not cells or cells[-1] != value:  # merged cells repeat their text
                 cells.append(value)
         if any(cells):
             rows.append(" | ".join(cells))
     return rows
+
+
+def _cell_text(cell: Any) -> str:
+    """A Word table cell's text (its tracked changes accepted, its content controls
+    read), or a slide's table cell's."""
+    if cell._tc.tag != f"{_WORD}tc":
+        return " ".join(cell.text.split())
+    paragraphs = [b for b in block_elements(cell._tc) if b.tag == _PARAGRAPH]
+    return " ".join(" ".join(paragraph_text(p) for p in paragraphs).split())
 
 
 def parse_pptx(data: bytes) -> ParsedDocument:

@@ -120,10 +120,14 @@ def scanned_pdf(
 
 
 def pptx(
-    slides: list[tuple[str, list[str]]] | None = None, notes: str = "", grouped: list[str] = ()
+    slides: list[tuple[str, list[str]]] | None = None,
+    notes: str = "",
+    grouped: list[str] = (),
+    table: list[list[str]] | None = None,
 ) -> bytes:
     """A presentation: each slide a title and bullet points (the last with speaker notes,
-    and `grouped`: text boxes in a group, a group inside it holding the last one)."""
+    `grouped`: text boxes in a group, a group inside it holding the last one, and
+    `table`: a table's rows of cells)."""
     from pptx import Presentation
 
     slides = slides or [
@@ -144,6 +148,13 @@ def pptx(
         for n, text in enumerate(grouped):
             inner = group.shapes.add_group_shape() if n == len(grouped) - 1 else group
             inner.shapes.add_textbox(Cm(2 + 6 * n), Cm(14), Cm(5), Cm(2)).text_frame.text = text
+    if table:
+        from pptx.util import Cm
+
+        frame = slide.shapes.add_table(len(table), len(table[0]), Cm(2), Cm(10), Cm(20), Cm(4))
+        for r, row in enumerate(table):
+            for c, text in enumerate(row):
+                frame.table.cell(r, c).text = text
     out = io.BytesIO()
     presentation.save(out)
     return out.getvalue()

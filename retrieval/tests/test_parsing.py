@@ -654,6 +654,15 @@ def test_a_word_documents_footnotes_are_read_after_the_paragraph_that_calls_them
     ]
 
 
+def test_a_slides_table_is_read_a_row_a_line():
+    """A slide's table made the whole presentation unreadable ("damaged")."""
+    data = samples.pptx(table=[["Task", "Owner"], ["Pricing page", "Ines Okonkwo"]])
+
+    text = parsing.parse(data, parsing.PPTX).segments[1].text
+
+    assert text.splitlines()[-3:] == ["Task | Owner", "", "Pricing page | Ines Okonkwo"]
+
+
 def test_the_text_in_a_slides_grouped_shapes_is_read():
     """A diagram's boxes, grouped (and a group in the group), are read after the slide's
     other text, in order."""
