@@ -198,12 +198,23 @@ def _table_rows(table) -> list[str]:
 
 
 def _cell_text(cell: Any) -> str:
-    """A Word table cell's text (its tracked changes accepted, its content controls
-    read), or a slide's table cell's."""
+    """A Word table cell's text (its tracked changes accepted, its content controls and
+    a table inside it read, that table's rows apart), or a slide's table cell's."""
     if cell._tc.tag != f"{_WORD}tc":
         return " ".join(cell.text.split())
-    paragraphs = [b for b in block_elements(cell._tc) if b.tag == _PARAGRAPH]
-    return " ".join(" ".join(paragraph_text(p) for p in paragraphs).split())
+    from docx.table import Table
+
+    parts = [
+        paragraph_text(block) if block.tag == _PARAGRAPH else _inner_table(Table(block, cell))
+        for block in block_elements(cell._tc)
+    ]
+    return " ".join(" ".join(parts).split())
+
+
+def _inner_table(table: Any) -> str:
+    """A table inside a cell, its rows apart and its cells a comma apart: "Task, Owner;
+    Pricing page, Ines" (a bar would read as the outer table's)."""
+    return "; ".join(row.replace(" | ", ", ") for row in _table_rows(table))
 
 
 def parse_pptx(data: bytes) -> ParsedDocument:

@@ -654,6 +654,22 @@ def test_a_word_documents_footnotes_are_read_after_the_paragraph_that_calls_them
     ]
 
 
+def test_a_table_inside_a_word_table_cell_is_read_in_its_cell():
+    """A plan's cell holding a small table (owners and dates) was read empty."""
+    from docx import Document
+
+    document = Document()
+    outer = document.add_table(rows=1, cols=2)
+    outer.cell(0, 0).text = "Launch tasks"
+    cell = outer.cell(0, 1)
+    inner = cell.add_table(rows=2, cols=2)
+    for r, row in enumerate([["Task", "Owner"], ["Pricing page", "Ines"]]):
+        for c, text in enumerate(row):
+            inner.cell(r, c).text = text
+
+    assert word_blocks(document) == ["Launch tasks | Task, Owner; Pricing page, Ines"]
+
+
 def test_a_slides_table_is_read_a_row_a_line():
     """A slide's table made the whole presentation unreadable ("damaged")."""
     data = samples.pptx(table=[["Task", "Owner"], ["Pricing page", "Ines Okonkwo"]])
