@@ -1,7 +1,7 @@
 """Word documents and PowerPoint presentations: paragraphs (a Word draft's tracked
 changes accepted), tables a row a line, text boxes, content controls, reviewers'
-comments, footnotes, page headers and footers, slides' shapes (grouped ones too) and
-speaker notes."""
+comments, footnotes, page headers and footers, slides' shapes (grouped ones too),
+charts and speaker notes."""
 
 from __future__ import annotations
 
@@ -261,4 +261,28 @@ def _shapes_text(shapes: Iterable[Any]) -> list[str]:
             blocks += [p.strip() for p in shape.text_frame.text.splitlines() if p.strip()]
         elif shape.has_table:
             blocks += _table_rows(shape.table)
+        elif shape.has_chart:
+            blocks += _chart_lines(shape.chart)
     return blocks
+
+
+def _chart_lines(chart: Any) -> list[str]:
+    """A chart's title and figures, a series a line: "Chart: Budget by line", "Planned:
+    Video 25000; Paid media 40000". A slide's chart holds its numbers, not its text."""
+    from retrieval.parsing.sheets import cell_text
+
+    lines = []
+    if chart.has_title and chart.chart_title.has_text_frame:
+        title = " ".join(chart.chart_title.text_frame.text.split())
+        lines += [f"Chart: {title}"] if title else []
+    for plot in chart.plots:
+        categories = [" ".join(str(category).split()) for category in plot.categories]
+        for series in plot.series:
+            figures = [
+                f"{category} {cell_text(value)}".strip()
+                for category, value in zip(categories, series.values, strict=False)
+                if value is not None
+            ]
+            if figures:
+                lines.append(f"{series.name or 'Series'}: {'; '.join(figures)}")
+    return lines

@@ -124,10 +124,12 @@ def pptx(
     notes: str = "",
     grouped: list[str] = (),
     table: list[list[str]] | None = None,
+    chart: dict[str, dict[str, float]] | None = None,
 ) -> bytes:
     """A presentation: each slide a title and bullet points (the last with speaker notes,
     `grouped`: text boxes in a group, a group inside it holding the last one, and
-    `table`: a table's rows of cells)."""
+    `table`: a table's rows of cells, `chart`: a titled column chart's series, each
+    its value by category)."""
     from pptx import Presentation
 
     slides = slides or [
@@ -155,6 +157,20 @@ def pptx(
         for r, row in enumerate(table):
             for c, text in enumerate(row):
                 frame.table.cell(r, c).text = text
+    if chart:
+        from pptx.chart.data import CategoryChartData
+        from pptx.enum.chart import XL_CHART_TYPE
+        from pptx.util import Cm
+
+        data = CategoryChartData()
+        data.categories = list(next(iter(chart.values())))
+        for name, values in chart.items():
+            data.add_series(name, list(values.values()))
+        shown = slide.shapes.add_chart(
+            XL_CHART_TYPE.COLUMN_CLUSTERED, Cm(2), Cm(10), Cm(16), Cm(8), data
+        ).chart
+        shown.has_title = True
+        shown.chart_title.text_frame.text = "Budget by line"
     out = io.BytesIO()
     presentation.save(out)
     return out.getvalue()

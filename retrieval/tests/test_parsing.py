@@ -679,6 +679,23 @@ def test_a_slides_table_is_read_a_row_a_line():
     assert text.splitlines()[-3:] == ["Task | Owner", "", "Pricing page | Ines Okonkwo"]
 
 
+def test_a_slides_chart_is_read_as_its_title_and_figures():
+    """A chart holds its figures, not text: "how much is planned for paid media?"
+    had no answer in a deck that showed it."""
+    chart = {
+        "Planned": {"Launch video": 25000, "Paid media": 40000},
+        "Actual": {"Launch video": 21000, "Paid media": 18500.5},
+    }
+
+    text = parsing.parse(samples.pptx(chart=chart), parsing.PPTX).segments[1].text
+
+    assert text.split("\n\n")[-3:] == [
+        "Chart: Budget by line",
+        "Planned: Launch video 25000; Paid media 40000",
+        "Actual: Launch video 21000; Paid media 18500.5",
+    ]
+
+
 def test_the_text_in_a_slides_grouped_shapes_is_read():
     """A diagram's boxes, grouped (and a group in the group), are read after the slide's
     other text, in order."""
