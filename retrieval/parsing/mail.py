@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 import re
 from pathlib import PurePosixPath
+from typing import Any
 
 from retrieval.errors import IngestionError
 from retrieval.parsing.invites import invitation_lines
@@ -38,9 +39,9 @@ def parse_email(data: bytes) -> ParsedDocument:
             content = body.get_content()
             text = html_to_text(content) if body.get_content_type() == "text/html" else content
         attached = [
-            f"{part.get_filename()} ({part.get_content_type()})"
+            f"{_attachment_name(part, 0)} ({part.get_content_type()})"
             for part in message.iter_attachments()
-            if part.get_filename()
+            if (part.get_filename() or _is_message(part)) and not _is_signature(part)
         ]
         invited = [
             event
@@ -148,10 +149,38 @@ def email_attachments(data: bytes) -> list[tuple[str, bytes]]:
     for number, part in enumerate(message.iter_attachments(), start=1):
         if part.get_content_disposition() == "inline" and part.get("Content-ID"):
             continue
-        payload = part.get_payload(decode=True)
+        if _is_signature(part):
+            continue
+        # A message forwarded as an attachment is an email of its own.
+        payload = (
+            part.get_content().as_bytes() if _is_message(part) else part.get_payload(decode=True)
+        )
         if not payload:
             continue
-        name = PurePosixPath((part.get_filename() or "").replace("\\", "/")).name
-        name = name or f"attachment-{number}"
-        found.append((name, payload))
+        found.append((_attachment_name(part, number), payload))
     return found
+
+
+# A signed message's signature (S/MIME, PGP): not a file anyone attached.
+_SIGNATURES = {
+    "application/pkcs7-signature",
+    "application/x-pkcs7-signature",
+    "application/pgp-signature",
+}
+
+
+def _is_signature(part: Any) -> bool:
+    return part.get_content_type() in _SIGNATURES
+
+
+def _is_message(part: Any) -> bool:
+    return part.get_content_type() == "message/rfc822"
+
+
+def _attachment_name(part: Any, number: int) -> str:
+    """An attachment's file name (no folders); an attached email's, its subject."""
+    name = part.get_filename() or ""
+    if not name and _is_message(part):
+        subject = " ".join(str(part.get_content()["Subject"] or "").split())
+        name = f"{subject.replace('/', '-') or 'message'}.eml"
+    return PurePosixPath(name.replace("\\", "/")).name or f"attachment-{number}"

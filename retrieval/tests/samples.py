@@ -612,6 +612,26 @@ def email(html_only: bool = False, files: dict[str, tuple[str, bytes]] | None = 
     return bytes(message)
 
 
+def email_forwarding(original: bytes, signed: bool = False) -> bytes:
+    """An email forwarding `original` as an attachment (Outlook's "Forward as
+    attachment"), signed with S/MIME when `signed`."""
+    from email import message_from_bytes, policy
+    from email.message import EmailMessage
+
+    message = EmailMessage()
+    message["From"] = "Nadia Rahimi <nadia@larkspur.example>"
+    message["To"] = "Owen Castillo <owen@larkspur.example>"
+    message["Date"] = "Mon, 15 Sep 2025 09:00:00 +0100"
+    message["Subject"] = "Fwd: the Holloway report"
+    message.set_content("Owen, see Holloway's report attached. Can you look today?")
+    message.add_attachment(message_from_bytes(original, policy=policy.default))
+    if signed:
+        message.add_attachment(
+            b"0\x82\x01\x00" + bytes(200), "application", "pkcs7-signature", filename="smime.p7s"
+        )
+    return bytes(message)
+
+
 # A studio's offer, then the client's reply quoting it as mail programs do.
 OFFER = (
     "We can get to £21,000 by developing a single concept (rather than two) and "

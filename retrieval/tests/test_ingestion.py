@@ -197,6 +197,23 @@ def test_an_emails_attachments_become_documents_linked_to_it_and_go_with_it(alic
     assert all(graph_chunk_count(d) == 0 for d in attached.values())
 
 
+def test_an_email_forwarded_as_an_attachment_becomes_a_document_of_its_own(alice):
+    """Forwarded as an attachment, the message (and what it said) was lost; a signed
+    email's signature is no attachment."""
+    data = samples.email_forwarding(samples.email(), signed=True)
+    email = upload(alice, data, "fwd.eml")
+
+    assert ingestion.ingest_document(email.pk) == "ready"
+    call_command("worker", batch=True)
+
+    text = " ".join(c.text for c in graph_chunks(email))
+    assert "Attachments: Kite 3.0 beta — single sign-on failing for multi-role users.eml" in text
+    assert "smime" not in text
+    (attached,) = Document.objects.filter(attached_to=email)
+    assert attached.content_type == "message/rfc822" and attached.status == "ready"
+    assert "they get “role mapping failed”" in " ".join(c.text for c in graph_chunks(attached))
+
+
 def test_an_outlook_message_is_read_like_an_email_and_files_its_attachments(alice):
     files = {"notes.txt": ("text/plain", b"Holloway will retest single sign-on on 7 October.")}
     message = upload(alice, samples.outlook_message(files=files), "sso-report.msg")
