@@ -12,6 +12,7 @@ from retrieval.errors import IngestionError
 from retrieval.parsing.invites import invitation_lines
 from retrieval.parsing.kinds import CALENDAR, OLE_SIGNATURE
 from retrieval.parsing.segments import ParsedDocument, Segment
+from retrieval.parsing.text import decode_text
 from retrieval.parsing.web import html_to_text
 
 logger = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def parse_email(data: bytes) -> ParsedDocument:
         body = message.get_body(preferencelist=("plain", "html"))
         text = ""
         if body is not None:
-            content = body.get_content()
+            content = part_text(body)
             text = html_to_text(content) if body.get_content_type() == "text/html" else content
         attached = [
             f"{_attachment_name(part, 0)} ({part.get_content_type()})"
@@ -66,6 +67,23 @@ def parse_email(data: bytes) -> ParsedDocument:
     if history:
         segments.append(Segment(text=history))
     return ParsedDocument(segments=segments, pages=None)
+
+
+def part_text(part: Any) -> str:
+    """A text part's words in the charset it declares, or, when its bytes do not fit
+    that (old mail programs wrote Windows-1252 and called it ASCII or UTF-8, or named
+    none), in the one they fit: "Inés", not "In\ufffds"."""
+    data = part.get_payload(decode=True) or b""
+    declared = part.get_content_charset()
+    if declared:
+        try:
+            return data.decode(declared)
+        except (LookupError, UnicodeDecodeError):
+            pass
+    try:
+        return decode_text(data) if data else ""
+    except IngestionError:  # no charset fits: what can be read of it
+        return data.decode("utf-8", errors="replace")
 
 
 # The line a forward begins its message with ("---------- Forwarded message ----------").

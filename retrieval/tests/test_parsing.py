@@ -433,6 +433,24 @@ def test_a_damaged_calendar_file_is_refused_with_a_reason():
         parsing.parse(b"BEGIN:VCALENDAR\r\nBEGIN:VEVENT\r\nDTSTART:not a date", parsing.CALENDAR)
 
 
+@pytest.mark.parametrize("declared", ['; charset="utf-8"', '; charset="us-ascii"', ""])
+def test_an_email_in_windows_1252_under_another_charset_keeps_its_accents(declared):
+    """Old mail programs wrote Windows-1252 and called it ASCII or UTF-8, or named no
+    charset: "Inés" was read "In\ufffds", and no search for her name found it."""
+    body = "Café launch on 29 October – confirmed by Inés.".encode("cp1252")
+    data = (
+        b"From: Ines <ines@larkspur.example>\r\nSubject: Launch\r\nDate: Mon, 6 Oct 2025 "
+        b"10:00:00 +0100\r\nMIME-Version: 1.0\r\nContent-Type: text/plain"
+        + declared.encode()
+        + b"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        + body
+    )
+
+    (text,) = parsing.parse(data, parsing.EMAIL).segments
+
+    assert text.text.endswith("Café launch on 29 October – confirmed by Inés.")
+
+
 def test_a_forwarded_message_is_the_emails_text_not_a_quote():
     (text,) = parsing.parse(samples.reply("forward").encode(), parsing.EMAIL).segments
 
