@@ -1,4 +1,5 @@
-"""Files attached to an email become documents of their own, linked to the email.
+"""Files attached to an email (or embedded in a PDF) become documents of their own,
+linked to the file that carried them.
 
 A quote sent as a PDF is read, searched and cited like any upload; the row
 points at its email (`Document.attached_to`, and ATTACHED_TO in the graph), so
@@ -24,41 +25,42 @@ logger = logging.getLogger(__name__)
 MIN_PICTURE_SIDE = 400
 
 
-def file_attachments(email: Document, data: bytes) -> list[Document]:
-    """Create (and queue) a document for each new attachment of `email`."""
+def file_attachments(parent: Document, data: bytes) -> list[Document]:
+    """Create (and queue) a document for each new attachment of `parent` (an email, or
+    a PDF with files embedded in it)."""
     try:
-        found = parsing.email_attachments(data)
-    except Exception:  # the email itself was read; its attachments are a bonus
-        logger.warning("email %s: attachments could not be read", email.pk, exc_info=True)
+        found = parsing.attached_files(data, parent.content_type)
+    except Exception:  # the file itself was read; its attachments are a bonus
+        logger.warning("%s: attachments could not be read", parent.pk, exc_info=True)
         return []
     filed = []
     for name, payload in found:
         stream = io.BytesIO(payload)
         try:
-            checked = uploads.check_upload(email.owner_id, stream, name, len(payload))
+            checked = uploads.check_upload(parent.owner_id, stream, name, len(payload))
         except RagError as refused:
             if (
                 isinstance(refused, DuplicateDocument)
-                and Document.objects.filter(pk=refused.existing_id, attached_to=email).exists()
+                and Document.objects.filter(pk=refused.existing_id, attached_to=parent).exists()
             ):
-                continue  # filed by an earlier ingestion of this email
-            logger.info("email %s: attachment %r left out: %s", email.pk, name, refused.message)
+                continue  # filed by an earlier ingestion of this file
+            logger.info("%s: attachment %r left out: %s", parent.pk, name, refused.message)
             continue
         if checked.content_type in parsing.IMAGES and _small_picture(payload):
             continue
         try:
             filed.append(
                 documents.create_document(
-                    email.owner,
+                    parent.owner,
                     stream,
                     name,
-                    title=f"{uploads.default_title(checked.filename)} (attached to {email.title})",
+                    title=f"{uploads.default_title(checked.filename)} (attached to {parent.title})",
                     checked=checked,
-                    attached_to=email,
+                    attached_to=parent,
                 )
             )
         except RagError as refused:  # the same file filed at the same moment, say
-            logger.info("email %s: attachment %r left out: %s", email.pk, name, refused.message)
+            logger.info("%s: attachment %r left out: %s", parent.pk, name, refused.message)
     return filed
 
 

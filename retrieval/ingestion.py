@@ -225,7 +225,7 @@ async def _ingest_claimed(
         if not updated:  # deleted while we worked: take its chunks back out
             await store.delete_document(str(document.pk), owner)
             return "missing"
-        if document.content_type in parsing.EMAILS:
+        if document.content_type in parsing.EMAILS | {parsing.PDF}:
             await asyncio.to_thread(attachments.file_attachments, document, data)
         return Status.READY
     except RagError as error:

@@ -38,7 +38,7 @@ from retrieval.parsing.kinds import (
     sniff_content_type,
 )
 from retrieval.parsing.mail import email_attachments
-from retrieval.parsing.pdf import pdf_tables, tidy_pdf_text, with_table_rows
+from retrieval.parsing.pdf import pdf_attachments, pdf_tables, tidy_pdf_text, with_table_rows
 from retrieval.parsing.segments import ParsedDocument, Segment
 
 __all__ = [
@@ -64,6 +64,7 @@ __all__ = [
     "XLSX",
     "ParsedDocument",
     "Segment",
+    "attached_files",
     "check_office",
     "check_ole",
     "email_attachments",
@@ -105,3 +106,12 @@ def parse(data: bytes, content_type: str) -> ParsedDocument:
     if content_type in IMAGES:
         return pictures.parse_picture(data)
     raise IngestionError(f"Files of type {content_type} cannot be read.")
+
+
+def attached_files(data: bytes, content_type: str) -> list[tuple[str, bytes]]:
+    """The files an email or a PDF carries inside it, as (file name, bytes)."""
+    if content_type in EMAILS:
+        return email_attachments(data)
+    if content_type == PDF:
+        return pdf_attachments(data)
+    return []

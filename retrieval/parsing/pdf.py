@@ -9,6 +9,7 @@ import logging
 import re
 from collections import Counter
 from dataclasses import replace
+from pathlib import PurePosixPath
 from time import monotonic
 from typing import Any
 
@@ -97,6 +98,26 @@ def parse_pdf(data: bytes) -> ParsedDocument:
         labels=labels,
         overlaid={n: text.strip() for n, text in overlaid.items() if text.strip()},
     )
+
+
+def pdf_attachments(data: bytes) -> list[tuple[str, bytes]]:
+    """The files embedded in a PDF (a report's spreadsheet, a portfolio's documents),
+    as (file name, bytes)."""
+    from pypdf import PdfReader
+
+    try:
+        reader = PdfReader(io.BytesIO(data))
+        if reader.is_encrypted:
+            reader.decrypt("")
+        return [
+            (PurePosixPath(name.replace("\\", "/")).name or f"attachment-{number}", content)
+            for number, (name, contents) in enumerate(reader.attachments.items(), start=1)
+            for content in contents
+            if content
+        ]
+    except Exception as error:  # the PDF itself was read; its attachments are a bonus
+        logger.info("PDF attachments not read: %r", error)
+        return []
 
 
 # A line at the top or bottom of this share of a document's pages (at least

@@ -214,6 +214,25 @@ def test_an_email_forwarded_as_an_attachment_becomes_a_document_of_its_own(alice
     assert "they get “role mapping failed”" in " ".join(c.text for c in graph_chunks(attached))
 
 
+def test_a_file_embedded_in_a_pdf_becomes_a_document_linked_to_it(alice):
+    """A report can carry its spreadsheet inside it (Acrobat's attachments pane)."""
+    from pypdf import PdfWriter
+
+    writer = PdfWriter(clone_from=io.BytesIO(samples.pdf()))
+    writer.add_attachment("budget.csv", b"Line,Planned GBP\nPaid media,40000\nVideo,25000\n")
+    data = io.BytesIO()
+    writer.write(data)
+    report = upload(alice, data.getvalue(), "report.pdf")
+
+    assert ingestion.ingest_document(report.pk) == "ready"
+    call_command("worker", batch=True)
+
+    (attached,) = Document.objects.filter(attached_to=report)
+    assert (attached.filename, attached.status) == ("budget.csv", "ready")
+    assert attached.title == "budget (attached to report)"
+    assert "Line: Paid media; Planned GBP: 40000" in graph_chunks(attached)[0].text
+
+
 def test_an_outlook_message_is_read_like_an_email_and_files_its_attachments(alice):
     files = {"notes.txt": ("text/plain", b"Holloway will retest single sign-on on 7 October.")}
     message = upload(alice, samples.outlook_message(files=files), "sso-report.msg")
