@@ -65,10 +65,8 @@ def file_attachments(parent: Document, data: bytes) -> list[Document]:
 
 
 def _small_picture(payload: bytes) -> bool:
-    from PIL import Image
-
     try:
-        with Image.open(io.BytesIO(payload)) as picture:
+        with parsing.pictures.open_picture(payload) as picture:
             return max(picture.size) < MIN_PICTURE_SIDE
     except Exception:
         return True  # not a picture that could be read: nothing to lose

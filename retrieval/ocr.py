@@ -9,7 +9,6 @@ A page is first turned the right way up (`upright`): scans lie on their side.
 
 from __future__ import annotations
 
-import io
 import re
 import shutil
 import time
@@ -97,7 +96,7 @@ def upright(picture: Any, *, seconds: float) -> Any:
 
 
 def _picture(data: bytes, content_type: str, number: int) -> Any:
-    from PIL import Image, ImageOps
+    from PIL import ImageOps
 
     if content_type == parsing.PDF:
         import pypdfium2
@@ -108,8 +107,7 @@ def _picture(data: bytes, content_type: str, number: int) -> Any:
             return page.render(scale=RENDER_DPI / 72, grayscale=True).to_pil()
         finally:
             document.close()
-    Image.MAX_IMAGE_PIXELS = pictures.MAX_IMAGE_PIXELS // 2  # refused at twice this
-    image = Image.open(io.BytesIO(data))
+    image = pictures.open_picture(data)
     image.seek(number - 1)
     # A phone photo is stored sideways with a tag that says which way is up.
     picture = ImageOps.exif_transpose(image.convert("RGB"))

@@ -45,8 +45,11 @@ JPEG = "image/jpeg"
 PNG = "image/png"
 WEBP = "image/webp"
 TIFF = "image/tiff"
+HEIC = "image/heic"  # an iPhone's photos
 # Pictures hold no text layer: every page of one is read by OCR (retrieval.ocr).
-IMAGES = frozenset({JPEG, PNG, WEBP, TIFF})
+IMAGES = frozenset({JPEG, PNG, WEBP, TIFF, HEIC})
+# The brands of an ISO media file that hold HEIF pictures (AVIF's are not read).
+_HEIF_BRANDS = (b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx")
 
 MARKDOWN_SUFFIXES = {".md", ".markdown", ".mdown", ".mkd"}
 
@@ -95,7 +98,7 @@ def sniff_content_type(head: bytes, filename: str) -> str:
         "This kind of file is not supported. Upload a PDF, a Word document (.docx), an "
         "Excel workbook (.xlsx or .xls), a PowerPoint presentation (.pptx), an email (.eml "
         "or Outlook .msg), a web page (.html), a meeting invitation (.ics), a picture (JPEG, "
-        "PNG, WebP or TIFF), a Markdown, CSV or plain-text file."
+        "PNG, WebP, TIFF or HEIC), a Markdown, CSV or plain-text file."
     )
 
 
@@ -109,6 +112,8 @@ def _image_type(head: bytes) -> str | None:
         return WEBP
     if head[:4] in (b"II*\x00", b"MM\x00*"):
         return TIFF
+    if head[4:8] == b"ftyp" and any(brand in head[8:64] for brand in _HEIF_BRANDS):
+        return HEIC
     return None
 
 

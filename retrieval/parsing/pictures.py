@@ -1,9 +1,12 @@
-"""Pictures (JPEG, PNG, WebP, TIFF): no text layer, every frame read by OCR."""
+"""Pictures (JPEG, PNG, WebP, TIFF, and HEIC, the iPhone's photos): no text layer, every
+frame read by OCR."""
 
 from __future__ import annotations
 
 import io
 import logging
+from functools import cache
+from typing import Any
 
 from retrieval.errors import IngestionError
 from retrieval.parsing.segments import ParsedDocument
@@ -15,15 +18,36 @@ MAX_IMAGE_PIXELS = 120_000_000
 logger = logging.getLogger(__name__)
 
 
+@cache
+def _heif_opener() -> None:
+    """Pillow reads HEIC (an iPhone's photos) once pillow-heif registers it."""
+    from pillow_heif import register_heif_opener
+
+    register_heif_opener()
+
+
+def open_picture(data: bytes) -> Any:
+    """A picture opened by Pillow, HEIC included; its pixels are read when used."""
+    from PIL import Image
+
+    _heif_opener()
+    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS // 2  # Pillow refuses at twice its limit
+    image = Image.open(io.BytesIO(data))
+    width, height = image.size
+    if width * height > MAX_IMAGE_PIXELS:  # checked here too: not every reader asks Pillow
+        image.close()
+        raise Image.DecompressionBombError(f"{width} x {height} pixels")
+    return image
+
+
 def parse_picture(data: bytes) -> ParsedDocument:
     """A picture (a photo of a whiteboard, a scanned page): every frame goes to OCR."""
     from PIL import Image, UnidentifiedImageError
 
-    Image.MAX_IMAGE_PIXELS = MAX_IMAGE_PIXELS // 2  # Pillow refuses at twice its limit
     try:
-        with Image.open(io.BytesIO(data)) as image:
+        with open_picture(data) as image:
             image.verify()
-        with Image.open(io.BytesIO(data)) as image:
+        with open_picture(data) as image:
             frames = getattr(image, "n_frames", 1)
     except Image.DecompressionBombError:
         raise IngestionError(

@@ -75,6 +75,11 @@ def picture(lines: list[str] = SCANNED, format: str = "PNG", frames: int = 1) ->
         draw.text((60, 60 + 60 * number), line, fill=0, font=font)
     out = io.BytesIO()
     extra = {"save_all": True, "append_images": [image] * (frames - 1)} if frames > 1 else {}
+    if format == "HEIF":  # an iPhone's photo
+        from pillow_heif import register_heif_opener
+
+        register_heif_opener()
+        extra["quality"] = 95
     image.save(out, format=format, **extra)
     return out.getvalue()
 

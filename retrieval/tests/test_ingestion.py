@@ -120,15 +120,18 @@ def test_a_reviewers_note_on_a_scan_is_read_after_the_scans_text(alice):
     assert chunks[1].text.endswith(f"Comment by Marta Ruiz: {note}")
 
 
-@pytest.mark.parametrize("format", ["PNG", "JPEG", "WEBP", "TIFF"])
-def test_a_photo_of_a_page_becomes_ready_with_its_text_marked_as_ocr(alice, format):
+@pytest.mark.parametrize(
+    ("format", "kind"),
+    [("PNG", "png"), ("JPEG", "jpeg"), ("WEBP", "webp"), ("TIFF", "tiff"), ("HEIF", "heic")],
+)
+def test_a_photo_of_a_page_becomes_ready_with_its_text_marked_as_ocr(alice, format, kind):
     document = upload(alice, samples.picture(format=format), "IMG_0042")  # no extension
 
     status = ingestion.ingest_document(document.pk)
 
     document.refresh_from_db()
     assert status == "ready", document.error
-    assert document.content_type == f"image/{format.lower()}"
+    assert document.content_type == f"image/{kind}"
     [chunk] = graph_chunks(document)
     assert chunk.ocr and chunk.page is None
     assert chunk.text.splitlines() == samples.SCANNED
