@@ -333,6 +333,10 @@ _SEVERAL = re.compile(
 )
 
 
+# Labels with nothing after them: a form's empty fields read one after another.
+_LABELS_ONLY = re.compile(r"^(?:[^:\n]{1,60}:\s*)+$")
+
+
 def quotable(sentence: str, *, first: bool, last: bool, capitals: bool = False) -> bool:
     """Whether a sentence can stand alone as an answer.
 
@@ -348,6 +352,8 @@ def quotable(sentence: str, *, first: bool, last: bool, capitals: bool = False) 
         return False
     if _SALUTATION.match(sentence) or sentence.rstrip("\"'”’)").endswith("?"):
         return False  # a greeting, or a question: neither states anything
+    if _LABELS_ONLY.match(sentence):
+        return False  # a form's fields left empty ("Needs legal review: Notes:")
     letters = [ch for ch in sentence if ch.isalpha()]
     upper = sum(ch.isupper() for ch in letters) / (len(letters) or 1)
     if upper > 0.7 and len(words) <= 8 and not capitals:  # a title

@@ -635,3 +635,22 @@ async def test_rows_tied_at_the_top_both_open_the_answer():
 
     assert text.startswith("[Feedback] Attendee: Brightwater Ltd; Rating: 9 [1] ")
     assert text.split(" [1] ")[1].endswith("Alder Homes; Rating: 9; Comment: Great talks")
+
+
+async def test_a_meetings_when_where_and_who_are_quoted_together():
+    """An invitation's facts are one record: its date was left out for an older note's
+    date of the same meeting, and a form's empty fields are no answer."""
+    from retrieval import parsing
+    from retrieval.tests import samples
+
+    invitation = parsing.parse(samples.INVITATION.encode(), parsing.CALENDAR).segments[0].text
+    notes = "Go / no-go meeting on 8 October.\nNeeds legal review:\nNotes:"
+    question = "When and where is the go / no-go meeting, and who organises it?"
+
+    text = "".join(await answer(question, [passage(1, invitation), passage(2, notes)]))
+
+    assert text.startswith(
+        "Meeting: Go / no-go for Kite 3.0; When: Wednesday 22 October 2025, 14:00 to 15:00 BST; "
+        "Where: Room 4 and Teams; Organiser: Nadia Rahimi;"
+    )
+    assert "Notes:" not in text

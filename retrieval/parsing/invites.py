@@ -3,9 +3,9 @@ where and who, as lines a person reads.
 
 An invitation's facts are in its calendar data, not always in the text around it:
 an email from a calendar may say only "Nadia Rahimi has invited you". Each event
-is read as "Meeting: Go / no-go for Kite 3.0", "When: Wednesday 22 October 2025,
-14:00 to 15:00 BST", "Where: ...", "Organiser: ...", "Invited: ...", its
-description after them; a cancellation says so.
+is read as one record, as a sheet's row is ("Meeting: Go / no-go for Kite 3.0;
+When: Wednesday 22 October 2025, 14:00 to 15:00 BST; Where: ...; Organiser: ...;
+Invited: ..."), its description on the lines after; a cancellation says so.
 """
 
 from __future__ import annotations
@@ -65,10 +65,10 @@ def invitation_lines(ics: str) -> list[str]:
         invited = invited if isinstance(invited, list) else [invited] if invited else []
         if invited:
             lines.append("Invited: " + ", ".join(_person(person) for person in invited))
+        # One record, as a sheet's row is written: its facts are quoted together.
+        record = "; ".join(line.replace(";", ",") for line in lines)
         description = str(event.get("DESCRIPTION") or "").replace("\r\n", "\n").strip()
-        if description:
-            lines.append(description)
-        events.append("\n".join(lines))
+        events.append(f"{record}\n{description}" if description else record)
     return events
 
 
