@@ -644,7 +644,7 @@ async def test_a_meetings_when_where_and_who_are_quoted_together():
     from retrieval.tests import samples
 
     invitation = parsing.parse(samples.INVITATION.encode(), parsing.CALENDAR).segments[0].text
-    notes = "Go / no-go meeting on 8 October.\nNeeds legal review:\nNotes:"
+    notes = "Go / no-go meeting on 8 October."
     question = "When and where is the go / no-go meeting, and who organises it?"
 
     text = "".join(await answer(question, [passage(1, invitation), passage(2, notes)]))
@@ -653,4 +653,16 @@ async def test_a_meetings_when_where_and_who_are_quoted_together():
         "Meeting: Go / no-go for Kite 3.0; When: Wednesday 22 October 2025, 14:00 to 15:00 BST; "
         "Where: Room 4 and Teams; Organiser: Nadia Rahimi;"
     )
-    assert "Notes:" not in text
+
+
+async def test_a_forms_empty_fields_are_not_quoted():
+    from retrieval import parsing
+    from retrieval.tests import samples
+
+    form = parsing.parse(samples.filled_pdf_form(), parsing.PDF).segments[0].text
+    question = "Who requested change CR-7, and what budget was approved?"
+
+    text = "".join(await answer(question, [passage(1, form)]))
+
+    assert "Requested by: Ines Okonkwo [1]" in text and "Approved budget: GBP 21,000" in text
+    assert "Needs legal review" not in text and "Notes:" not in text
