@@ -46,6 +46,13 @@ _POINTS_BACK = re.compile(
 _CARRIES_ON = re.compile(r"^\W*(and|also|then|what about|how about)\b", re.IGNORECASE)
 # A subject of its own: a name or a figure past the question's first word.
 _OWN_SUBJECT = re.compile(r"(?<=\s)(?!I\b)[A-Z][\w'’-]*|\d")
+# A question complete on its own: a question word or a verb first, four words or more
+# ("Which line is furthest below plan?"), not a scrap ("and in cities?", "Why?").
+_COMPLETE = re.compile(
+    r"^\W*(?:who|whom|whose|what|which|when|where|why|how|is|are|was|were|do|does|did|"
+    r"can|could|should|will|would|has|have|had)\b(?:\W+\w+){3,}",
+    re.IGNORECASE,
+)
 
 
 @dataclass
@@ -176,10 +183,11 @@ async def standalone_question(query: str, history: Sequence[Turn]) -> str:
             raise GenerationError(MODEL_FAILED) from error
         rewritten = str(reply.content).strip()
         return rewritten if re.search(r"\w{2}", rewritten) else query
-    # Local rule: a short question, one that points back ("its limits"), or one
-    # that carries on ("and what about ...") without naming a subject of its own
-    # borrows the words of the previous question.
+    # Local rule: a scrap of a question ("and in cities?"), one that points back
+    # ("its limits"), or one that carries on ("and what about ...") without naming a
+    # subject of its own borrows the words of the previous question.
     carries_on = _CARRIES_ON.search(query) and not _OWN_SUBJECT.search(query)
-    if len(query.split()) <= 6 or _POINTS_BACK.search(query) or carries_on:
+    scrap = len(query.split()) <= 6 and not _COMPLETE.search(query)
+    if scrap or _POINTS_BACK.search(query) or carries_on:
         return f"{earlier[-1]} {query}"
     return query

@@ -46,6 +46,11 @@ def test_a_follow_up_that_names_its_own_subject_is_searched_as_asked(alice, alic
     assert "Knights of St John" in follow_up["answer"]
     carried_on = ask(alice, "And what did its walls protect, and when?", first["conversation_id"])
     assert "harbour" in Message.objects.get(pk=carried_on["message_id"]).trace["question"]
+    short = ask(alice, "Who built the harbour?", first["conversation_id"])  # complete
+    assert Message.objects.get(pk=short["message_id"]).trace["question"] == "Who built the harbour?"
+    scrap = ask(alice, "and in 1565?", first["conversation_id"])
+    assert "1565" in (searched := Message.objects.get(pk=scrap["message_id"]).trace["question"])
+    assert searched != "and in 1565?"
 
 
 def test_staff_read_an_answers_trace_in_admin_and_others_cannot(alice, alice_falcons, admin_user):
