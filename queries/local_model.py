@@ -717,11 +717,9 @@ class ExtractiveChatModel(BaseChatModel):
         lead = _lead(question, at_home, own, candidates)
         # "Which line is furthest below plan?": the row at that end of its column.
         allowed = list(scores)
-        extremes = [
-            allowed[n]
-            for n in extreme_rows(question, [candidates[i][2] for i in allowed], _vectors)
-        ]
-        chosen = extremes + [i for i in chosen if i not in extremes]
+        asked, table = extreme_rows(question, [candidates[i][2] for i in allowed], _vectors)
+        extremes, rows = [allowed[n] for n in asked], {allowed[n] for n in table}
+        chosen = extremes + [i for i in chosen if i not in rows]  # the other rows answer no
         leads = set(extremes) or {lead}
         chosen.sort(key=lambda i: (i not in leads, candidates[i][0], i))  # then in reading order
         answer = " ".join(f"{candidates[i][2]} [{candidates[i][0]}]" for i in chosen)

@@ -46,6 +46,9 @@ _LEVELS = {
 }
 _NUMBER = re.compile(r"^\(?[-+]?\s*[£$€¥]?\s*(\d[\d,]*(?:\.\d+)?)\s*%?\)?$")
 _ROW_TAG = re.compile(f"^{SHEET_TAG}")
+# Where a row's next cell starts: "; " before a column's name ("; Score: 6"), not a
+# semicolon inside a cell ("SSO fails; otherwise strong").
+_NEXT_CELL = re.compile(r"; (?=[^:;]{1,60}: )")
 MIN_ROWS = 3
 
 
@@ -55,12 +58,13 @@ def asks_for_an_extreme(question: str) -> bool:
 
 def extreme_rows(
     question: str, rows: Sequence[str], vectors: Callable[[list[str]], np.ndarray]
-) -> list[int]:
+) -> tuple[list[int], list[int]]:
     """The indexes of the rows the question asks for (those tied at the top or the
-    bottom of its column), or none when no table of at least MIN_ROWS rows is there."""
+    bottom of its column), and of all the rows of their table; none when no table of
+    at least MIN_ROWS rows is there."""
     asked = _SUPERLATIVE.search(question)
     if asked is None:
-        return []
+        return [], []
     # A table's rows share their sheet and first column; an empty cell is left out
     # of its row, so rows name different sets of columns.
     tables: dict[tuple[str, str], list[tuple[int, dict[str, str]]]] = {}
@@ -77,19 +81,20 @@ def extreme_rows(
         if len(table) >= MIN_ROWS and (columns := _comparable_columns(table))
     ]
     if not asked_about:
-        return []
+        return [], []
     (_, column), table = max(asked_about, key=lambda pair: pair[0][0])
     values = {index: _value(cells.get(column, "")) for index, cells in table}
     known = {index: value for index, value in values.items() if value is not None}
     if not known:
-        return []
+        return [], []
     extreme = (max if asked["high"] else min)(known.values())
-    return [index for index, value in known.items() if value == extreme][:3]
+    rows_asked = [index for index, value in known.items() if value == extreme][:3]
+    return rows_asked, [index for index, _ in table]
 
 
 def _cells(row: str) -> dict[str, str] | None:
     """A row written "Column: value; Column: value" as its cells; None for other lines."""
-    pairs = _ROW_TAG.sub("", row).split("; ")
+    pairs = _NEXT_CELL.split(_ROW_TAG.sub("", row))
     cells = {}
     for pair in pairs:
         name, separator, value = pair.partition(": ")

@@ -599,7 +599,7 @@ RATINGS = passage(
     2,
     "[Feedback] Columns: Attendee, Rating, Comment\n"
     "[Feedback] Attendee: Brightwater Ltd; Rating: 9\n"
-    "[Feedback] Attendee: Osprey Foods; Rating: 4; Comment: Too long\n"
+    "[Feedback] Attendee: Osprey Foods; Rating: 4; Comment: Too long; no breaks\n"
     "[Feedback] Attendee: Kestrel Bank; Rating: 7; Comment: Good venue\n"
     "[Feedback] Attendee: Alder Homes; Rating: 9; Comment: Great talks",
 )
@@ -630,11 +630,13 @@ async def test_a_superlative_question_is_answered_with_the_row_at_that_end(quest
     assert text.startswith(first), text
 
 
-async def test_rows_tied_at_the_top_both_open_the_answer():
+async def test_rows_tied_at_the_top_are_the_answer_and_the_others_are_not():
     text = "".join(await answer("Which attendee gave the highest rating?", [RATINGS]))
 
-    assert text.startswith("[Feedback] Attendee: Brightwater Ltd; Rating: 9 [1] ")
-    assert text.split(" [1] ")[1].endswith("Alder Homes; Rating: 9; Comment: Great talks")
+    assert text == (
+        "[Feedback] Attendee: Brightwater Ltd; Rating: 9 [1] "
+        "[Feedback] Attendee: Alder Homes; Rating: 9; Comment: Great talks [1]"
+    )
 
 
 async def test_a_meetings_when_where_and_who_are_quoted_together():
