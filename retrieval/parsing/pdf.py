@@ -52,6 +52,7 @@ def parse_pdf(data: bytes) -> ParsedDocument:
                 text = with_table_rows(text, rows)
             text = tidy_pdf_text(text)
             filled, comments = answers.get(number, []), page_comments(page)
+            over = "\n".join([with_answers("", filled), *comments]).strip()
             label = labels.get(number)
             if text and (len(text) >= THIN_TEXT_LAYER or not _holds_a_picture(page)):
                 text = "\n".join([with_answers(text, filled), *comments])
@@ -60,10 +61,9 @@ def parse_pdf(data: bytes) -> ParsedDocument:
                 # A scan, or a scan under a few words of text (a scanner app's mark, a
                 # stamp, a page number), which would stand for the whole page unread.
                 scanned.append(number)
-                overlaid[number] = with_answers("", filled) + "\n".join(["", *comments])
-            elif filled or comments:  # a blank page with a note on it
-                text = "\n".join([with_answers("", filled), *comments]).strip()
-                segments.append(Segment(text=text, page=number, page_label=label))
+                overlaid[number] = over
+            elif over:  # a blank page with a note on it
+                segments.append(Segment(text=over, page=number, page_label=label))
         pages = len(reader.pages)
     except IngestionError:
         raise
@@ -96,7 +96,7 @@ def parse_pdf(data: bytes) -> ParsedDocument:
         pages=pages,
         scanned=tuple(scanned),
         labels=labels,
-        overlaid={n: text.strip() for n, text in overlaid.items() if text.strip()},
+        overlaid={number: over for number, over in overlaid.items() if over},
     )
 
 
