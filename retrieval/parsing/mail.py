@@ -48,7 +48,7 @@ def parse_email(data: bytes) -> ParsedDocument:
             event
             for part in message.walk()
             if part.get_content_type() == CALENDAR and not part.get_filename()
-            for event in invitation_lines(part.get_content())
+            for event in invitation_lines(part_text(part))
         ]
     except Exception as error:  # the email package raises many kinds on broken mail
         logger.info("unreadable email: %r", error)
