@@ -52,10 +52,6 @@ _NEXT_CELL = re.compile(r"; (?=[^:;]{1,60}: )")
 MIN_ROWS = 3
 
 
-def asks_for_an_extreme(question: str) -> bool:
-    return _SUPERLATIVE.search(question) is not None
-
-
 def extreme_rows(
     question: str, rows: Sequence[str], vectors: Callable[[list[str]], np.ndarray]
 ) -> tuple[list[int], list[int]]:

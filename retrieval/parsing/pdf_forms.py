@@ -57,7 +57,7 @@ def _filled_fields(reader: Any) -> dict[int, list[Answer]]:
             if not value or id(field) in seen:
                 continue
             seen.add(id(field))
-            x0, y0, x1, y1 = sorted_box(widget.get("/Rect"))
+            x0, y0, x1, y1 = _sorted_box(widget.get("/Rect"))
             label = str(_inherited(field, "/TU") or _inherited(field, "/T") or "").strip()
             found.setdefault(number, []).append(
                 Answer((x0, height - y1, x1, height - y0), label, value)
@@ -68,7 +68,7 @@ def _filled_fields(reader: Any) -> dict[int, list[Answer]]:
     return found
 
 
-def sorted_box(rect: Any) -> tuple[float, float, float, float]:
+def _sorted_box(rect: Any) -> tuple[float, float, float, float]:
     x0, y0, x1, y1 = (float(v) for v in (rect or [0, 0, 0, 0]))
     return min(x0, x1), min(y0, y1), max(x0, x1), max(y0, y1)
 
